@@ -1,0 +1,164 @@
+"""Resolve builder functions by dotted name, importing only from allowed modules, and check their configs.
+
+Builder names read out of the database ("package.module.function") are code to run, so they are resolved without
+``eval`` and only inside an allow-list of module prefixes:
+
+- ``neural_cotraining`` itself, always;
+- prefixes listed (comma- or colon-separated) in the environment variable ``NEURAL_COTRAINING_BUILDER_MODULES``;
+- prefixes listed under ``"builder_modules"`` in the JSON file named by ``NEURAL_COTRAINING_CONFIG``;
+- prefixes registered at run time with :func:`allow_builder_modules`.
+
+A prefix allows that module and its submodules (``my_lab`` allows ``my_lab.models`` but not ``my_labx``).
+The module is checked before anything is imported.
+
+Configs are checked against the builder's signature when an entry is added: every key must be a keyword the builder
+accepts (unless it takes ``**kwargs``), and every keyword without a default must be given.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import re
+from typing import Any, Callable, Iterable
+
+__all__ = [
+    "BUILDER_MODULES_ENV",
+    "CONFIG_FILE_ENV",
+    "BuilderError",
+    "DisallowedBuilderError",
+    "ConfigKeyError",
+    "RESERVED_ARGUMENTS",
+    "allow_builder_modules",
+    "allowed_module_prefixes",
+    "resolve_builder",
+    "check_config",
+    "builder_name",
+]
+
+BUILDER_MODULES_ENV = "NEURAL_COTRAINING_BUILDER_MODULES"
+CONFIG_FILE_ENV = "NEURAL_COTRAINING_CONFIG"
+
+# Arguments the pipeline passes itself; a config must not set them.
+RESERVED_ARGUMENTS = {
+    "dataset": ("seed",),
+    "model": ("dataloaders", "seed"),
+    "trainer": ("model", "dataloaders", "seed", "uid", "cb"),
+}
+
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_DOTTED_NAME = re.compile(rf"^{_IDENTIFIER}(\.{_IDENTIFIER})+$")
+_runtime_prefixes: list[str] = []
+
+
+class BuilderError(ValueError):
+    """A builder name or config that cannot be used."""
+
+
+class DisallowedBuilderError(BuilderError):
+    """A builder from a module outside the allow-list."""
+
+
+class ConfigKeyError(BuilderError):
+    """A config key the builder does not accept, or a required one that is missing."""
+
+
+def _split_prefixes(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,:]", text) if part.strip()]
+
+
+def _prefixes_from_config_file() -> list[str]:
+    path = os.environ.get(CONFIG_FILE_ENV)
+    if not path:
+        return []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            settings = json.load(handle)
+    except FileNotFoundError as error:
+        raise BuilderError(f"{CONFIG_FILE_ENV} names {path}, which does not exist") from error
+    except json.JSONDecodeError as error:
+        raise BuilderError(f"{path} (from {CONFIG_FILE_ENV}) is not valid JSON: {error}") from error
+    modules = settings.get("builder_modules", [])
+    if not isinstance(modules, list) or not all(isinstance(item, str) for item in modules):
+        raise BuilderError(f'{path}: "builder_modules" must be a list of module names')
+    return modules
+
+
+def allow_builder_modules(*prefixes: str) -> None:
+    """Allow builders from these modules (and their submodules) for the rest of this process."""
+    for prefix in prefixes:
+        if not re.fullmatch(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*", prefix):
+            raise BuilderError(f"{prefix!r} is not a module name")
+        if prefix not in _runtime_prefixes:
+            _runtime_prefixes.append(prefix)
+
+
+def allowed_module_prefixes() -> list[str]:
+    """Every allowed module prefix, ours first."""
+    prefixes = ["neural_cotraining"]
+    for source in (_split_prefixes(os.environ.get(BUILDER_MODULES_ENV, "")), _prefixes_from_config_file(), _runtime_prefixes):
+        prefixes.extend(prefix for prefix in source if prefix not in prefixes)
+    return prefixes
+
+
+def _is_allowed(module_name: str, prefixes: Iterable[str]) -> bool:
+    return any(module_name == prefix or module_name.startswith(prefix + ".") for prefix in prefixes)
+
+
+def builder_name(function: Callable) -> str:
+    """The dotted name under which ``function`` is stored ("module.function")."""
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def resolve_builder(name: str) -> Callable:
+    """The function named ``name`` ("package.module.function"), imported only from an allowed module."""
+    if not isinstance(name, str) or not _DOTTED_NAME.match(name):
+        raise BuilderError(f"{name!r} is not a builder name of the form 'package.module.function'")
+    module_name, function_name = name.rsplit(".", 1)
+    if function_name.startswith("_"):
+        raise BuilderError(f"{name}: private names cannot be builders")
+    prefixes = allowed_module_prefixes()
+    if not _is_allowed(module_name, prefixes):
+        raise DisallowedBuilderError(
+            f"builder {name!r} is in module {module_name!r}, which is not on the allow-list {prefixes}; "
+            f"add its package to {BUILDER_MODULES_ENV} (comma-separated) or call allow_builder_modules()"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise BuilderError(f"builder {name!r}: cannot import module {module_name!r}: {error}") from error
+    function = getattr(module, function_name, None)
+    if function is None:
+        raise BuilderError(f"builder {name!r}: module {module_name!r} has no attribute {function_name!r}")
+    if not callable(function) or inspect.isclass(function):
+        raise BuilderError(f"builder {name!r} is a {type(function).__name__}, not a function")
+    return function
+
+
+def check_config(function: Callable, config: Any, kind: str) -> None:
+    """Refuse a config the builder would not accept; ``kind`` is "dataset", "model" or "trainer"."""
+    if kind not in RESERVED_ARGUMENTS:
+        raise ValueError(f"kind must be one of {sorted(RESERVED_ARGUMENTS)}, not {kind!r}")
+    label = f"{kind} builder {builder_name(function)}"
+    if not isinstance(config, dict):
+        raise ConfigKeyError(f"{label}: the config must be a dict, not {type(config).__name__}")
+    non_string = [key for key in config if not isinstance(key, str)]
+    if non_string:
+        raise ConfigKeyError(f"{label}: config keys must be strings, got {non_string!r}")
+    reserved = RESERVED_ARGUMENTS[kind]
+    clashing = sorted(set(config) & set(reserved))
+    if clashing:
+        raise ConfigKeyError(f"{label}: {clashing} are passed by the pipeline and cannot be config keys")
+    parameters = inspect.signature(function).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    accepted = [n for n, p in parameters.items() if p.kind in keyword_kinds and n not in reserved]
+    unknown = sorted(set(config) - set(accepted))
+    if unknown and not takes_any:
+        raise ConfigKeyError(f"{label} does not accept config keys {unknown}; accepted keys: {sorted(accepted)}")
+    required = [n for n in accepted if parameters[n].default is inspect.Parameter.empty]
+    missing = sorted(set(required) - set(config))
+    if missing:
+        raise ConfigKeyError(f"{label} needs config keys {missing}, which have no default")

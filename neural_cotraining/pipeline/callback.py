@@ -1,0 +1,64 @@
+"""The ``cb`` the pipeline hands to a trainer: heartbeat, per-epoch metrics, (later) checkpoints.
+
+``cb()`` with no arguments works, as nnfabrik trainers call it. Trainers that know the richer protocol call
+``cb(epoch=e, metrics={split: {task: {metric: value}}})`` after each epoch and may pass ``state=...`` at a
+checkpoint interval; ``cb.resume_state()`` hands back a state to resume from (None: start fresh).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Callable
+
+__all__ = ["TrainingCallback", "metric_rows"]
+
+logger = logging.getLogger(__name__)
+
+
+def metric_rows(epoch: int, metrics: dict) -> list[dict]:
+    """Flatten ``{split: {task: {metric: value}}}`` into EpochMetric rows (non-finite values become null)."""
+    rows = []
+    for split, tasks in metrics.items():
+        for task, values in tasks.items():
+            for metric, value in values.items():
+                number = float(value)
+                rows.append(
+                    {
+                        "epoch": int(epoch),
+                        "split": str(split),
+                        "task": str(task),
+                        "metric": str(metric),
+                        "value": number if math.isfinite(number) else None,
+                    }
+                )
+    return rows
+
+
+class TrainingCallback:
+    """Collects per-epoch metrics of one training run; ``on_heartbeat`` runs at every call (e.g. to keep a
+    job's reservation fresh), ``on_checkpoint(epoch, state)`` when the trainer passes its state."""
+
+    def __init__(
+        self,
+        on_heartbeat: Callable[[], None] | None = None,
+        on_checkpoint: Callable[[int, dict], None] | None = None,
+        resume_from: dict | None = None,
+    ):
+        self.epoch_rows: list[dict] = []
+        self._on_heartbeat = on_heartbeat
+        self._on_checkpoint = on_checkpoint
+        self._resume_from = resume_from
+
+    def __call__(self, epoch: int | None = None, metrics: dict | None = None, state: Any = None, **_: Any) -> None:
+        if self._on_heartbeat is not None:
+            self._on_heartbeat()
+        if epoch is not None and metrics:
+            rows = metric_rows(epoch, metrics)
+            # a resumed run reports epochs again that an earlier attempt reported: keep the latest
+            self.epoch_rows = [r for r in self.epoch_rows if r["epoch"] != int(epoch)] + rows
+        if epoch is not None and state is not None and self._on_checkpoint is not None:
+            self._on_checkpoint(int(epoch), state)
+
+    def resume_state(self) -> dict | None:
+        return self._resume_from

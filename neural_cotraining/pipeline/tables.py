@@ -1,0 +1,103 @@
+"""Table declarations, made per schema by :func:`declare_tables`.
+
+The tables follow nnfabrik's names and attributes so its users find their way: ``Fabrikant``, ``Seed``,
+``Dataset`` / ``Model`` / ``Trainer`` (``*_fn``, ``*_hash``, ``*_config``, ``*_comment``, ``*_fabrikant``,
+``*_ts``) and ``TrainedModel`` keyed by all four. Classes are made afresh for each schema so that several schemas
+(one per experiment, or a throwaway one per test) can be open in one process.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import datajoint as dj
+
+from .entries import ConfigEntries, FabrikantEntries
+from .trained_model import TrainedModelMethods
+
+__all__ = ["declare_tables"]
+
+FN_LENGTH = 96  # dotted builder names; keeps the TrainedModel key within MySQL's 3072-byte index limit
+
+
+def _config_table(kind: str, fabrikant: type) -> type:
+    definition = f"""
+    # {kind} builders and their configs, keyed by the config's hash
+    {kind}_fn: varchar({FN_LENGTH})   # dotted name of the builder function
+    {kind}_hash: char(32)             # make_hash(config)
+    ---
+    {kind}_config: <blob>             # keyword arguments of the builder
+    {kind}_comment = "": varchar(256)
+    -> Fabrikant.proj({kind}_fabrikant="fabrikant_name")
+    {kind}_ts = CURRENT_TIMESTAMP: datetime
+    """
+    attributes = {"definition": definition, "kind": kind, "fabrikant_table": fabrikant}
+    return type(kind.capitalize(), (ConfigEntries, dj.Manual), attributes)
+
+
+def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
+    """Declare every table in ``schema``; ``context`` is its declaration namespace and is filled here."""
+
+    class Fabrikant(FabrikantEntries, dj.Manual):
+        definition = """
+        # people (or accounts) who add entries
+        fabrikant_name: varchar(32)
+        ---
+        email = "": varchar(64)
+        affiliation = "": varchar(64)
+        """
+
+    context["Fabrikant"] = schema(Fabrikant, context=context)
+
+    class Seed(dj.Manual):
+        definition = """
+        # random seeds handed to every builder
+        seed: int32
+        """
+
+    context["Seed"] = schema(Seed, context=context)
+    for kind in ("dataset", "model", "trainer"):
+        table = _config_table(kind, Fabrikant)
+        context[table.__name__] = schema(table, context=context)
+
+    class TrainedModel(TrainedModelMethods, dj.Computed):
+        definition = """
+        # a model trained from one dataset, model, trainer and seed entry
+        -> Model
+        -> Dataset
+        -> Trainer
+        -> Seed
+        ---
+        score: float64             # the trainer's score (the co-trainer: main monitored validation metric)
+        output: <blob>             # the trainer's output (final metrics per split, history, ...)
+        -> Fabrikant
+        trainedmodel_ts = CURRENT_TIMESTAMP: datetime
+        """
+
+        class ModelState(dj.Part):
+            definition = """
+            # trained weights: torch.save bytes of the state dict, read back with weights_only=True
+            -> master
+            ---
+            model_state: bytes
+            """
+
+        class EpochMetric(dj.Part):
+            definition = """
+            # one row per epoch, split, task and metric the trainer reported
+            -> master
+            epoch: int32
+            split: varchar(32)
+            task: varchar(48)
+            metric: varchar(96)
+            ---
+            value = null: float64  # null where the metric was not finite
+            """
+
+    TrainedModel.config_tables = {kind: context[kind.capitalize()] for kind in ("dataset", "model", "trainer")}
+    TrainedModel.fabrikant_table = context["Fabrikant"]
+    context["TrainedModel"] = schema(TrainedModel, context=context)
+    return SimpleNamespace(schema=schema, **{name: context[name] for name in _TABLE_NAMES})
+
+
+_TABLE_NAMES = ("Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel")

@@ -1,0 +1,24 @@
+"""Fixtures shared by all tests: a throwaway database schema per test that needs one."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+
+@pytest.fixture
+def schema_name() -> str:
+    return f"nct_test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def pipeline(schema_name, monkeypatch):
+    """The pipeline's tables in a fresh schema, dropped afterwards; the tests' builders are allow-listed."""
+    from neural_cotraining.builders import BUILDER_MODULES_ENV
+    from neural_cotraining.pipeline import activate
+
+    monkeypatch.setenv(BUILDER_MODULES_ENV, "tests")
+    tables = activate(schema_name)
+    yield tables
+    tables.schema.drop(prompt=False)

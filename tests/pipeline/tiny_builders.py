@@ -1,0 +1,63 @@
+"""A tiny builder trio on random data, in the nnfabrik signatures, for pipeline tests."""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def random_regression(seed, n_samples=64, n_features=5, batch_size=16, noise=0.1):
+    generator = torch.Generator().manual_seed(int(seed))
+    weights = torch.randn(n_features, 1, generator=generator)
+    loaders = {}
+    for split in ("train", "validation", "test"):
+        inputs = torch.randn(n_samples, n_features, generator=generator)
+        targets = inputs @ weights + noise * torch.randn(n_samples, 1, generator=generator)
+        loader_generator = torch.Generator().manual_seed(int(seed))
+        loaders[split] = {
+            "regression": DataLoader(
+                TensorDataset(inputs, targets), batch_size=batch_size, shuffle=split == "train", generator=loader_generator
+            )
+        }
+    return loaders
+
+
+def linear_model(dataloaders, seed, hidden=8):
+    torch.manual_seed(int(seed))
+    inputs, targets = next(iter(dataloaders["train"]["regression"]))
+    return torch.nn.Sequential(
+        torch.nn.Linear(inputs.shape[1], hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, targets.shape[1])
+    )
+
+
+def _mse(model, loader):
+    with torch.no_grad():
+        errors = [torch.nn.functional.mse_loss(model(x), y, reduction="sum") for x, y in loader]
+    return float(sum(errors) / len(loader.dataset))
+
+
+def sgd_trainer(model, dataloaders, seed, uid=None, cb=None, epochs=3, lr=0.05, fail_at_epoch=None):
+    torch.manual_seed(int(seed))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    for epoch in range(epochs):
+        if fail_at_epoch is not None and epoch == fail_at_epoch:
+            return float("nan"), {}, model.state_dict()
+        for inputs, targets in dataloaders["train"]["regression"]:
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(inputs), targets).backward()
+            optimizer.step()
+        metrics = {
+            split: {"regression": {"mse": _mse(model, dataloaders[split]["regression"])}}
+            for split in ("train", "validation")
+        }
+        if cb is not None:
+            cb(epoch=epoch, metrics=metrics)
+    final = {split: _mse(model, dataloaders[split]["regression"]) for split in ("train", "validation", "test")}
+    return -final["validation"], {"final_mse": final}, model.state_dict()
+
+
+def heartbeat_trainer(model, dataloaders, seed, uid, cb, epochs=1):
+    """An nnfabrik-style trainer: calls ``cb()`` with no arguments only."""
+    for _ in range(epochs):
+        cb()
+    return 1.0, {"epochs": epochs}, model.state_dict()

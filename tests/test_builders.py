@@ -1,0 +1,108 @@
+import json
+import sys
+
+import pytest
+
+from neural_cotraining import builders
+from neural_cotraining.builders import (
+    BUILDER_MODULES_ENV,
+    CONFIG_FILE_ENV,
+    ConfigKeyError,
+    DisallowedBuilderError,
+    BuilderError,
+    check_config,
+    resolve_builder,
+)
+from tests.pipeline import tiny_builders
+
+
+@pytest.fixture(autouse=True)
+def no_runtime_prefixes(monkeypatch):
+    monkeypatch.setattr(builders, "_runtime_prefixes", [])
+    monkeypatch.delenv(BUILDER_MODULES_ENV, raising=False)
+    monkeypatch.delenv(CONFIG_FILE_ENV, raising=False)
+
+
+def test_our_own_builders_resolve():
+    assert resolve_builder("neural_cotraining.hashing.make_hash").__name__ == "make_hash"
+
+
+def test_module_outside_allow_list_is_refused_before_import(monkeypatch, tmp_path):
+    marker = tmp_path / "imported"
+    (tmp_path / "side_effect_module.py").write_text(f"open({str(marker)!r}, 'w').close()\ndef fn(seed): pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(DisallowedBuilderError, match="not on the allow-list"):
+        resolve_builder("side_effect_module.fn")
+    assert not marker.exists()
+    with pytest.raises(DisallowedBuilderError):
+        resolve_builder("os.system")
+
+
+def test_allow_list_from_environment(monkeypatch):
+    monkeypatch.setenv(BUILDER_MODULES_ENV, "other_lab, tests")
+    assert resolve_builder("tests.pipeline.tiny_builders.random_regression") is tiny_builders.random_regression
+
+
+def test_allow_list_prefix_is_a_whole_module_name(monkeypatch):
+    monkeypatch.setenv(BUILDER_MODULES_ENV, "test")
+    with pytest.raises(DisallowedBuilderError):
+        resolve_builder("tests.pipeline.tiny_builders.random_regression")
+
+
+def test_allow_list_from_config_file(monkeypatch, tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"builder_modules": ["tests.pipeline"]}))
+    monkeypatch.setenv(CONFIG_FILE_ENV, str(path))
+    assert resolve_builder("tests.pipeline.tiny_builders.linear_model") is tiny_builders.linear_model
+
+
+def test_allow_list_at_run_time():
+    builders.allow_builder_modules("tests.pipeline.tiny_builders")
+    assert resolve_builder("tests.pipeline.tiny_builders.sgd_trainer") is tiny_builders.sgd_trainer
+
+
+@pytest.mark.parametrize(
+    "name, fragment",
+    [
+        ("make_hash", "is not a builder name"),
+        ("neural_cotraining.hashing.make_hash()", "is not a builder name"),
+        ("neural_cotraining.hashing.__import__", "private names"),
+        ("neural_cotraining.hashing.missing", "has no attribute 'missing'"),
+        ("neural_cotraining.no_such_module.fn", "cannot import module"),
+        ("neural_cotraining.hashing.UnhashableConfigError", "not a function"),
+    ],
+)
+def test_bad_names_are_refused(name, fragment):
+    with pytest.raises(BuilderError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        resolve_builder(name)
+
+
+def test_unknown_config_key_names_the_accepted_ones():
+    with pytest.raises(ConfigKeyError) as error:
+        check_config(tiny_builders.random_regression, {"n_sample": 3}, "dataset")
+    message = str(error.value)
+    assert "['n_sample']" in message and "'n_samples'" in message and "'noise'" in message
+
+
+def test_missing_required_key_and_reserved_keys_are_refused():
+    def needs_path(seed, path, batch_size=4):
+        return {}
+
+    with pytest.raises(ConfigKeyError, match=r"needs config keys \['path'\]"):
+        check_config(needs_path, {"batch_size": 2}, "dataset")
+    with pytest.raises(ConfigKeyError, match="passed by the pipeline"):
+        check_config(needs_path, {"path": "x", "seed": 1}, "dataset")
+
+
+def test_var_keyword_builders_accept_any_key():
+    def anything(model, dataloaders, seed, uid, cb, **config):
+        return 0.0, {}, {}
+
+    check_config(anything, {"whatever": 1}, "trainer")
+
+
+def test_config_must_be_a_dict_with_string_keys():
+    with pytest.raises(ConfigKeyError, match="must be a dict"):
+        check_config(tiny_builders.linear_model, [("hidden", 3)], "model")
+    with pytest.raises(ConfigKeyError, match="keys must be strings"):
+        check_config(tiny_builders.linear_model, {1: 3}, "model")
