@@ -1,41 +1,216 @@
-"""The ``neural-cotraining`` command."""
+"""The ``neural-cotraining`` command: database, experiments, training, results, plots, the demo."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import logging
+import multiprocessing
 import sys
+from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
 
 logger = logging.getLogger("neural_cotraining")
 
 
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def _open(arguments: argparse.Namespace):
+    """(experiment, tables) for commands that take an experiment file."""
+    from .configs import load_experiment
+    from .pipeline import activate
+
+    experiment = load_experiment(arguments.experiment)
+    schema = arguments.schema or experiment.schema
+    if not schema:
+        raise ValueError(f"{arguments.experiment} names no schema: add 'schema:' or pass --schema")
+    return experiment, activate(schema)
+
+
 def _db(arguments: argparse.Namespace) -> int:
-    from .pipeline import ServerError, database_settings, ensure_server
+    from .pipeline import database_settings, ensure_server
 
     settings = database_settings()
-    try:
-        version = ensure_server(settings)
-    except ServerError as error:
-        print(f"database not available: {error}", file=sys.stderr)
-        return 1
+    version = ensure_server(settings)
     print(f"database answers at {settings.describe()}: {version}")
+    return 0
+
+
+def _add(arguments: argparse.Namespace) -> int:
+    from .pipeline.experiments import add_experiment
+
+    experiment, tables = _open(arguments)
+    for job in add_experiment(tables, experiment):
+        print(json.dumps({**job["labels"], **job["key"]}))
+    return 0
+
+
+def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None) -> None:
+    """One worker process: its own connection, populating the experiment's jobs."""
+    from .configs import load_experiment
+    from .pipeline import activate
+    from .pipeline.experiments import experiment_keys
+    from .pipeline.workers import release_dead_reservations
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
+    experiment = load_experiment(experiment_path)
+    tables = activate(schema)
+    restriction = [job["key"] for job in experiment_keys(tables, experiment)]
+    trained = tables.TrainedModel()
+    if reserve_jobs:
+        release_dead_reservations(trained, orphan_timeout=orphan_timeout)
+    result = trained.populate(restriction, reserve_jobs=reserve_jobs, suppress_errors=True)
+    for key, message in result["error_list"]:
+        logger.error("job %s failed: %s", key, message)
+    logger.info("worker done: %d trained, %d failed", result["success_count"], len(result["error_list"]))
+
+
+def _populate(arguments: argparse.Namespace) -> int:
+    experiment, tables = _open(arguments)
+    schema = arguments.schema or experiment.schema
+    reserve = arguments.reserve_jobs or arguments.workers > 1
+    if arguments.workers == 1:
+        _populate_worker(schema, arguments.experiment, reserve, arguments.orphan_timeout)
+    else:
+        context = multiprocessing.get_context("spawn")
+        workers = [
+            context.Process(
+                target=_populate_worker,
+                args=(schema, arguments.experiment, True, arguments.orphan_timeout),
+                name=f"worker-{index}",
+            )
+            for index in range(arguments.workers)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    return _status(arguments, tables=tables, experiment=experiment)
+
+
+def _status(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
+    from .pipeline.experiments import experiment_keys, job_status
+
+    if tables is None:
+        experiment, tables = _open(arguments)
+    status = job_status(tables, experiment_keys(tables, experiment))
+    print(
+        f"jobs: {status['total']} | done {status['done']} | pending {status['pending']} | "
+        f"reserved {status['reserved']} | errors {status['error']} | not started {status['not_started']}"
+    )
+    for error in status["errors"]:
+        labels = f"{error['dataset']} / {error['model']} / {error['trainer']} / seed {error['seed']}"
+        print(f"  error in {labels}: {error['error']}")
+    return 0 if status["error"] == 0 else 2
+
+
+def _format_value(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def print_table(rows: list[dict], columns: list[str], stream=None) -> None:
+    stream = stream or sys.stdout
+    widths = {c: max(len(c), *(len(_format_value(r.get(c))) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns), file=stream)
+    for row in rows:
+        print("  ".join(_format_value(row.get(c)).ljust(widths[c]) for c in columns), file=stream)
+
+
+def _results(arguments: argparse.Namespace) -> int:
+    from .pipeline.experiments import experiment_keys, results_table
+
+    experiment, tables = _open(arguments)
+    rows = results_table(tables, experiment_keys(tables, experiment))
+    if not rows:
+        print("no trained models yet")
+        return 0
+    columns = list(dict.fromkeys(c for row in rows for c in row))
+    shown = [c for c in columns if not arguments.metrics or c in {"dataset", "model", "trainer", "seed", "score"}
+             or any(m in c for m in arguments.metrics)]
+    print_table(rows, shown)
+    if arguments.csv:
+        Path(arguments.csv).parent.mkdir(parents=True, exist_ok=True)
+        with open(arguments.csv, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    if arguments.json:
+        Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(arguments.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+def _plot(arguments: argparse.Namespace) -> int:
+    from .pipeline.experiments import epoch_table, experiment_keys
+    from .plots import plot_epoch_curves
+
+    experiment, tables = _open(arguments)
+    paths = plot_epoch_curves(epoch_table(tables, experiment_keys(tables, experiment)), arguments.output)
+    for path in paths:
+        print(path)
+    return 0 if paths else _fail("no per-epoch results to plot yet")
+
+
+def _drop(arguments: argparse.Namespace) -> int:
+    from .pipeline import activate
+
+    if not arguments.yes:
+        if not sys.stdin.isatty():
+            return _fail(f"dropping {arguments.schema} needs --yes when not asked at a terminal")
+        answer = input(f"Drop schema {arguments.schema!r} and every trained model in it? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("not dropped")
+            return 1
+    activate(arguments.schema).schema.drop(prompt=False)
+    print(f"dropped {arguments.schema}")
     return 0
 
 
 def _demo(arguments: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(schema_name=arguments.schema, workers=arguments.workers, output_dir=arguments.output)
+    return run_demo(schema=arguments.schema, workers=arguments.workers, output_dir=arguments.output)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neural-cotraining", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     commands = parser.add_subparsers(dest="command", required=True)
-    db = commands.add_parser("db", help="make sure the database answers (start or install a local MariaDB)")
-    db.set_defaults(handler=_db)
+
+    def experiment_command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("experiment", help="experiment file (YAML)")
+        command.add_argument("--schema", help="database schema (default: the file's 'schema')")
+        command.set_defaults(handler=handler)
+        return command
+
+    commands.add_parser("db", help="make sure the database answers (start or install a local MariaDB)").set_defaults(
+        handler=_db
+    )
+    experiment_command("add", _add, "insert an experiment file's entries and seeds; print the job keys")
+    populate = experiment_command("populate", _populate, "train the experiment's missing models")
+    populate.add_argument("--reserve-jobs", action="store_true", help="coordinate with other workers via the jobs table")
+    populate.add_argument("--workers", type=int, default=1, help="local worker processes (implies --reserve-jobs)")
+    populate.add_argument("--orphan-timeout", type=float, default=None,
+                          help="re-pend reservations not renewed for this many seconds (dead workers on other hosts)")
+    experiment_command("status", _status, "jobs done / pending / reserved / failed, with error messages")
+    results = experiment_command("results", _results, "scores and final metrics per trained model")
+    results.add_argument("--csv", help="also write the table as CSV")
+    results.add_argument("--json", help="also write the table as JSON")
+    results.add_argument("--metrics", nargs="*", help="show only columns containing these words")
+    plot = experiment_command("plot", _plot, "per-epoch curves per task and split (PNG)")
+    plot.add_argument("--output", default="results/plots", help="folder for the PNGs")
+    drop = commands.add_parser("drop", help="drop a schema and everything in it (asks first)")
+    drop.add_argument("schema")
+    drop.add_argument("--yes", action="store_true", help="do not ask")
+    drop.set_defaults(handler=_drop)
     demo = commands.add_parser("demo", help="run the demo experiment end to end and print its results")
     demo.add_argument("--schema", default="neural_cotraining_demo", help="database schema to use")
     demo.add_argument("--workers", type=int, default=1, help="local worker processes")
@@ -46,11 +221,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    if arguments.command == "populate" and arguments.workers < 1:
+        return _fail("--workers must be at least 1")
     logging.basicConfig(
         level=logging.DEBUG if arguments.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return arguments.handler(arguments)
+    from .builders import BuilderError
+    from .configs import ExperimentFileError
+
+    try:
+        return arguments.handler(arguments)
+    except (ExperimentFileError, BuilderError, ValueError, ConnectionError, RuntimeError) as error:
+        return _fail(str(error))
 
 
 if __name__ == "__main__":

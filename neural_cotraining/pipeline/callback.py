@@ -49,6 +49,10 @@ class TrainingCallback:
         self._on_heartbeat = on_heartbeat
         self._on_checkpoint = on_checkpoint
         self._resume_from = resume_from
+        # a resumed run reports only the epochs after its checkpoint; the earlier ones are in the state's history
+        for entry in (resume_from or {}).get("history", []) if isinstance(resume_from, dict) else []:
+            if isinstance(entry, dict) and "epoch" in entry and "metrics" in entry:
+                self.epoch_rows.extend(metric_rows(entry["epoch"], entry["metrics"]))
 
     def __call__(self, epoch: int | None = None, metrics: dict | None = None, state: Any = None, **_: Any) -> None:
         if self._on_heartbeat is not None:

@@ -94,10 +94,25 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
             value = null: float64  # null where the metric was not finite
             """
 
+    class Checkpoint(dj.Manual):
+        definition = """
+        # training state of a job in progress (the last few epochs), so a crashed job resumes
+        -> Model
+        -> Dataset
+        -> Trainer
+        -> Seed
+        epoch: int32
+        ---
+        state: bytes             # torch.save bytes of the trainer's state, read back with weights_only=True
+        checkpoint_ts = CURRENT_TIMESTAMP: datetime
+        """
+
+    context["Checkpoint"] = schema(Checkpoint, context=context)
+    TrainedModel.checkpoint_table = context["Checkpoint"]
     TrainedModel.config_tables = {kind: context[kind.capitalize()] for kind in ("dataset", "model", "trainer")}
     TrainedModel.fabrikant_table = context["Fabrikant"]
     context["TrainedModel"] = schema(TrainedModel, context=context)
     return SimpleNamespace(schema=schema, **{name: context[name] for name in _TABLE_NAMES})
 
 
-_TABLE_NAMES = ("Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel")
+_TABLE_NAMES = ("Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel", "Checkpoint")

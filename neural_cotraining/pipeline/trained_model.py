@@ -17,6 +17,8 @@ import torch
 from ..builders import resolve_builder
 from ..hashing import make_hash
 from .callback import TrainingCallback
+from .checkpoints import CheckpointStore
+from .workers import ReservationHeartbeat
 
 __all__ = ["TrainedModelMethods", "BrokenResultError", "serialize_state", "deserialize_state"]
 
@@ -40,18 +42,18 @@ def deserialize_state(data: bytes) -> dict:
     return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
-def _check_result(key: dict, score: Any, model_state: Any) -> float:
+def _check_result(score: Any, model_state: Any) -> float:
     try:
         score = float(score)
     except (TypeError, ValueError) as error:
-        raise BrokenResultError(f"{key}: the trainer's score {score!r} is not a number") from error
+        raise BrokenResultError(f"the trainer's score {score!r} is not a number") from error
     if not math.isfinite(score):
-        raise BrokenResultError(f"{key}: the trainer's score is {score}; nothing stored")
+        raise BrokenResultError(f"the trainer's score is {score}; nothing stored")
     if not isinstance(model_state, dict) or not all(isinstance(v, torch.Tensor) for v in model_state.values()):
-        raise BrokenResultError(f"{key}: the trainer's model_state must be a state dict of tensors")
+        raise BrokenResultError("the trainer's model_state must be a state dict of tensors")
     broken = [n for n, t in model_state.items() if t.is_floating_point() and not torch.isfinite(t).all()]
     if broken:
-        raise BrokenResultError(f"{key}: non-finite trained weights in {broken[:5]}; nothing stored")
+        raise BrokenResultError(f"non-finite trained weights in {broken[:5]}; nothing stored")
     return score
 
 
@@ -60,6 +62,9 @@ class TrainedModelMethods:
 
     config_tables: dict  # {"dataset": Dataset, "model": Model, "trainer": Trainer}; set at declaration
     fabrikant_table: type
+    checkpoint_table: type
+    checkpoints_kept = 2  # the newest checkpoints kept per job (each holds the best weights so far too)
+    heartbeat_interval = 30.0  # seconds between renewals of a job's reservation
 
     # ---- the tripartite make ----
     def make_fetch(self, key: dict) -> tuple:
@@ -79,7 +84,7 @@ class TrainedModelMethods:
         score, output, model_state = trainer(
             model=model, dataloaders=dataloaders, seed=seed, uid=make_hash(key), cb=callback, **trainer_config
         )
-        score = _check_result(key, score, model_state)
+        score = _check_result(score, model_state)
         return score, output, serialize_state(model_state), callback.epoch_rows
 
     def make_insert(self, key: dict, score: float, output: Any, state_bytes: bytes, epoch_rows: list) -> None:
@@ -87,10 +92,19 @@ class TrainedModelMethods:
         self.insert1({**key, "score": score, "output": output, "fabrikant_name": fabrikant})
         self.ModelState.insert1({**key, "model_state": state_bytes})
         self.EpochMetric.insert([{**key, **row} for row in epoch_rows])
+        self.checkpoints(key).clear()
+
+    def checkpoints(self, key: dict) -> CheckpointStore:
+        return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept)
 
     def training_callback(self, key: dict) -> TrainingCallback:
-        """The ``cb`` handed to the trainer for ``key``."""
-        return TrainingCallback()
+        """The ``cb`` handed to the trainer: renews the job's reservation, saves checkpoints, offers the latest."""
+        store = self.checkpoints(key)
+        return TrainingCallback(
+            on_heartbeat=ReservationHeartbeat(self.jobs, key, interval=self.heartbeat_interval),
+            on_checkpoint=store.save,
+            resume_from=store.latest(),
+        )
 
     # ---- reading results back ----
     @staticmethod

@@ -1,0 +1,60 @@
+"""Training checkpoints in the database, so a crashed job resumes instead of starting over.
+
+A checkpoint is the trainer's whole state (model, optimiser, scheduler, loss weighting, early stopping, RNG states)
+at the end of an epoch, saved with ``torch.save`` and read back with ``weights_only=True``. It is written outside the
+populate transaction (training runs outside it), the last ``keep`` per job are kept, and all of a job's
+checkpoints are deleted in the transaction that stores the trained model.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import torch
+
+__all__ = ["CheckpointStore", "serialize_training_state", "deserialize_training_state"]
+
+logger = logging.getLogger(__name__)
+
+
+def serialize_training_state(state: dict) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def deserialize_training_state(data: bytes) -> dict:
+    """``weights_only=True``: a checkpoint can hold tensors and plain containers, never code."""
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+class CheckpointStore:
+    """Checkpoints of one job (``key``) in the ``Checkpoint`` table."""
+
+    def __init__(self, table: type, key: dict, keep: int = 2):
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, not {keep}")
+        self._table = table
+        self._key = dict(key)
+        self._keep = keep
+
+    def save(self, epoch: int, state: dict) -> None:
+        data = serialize_training_state(state)
+        table = self._table()
+        table.insert1({**self._key, "epoch": int(epoch), "state": data}, replace=True)
+        epochs = sorted((table & self._key).to_arrays("epoch").tolist())
+        for old in epochs[: -self._keep]:
+            (table & self._key & {"epoch": old}).delete_quick()
+        logger.info("checkpoint of %s at epoch %d (%.1f MiB)", self._key, epoch, len(data) / 2**20)
+
+    def latest(self) -> dict | None:
+        """The newest checkpoint's state, or None."""
+        rows = (self._table() & self._key).to_dicts(order_by="epoch DESC", limit=1)
+        if not rows:
+            return None
+        logger.info("resuming %s from the checkpoint of epoch %d", self._key, rows[0]["epoch"])
+        return deserialize_training_state(rows[0]["state"])
+
+    def clear(self) -> None:
+        (self._table() & self._key).delete_quick()

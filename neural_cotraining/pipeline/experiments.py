@@ -1,0 +1,138 @@
+"""An experiment file's entries in the database, its jobs and its results."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+from ..builders import allow_builder_modules
+from ..configs.experiment import Experiment
+
+__all__ = ["add_experiment", "experiment_keys", "job_status", "results_table", "epoch_table"]
+
+logger = logging.getLogger(__name__)
+
+_KIND_TABLES = {"dataset": "Dataset", "model": "Model", "trainer": "Trainer"}
+
+
+def _add_entries(tables: SimpleNamespace, experiment: Experiment) -> dict:
+    """{kind: {label: primary key}} after inserting every entry (existing ones are found by hash)."""
+    keys = {}
+    for kind, table_name in _KIND_TABLES.items():
+        table = getattr(tables, table_name)()
+        keys[kind] = {
+            label: table.add_entry(entry.fn, entry.config, comment=entry.comment or label)
+            for label, entry in getattr(experiment, kind + "s").items()
+        }
+    return keys
+
+
+def add_experiment(tables: SimpleNamespace, experiment: Experiment) -> list[dict]:
+    """Insert the experiment's entries and seeds; returns one labelled key per job to train.
+
+    Every entry is checked (allow-list, config keys, hashability) before anything is inserted.
+    """
+    allow_builder_modules(*experiment.builder_modules)
+    _check_entries(experiment)
+    keys = _add_entries(tables, experiment)
+    tables.Seed().insert([{"seed": int(seed)} for seed in experiment.seeds], skip_duplicates=True)
+    return _labelled_keys(experiment, keys)
+
+
+def _check_entries(experiment: Experiment) -> None:
+    from ..builders import check_config, resolve_builder
+    from ..hashing import canonical_form
+
+    for kind in _KIND_TABLES:
+        for label, entry in getattr(experiment, kind + "s").items():
+            try:
+                check_config(resolve_builder(entry.fn), entry.config, kind)
+                canonical_form(entry.config, f"{kind}s.{label}.config")
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"{kind}s.{label}: {error}") from error
+
+
+def _labelled_keys(experiment: Experiment, keys: dict) -> list[dict]:
+    jobs = []
+    for combination in experiment.label_combinations():
+        for seed in experiment.seeds:
+            key = {"seed": int(seed)}
+            for kind, label in combination.items():
+                key.update(keys[kind][label])
+            jobs.append({"labels": dict(combination), "key": key})
+    return jobs
+
+
+def experiment_keys(tables: SimpleNamespace, experiment: Experiment) -> list[dict]:
+    """The labelled job keys of an experiment whose entries are in the database (nothing is inserted)."""
+    from ..hashing import make_hash
+
+    allow_builder_modules(*experiment.builder_modules)
+    keys = {
+        kind: {
+            label: {f"{kind}_fn": entry.fn, f"{kind}_hash": make_hash(entry.config)}
+            for label, entry in getattr(experiment, kind + "s").items()
+        }
+        for kind in _KIND_TABLES
+    }
+    return _labelled_keys(experiment, keys)
+
+
+def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
+    """Counts of done / pending / reserved / error jobs among ``keys``, with error messages."""
+    trained = tables.TrainedModel()
+    restriction = [job["key"] for job in keys]
+    status = {"total": len(keys), "done": len(trained & restriction), "pending": 0, "reserved": 0, "error": 0}
+    errors = []
+    jobs = trained.jobs
+    if jobs.is_declared:
+        for job in keys:
+            for row in (jobs & job["key"]).to_dicts():
+                if row["status"] in status:
+                    status[row["status"]] += 1
+                if row["status"] == "error":
+                    errors.append({**job["labels"], "seed": job["key"]["seed"], "error": row["error_message"]})
+    status["not_started"] = status["total"] - status["done"] - status["pending"] - status["reserved"] - status["error"]
+    status["errors"] = errors
+    return status
+
+
+def _flatten_final(output: dict) -> dict:
+    flat = {}
+    final = output.get("final", {}) if isinstance(output, dict) else {}
+    for split, tasks in final.items():
+        for task, metrics in tasks.items():
+            for metric, value in metrics.items():
+                flat[f"{split}/{task}/{metric}"] = value
+    return flat
+
+
+def results_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
+    """One row per trained model among ``keys``: labels, seed, score and the final metrics per split."""
+    rows = []
+    trained = tables.TrainedModel()
+    for job in keys:
+        found = (trained & job["key"]).to_dicts()
+        if not found:
+            continue
+        row = found[0]
+        output = row["output"] if isinstance(row["output"], dict) else {}
+        rows.append(
+            {
+                **job["labels"],
+                "seed": int(row["seed"]),
+                "score": float(row["score"]),
+                "best_epoch": output.get("best_epoch"),
+                **_flatten_final(output),
+            }
+        )
+    return rows
+
+
+def epoch_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
+    """Per-epoch metric rows of the trained models among ``keys``, labelled."""
+    rows = []
+    for job in keys:
+        for row in (tables.TrainedModel.EpochMetric() & job["key"]).to_dicts(order_by="epoch"):
+            rows.append({**job["labels"], "seed": int(row["seed"]), **{k: row[k] for k in ("epoch", "split", "task", "metric", "value")}})
+    return rows
