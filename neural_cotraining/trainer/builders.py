@@ -1,0 +1,202 @@
+"""Trainer builders in the nnfabrik signature ``trainer_fn(model, dataloaders, seed, uid, cb, **config)``.
+
+The config keys, their defaults and meaning are listed in the ``neural_cotraining.trainer`` package docstring.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from .callbacks import EpochCallback
+from .cotrainer import CoTrainer
+from .cyclers import build_cycler
+from .early_stopping import EarlyStopping
+from .keywords import check_int, check_number, reject_unknown_keys
+from .losses import LOSSES, build_loss, default_loss_name
+from .metrics import PRIMARY_METRIC, metric_names
+from .optimization import build_optimizer, build_scheduler
+from .splits import normalise_dataloaders
+from .weighting import build_weighting
+
+__all__ = ["cotrainer"]
+
+logger = logging.getLogger(__name__)
+
+
+def _resolve_device(device) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (TypeError, RuntimeError) as error:
+        raise ValueError(f"device {device!r} is not a torch device name (e.g. 'cpu', 'cuda', 'cuda:1')") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested, but CUDA is not available here")
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} requested, but CUDA has only {torch.cuda.device_count()} device(s) here")
+    return resolved
+
+
+def _resolve_main_task(main_task, train_tasks: list[str]) -> str:
+    if main_task is None:
+        return "img_classification" if "img_classification" in train_tasks else train_tasks[0]
+    if main_task not in train_tasks:
+        raise ValueError(f"main_task {main_task!r} is not a training task; training tasks: {train_tasks}")
+    return main_task
+
+
+def _resolve_losses(loss_functions, splits) -> dict:
+    tasks = list(dict.fromkeys(task for split in splits.values() for task in split))
+    loss_functions = dict(loss_functions or {})
+    unknown = sorted(set(loss_functions) - set(tasks))
+    if unknown:
+        raise ValueError(f"loss_functions names task(s) {unknown} that no split holds; tasks: {tasks}")
+    losses = {}
+    for task in tasks:
+        name = loss_functions.get(task)
+        if name is None:
+            loaders = [loader for split in splits.values() if task in split for loader in split[task].values()]
+            name = default_loss_name(task, loaders)
+        elif name not in LOSSES:
+            raise ValueError(f"unknown loss {name!r} for task {task!r}; choose one of {sorted(LOSSES)}")
+        losses[task] = build_loss(name)
+    return losses
+
+
+def _resolve_monitor(monitor, main_task: str, losses: Mapping, validation: Mapping) -> dict[str, str]:
+    if monitor is None:
+        if main_task not in validation:
+            raise ValueError(f"the main task {main_task!r} has no validation loader; set monitor explicitly")
+        metric, mode = PRIMARY_METRIC[losses[main_task].kind]
+        return {f"validation/{main_task}/{metric}": mode}
+    if isinstance(monitor, str):
+        raise ValueError(f"monitor must be a dict {{'validation/<task>/<metric>': 'max'|'min'}}, got {monitor!r}")
+    monitor = dict(monitor)
+    for key in monitor:
+        parts = key.split("/", 2) if isinstance(key, str) else []
+        if len(parts) != 3 or parts[0] != "validation":
+            raise ValueError(
+                f"monitored metric {key!r} must be 'validation/<task>/<metric>' (the best epoch is chosen on "
+                "validation data only, never on test data)"
+            )
+        _, task, metric = parts
+        if task not in validation:
+            raise ValueError(
+                f"monitored metric {key!r}: task {task!r} has no validation loader; have {list(validation)}"
+            )
+        names = metric_names(losses[task].kind)
+        if metric not in names:
+            raise ValueError(f"monitored metric {key!r}: task {task!r} reports {list(names)}, not {metric!r}")
+    return monitor
+
+
+@reject_unknown_keys
+def cotrainer(
+    model: torch.nn.Module,
+    dataloaders: Mapping,
+    seed: int,
+    uid=None,
+    cb=None,
+    *,
+    max_epochs: int = 100,
+    patience: int | None = 10,
+    monitor: Mapping[str, str] | None = None,
+    monitor_combine: str = "any",
+    min_delta: float = 0.0,
+    score_metric: str | None = None,
+    main_task: str | None = None,
+    cycler: str = "ratio",
+    ratio=None,
+    round_size: int | None = None,
+    loss_functions: Mapping[str, str] | None = None,
+    loss_weighting: str = "fixed",
+    loss_weighting_options: Mapping | None = None,
+    optimizer: str = "adam",
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    optimizer_options: Mapping | None = None,
+    lr_scheduler: str | None = None,
+    lr_scheduler_options: Mapping | None = None,
+    clip_grad_norm: float | None = None,
+    device: str | None = None,
+    mixed_precision: bool = False,
+    checkpoint_every: int = 0,
+    verbose: bool = True,
+):
+    """Co-train ``model`` on every task of ``dataloaders["train"]``; returns ``(score, output, model_state)``.
+
+    ``score`` is the validation value of ``score_metric`` (default: the first ``monitor`` key; default monitor: the
+    main task's accuracy, correlation or loss) at the best epoch, ``model_state`` the best weights on CPU, ``output``
+    the JSON-able record described in the ``neural_cotraining.trainer`` docstring, where every config key is listed.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    seed = int(seed)  # DataJoint hands out numpy integers
+    splits = normalise_dataloaders(dataloaders)
+    max_epochs = check_int("max_epochs", max_epochs, minimum=1)
+    patience = check_int("patience", patience, minimum=1, allow_none=True)
+    checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=0)
+    round_size = check_int("round_size", round_size, minimum=1, allow_none=True)
+    lr = check_number("lr", lr, minimum=0.0, strict=True)
+    weight_decay = check_number("weight_decay", weight_decay, minimum=0.0)
+    clip_grad_norm = check_number("clip_grad_norm", clip_grad_norm, minimum=0.0, allow_none=True, strict=True)
+    for name, flag in (("mixed_precision", mixed_precision), ("verbose", verbose)):
+        if not isinstance(flag, bool):
+            raise ValueError(f"{name} must be true or false, got {flag!r}")
+
+    train_tasks = list(splits["train"])
+    main_task = _resolve_main_task(main_task, train_tasks)
+    losses = _resolve_losses(loss_functions, splits)
+    monitor = _resolve_monitor(monitor, main_task, losses, splits["validation"])
+    if score_metric is None:
+        score_metric = next(iter(monitor))
+    elif score_metric not in monitor:
+        raise ValueError(f"score_metric {score_metric!r} must be one of the monitored metrics {list(monitor)}")
+    early_stopping = EarlyStopping(monitor, patience=patience, combine=monitor_combine, min_delta=min_delta)
+    train_cycler = build_cycler(cycler, splits["train"], seed, main_task=main_task, ratio=ratio)
+
+    resolved_device = _resolve_device(device)
+    model.to(resolved_device)
+    for loss in losses.values():
+        loss.to(resolved_device)
+    weighting = build_weighting(loss_weighting, {task: losses[task] for task in train_tasks}, loss_weighting_options)
+    weighting.to(resolved_device)
+    extra_parameters = [p for task in train_tasks for p in losses[task].parameters()] + list(weighting.parameters())
+    train_optimizer = build_optimizer(
+        optimizer, list(model.parameters()), extra_parameters, lr, weight_decay, optimizer_options
+    )
+    scheduler = build_scheduler(
+        lr_scheduler, train_optimizer, lr_scheduler_options, max_epochs, plateau_mode=monitor[score_metric]
+    )
+    logger.info(
+        "co-training %s on %s: tasks %s (main %s), cycler %s, weighting %s, monitor %s",
+        uid if uid is not None else "a model", resolved_device, train_tasks, main_task, cycler, loss_weighting, monitor,
+    )
+    trainer = CoTrainer(
+        model,
+        splits,
+        seed,
+        losses=losses,
+        weighting=weighting,
+        cycler=train_cycler,
+        optimizer=train_optimizer,
+        scheduler=scheduler,
+        early_stopping=early_stopping,
+        score_metric=score_metric,
+        max_epochs=max_epochs,
+        device=resolved_device,
+        round_size=round_size,
+        clip_grad_norm=clip_grad_norm,
+        mixed_precision=mixed_precision,
+        checkpoint_every=checkpoint_every,
+        verbose=verbose,
+        callback=EpochCallback(cb),
+        uid=uid,
+    )
+    return trainer.train()

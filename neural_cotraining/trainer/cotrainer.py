@@ -1,0 +1,303 @@
+"""The co-training loop: rounds of batches across tasks, one optimiser step per round, per-epoch validation,
+early stopping with restore of the best weights, checkpoints through ``cb``, final metrics on every split.
+
+Built by ``neural_cotraining.trainer.builders.cotrainer`` from a plain config; usable directly with ready-made parts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import sys
+from collections import defaultdict
+from collections.abc import Mapping
+
+import torch
+from tqdm.auto import tqdm
+
+from .callbacks import EpochCallback
+from .cyclers import Cycler
+from .early_stopping import EarlyStopping, flatten_metrics
+from .errors import NonFiniteLossError
+from .evaluation import evaluate_split, move_batch
+from .model_calls import ModelCaller
+from .optimization import load_scheduler_state, step_scheduler
+from .seeding import derive_seed, reseed_loader_generators, seed_globals
+from .splits import named_loaders
+from .state import capture_rng_states, cpu_state_dict, restore_rng_states, to_plain
+from .weighting import LossWeighting
+
+__all__ = ["CoTrainer", "STATE_FORMAT"]
+
+logger = logging.getLogger(__name__)
+
+#: tag of the training-state dicts this version writes and reads
+STATE_FORMAT = "neural_cotraining.trainer.CoTrainer/1"
+
+
+class CoTrainer:
+    """Trains ``model`` on all tasks of ``splits["train"]``; see ``train()``.
+
+    ``splits`` is the normalised dataloader structure ``{split: {task: {data_key: loader}}}`` (data_key None for
+    tasks without sessions); ``losses`` holds a ``TaskLoss`` for every task of every split.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        splits: Mapping,
+        seed: int,
+        *,
+        losses: Mapping[str, torch.nn.Module],
+        weighting: LossWeighting,
+        cycler: Cycler,
+        optimizer: torch.optim.Optimizer,
+        scheduler,
+        early_stopping: EarlyStopping,
+        score_metric: str,
+        max_epochs: int,
+        device: torch.device,
+        round_size: int | None = None,
+        clip_grad_norm: float | None = None,
+        mixed_precision: bool = False,
+        checkpoint_every: int = 0,
+        verbose: bool = True,
+        callback: EpochCallback | None = None,
+        uid=None,
+    ):
+        self.model = model
+        self.splits = splits
+        self.seed = int(seed)
+        self.losses = dict(losses)
+        self.weighting = weighting
+        self.cycler = cycler
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.early_stopping = early_stopping
+        self.score_metric = score_metric
+        self.max_epochs = int(max_epochs)
+        self.device = torch.device(device)
+        self.round_size = round_size
+        self.clip_grad_norm = clip_grad_norm
+        self.checkpoint_every = int(checkpoint_every)
+        self.show_progress = bool(verbose) and sys.stderr.isatty()
+        self.callback = callback or EpochCallback(None)
+        self.uid = uid
+        self.caller = ModelCaller(model)
+        shared = getattr(model, "shared_parameters", None)
+        # gradient-based weightings need the parameters all tasks share; a model may name them, else: all
+        self.shared_parameters = list(shared()) if callable(shared) else list(model.parameters())
+        self.amp = bool(mixed_precision) and self.device.type == "cuda"
+        if mixed_precision and not self.amp:
+            logger.warning("mixed_precision needs a CUDA device; training in float32 on %s", self.device)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp else None
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.best_weights: dict | None = None
+
+    # ----------------------------------------------------------------------------------------------- helpers
+    def _autocast(self):
+        return torch.autocast(device_type="cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
+
+    def _seed_for(self, epoch) -> None:
+        """Make everything random in this epoch a function of (seed, epoch) only."""
+        seed_globals(derive_seed(self.seed, "epoch", epoch))
+        reseed_loader_generators(named_loaders(self.splits), self.seed, epoch)
+        if isinstance(epoch, int):
+            self.cycler.set_epoch(epoch)
+
+    def _weights_copy(self) -> dict:
+        return {
+            "model": cpu_state_dict(self.model),
+            "losses": {task: cpu_state_dict(loss) for task, loss in self.losses.items()},
+        }
+
+    def _load_weights(self, weights: Mapping) -> None:
+        self.model.load_state_dict(weights["model"])
+        for task, loss in self.losses.items():
+            loss.load_state_dict(weights["losses"][task])
+
+    def evaluate(self, split: str, per_data_key: bool = False) -> dict[str, dict[str, float]]:
+        return evaluate_split(self.caller, self.splits[split], self.losses, self.device, per_data_key, self._autocast)
+
+    # ---------------------------------------------------------------------------------------------- training
+    def _check_finite(self, epoch: int, batch_losses: Mapping, data_keys: Mapping, regularizers: Mapping) -> None:
+        values = [loss.detach() for losses in batch_losses.values() for loss in losses]
+        values += [value.detach() for values_ in regularizers.values() for value in values_]
+        if bool(torch.isfinite(torch.stack(values)).all()):  # one device sync per round
+            return
+        for what, source in (("loss", batch_losses), ("regularizer", regularizers)):
+            for task, values_ in source.items():
+                for data_key, value in zip(data_keys[task], values_):
+                    value = float(value.detach())
+                    if not math.isfinite(value):
+                        raise NonFiniteLossError(
+                            f"non-finite training {what} ({value}) for task {task!r} (data_key {data_key!r}) in "
+                            f"epoch {epoch}; training stopped so that no broken model is stored"
+                        )
+
+    def _train_round(self, epoch: int, items, epoch_losses, epoch_regularizers) -> None:
+        batch_losses, regularizers, data_keys = defaultdict(list), defaultdict(list), defaultdict(list)
+        for task, data_key, batch in items:
+            inputs, targets = move_batch(batch, self.device, task, data_key)
+            with self._autocast():
+                output = self.caller.forward(inputs, task, data_key)
+            batch_losses[task].append(self.losses[task](output.float(), targets))
+            data_keys[task].append(data_key)
+            regularizer = self.caller.regularizer(task, data_key, self.device)
+            if regularizer is not None:
+                regularizers[task].append(regularizer.float().reshape(()))
+        self._check_finite(epoch, batch_losses, data_keys, regularizers)
+        # a task's round loss is the mean over its batches in the round, so weights compare like with like
+        task_losses = {task: torch.stack(losses).mean() for task, losses in batch_losses.items()}
+        extra = None
+        if regularizers:
+            extra = torch.stack([torch.stack(values).mean() for values in regularizers.values()]).sum()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.weighting.backward(
+            task_losses, self.shared_parameters, extra_loss=extra, scale=self.scaler.scale if self.scaler else None
+        )
+        if self.clip_grad_norm is not None:
+            if self.scaler is not None:
+                self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        for task, losses in batch_losses.items():
+            epoch_losses[task].extend(loss.detach() for loss in losses)
+        for task, values in regularizers.items():
+            epoch_regularizers[task].extend(value.detach() for value in values)
+
+    def _train_epoch(self, epoch: int) -> dict[str, dict[str, float]]:
+        self.model.train()
+        epoch_losses, epoch_regularizers = defaultdict(list), defaultdict(list)
+        with tqdm(total=len(self.cycler), desc=f"epoch {epoch}", disable=not self.show_progress, leave=False) as bar:
+            for items in self.cycler.rounds(self.round_size):
+                self._train_round(epoch, items, epoch_losses, epoch_regularizers)
+                bar.update(len(items))
+        report = self.weighting.report()
+        metrics = {}
+        for task in self.splits["train"]:
+            entry = {}
+            if epoch_losses[task]:
+                entry["loss"] = float(torch.stack(epoch_losses[task]).mean())
+            if epoch_regularizers[task]:
+                entry["regularizer"] = float(torch.stack(epoch_regularizers[task]).mean())
+            entry.update(report.get(task, {}))
+            metrics[task] = entry
+        return metrics
+
+    def _log_epoch(self, epoch: int, metrics: Mapping) -> None:
+        flat = flatten_metrics(metrics)
+        summary = ", ".join(f"{key}={value:.4g}" for key, value in flat.items() if "/loss_weight" not in key)
+        prefix = f"[{self.uid}] " if self.uid is not None else ""
+        logger.info("%sepoch %d/%d: %s", prefix, epoch, self.max_epochs, summary)
+
+    def train(self) -> tuple[float, dict, dict[str, torch.Tensor]]:
+        """Train until ``max_epochs`` or early stopping; returns ``(score, output, model_state)``.
+
+        ``score`` is the validation value of ``score_metric`` at the best epoch; ``model_state`` the best weights on
+        CPU; ``output`` a JSON-able dict (see the package docstring).
+        """
+        resume = self.callback.resume_state()
+        if resume is not None:
+            self.load_state_dict(resume)
+            logger.info("resuming after epoch %d", self.epoch)
+        while self.epoch < self.max_epochs and not self.early_stopping.should_stop:
+            epoch = self.epoch + 1
+            self._seed_for(epoch)
+            metrics = {"train": self._train_epoch(epoch), "validation": self.evaluate("validation")}
+            flat = flatten_metrics(metrics)
+            if self.early_stopping.update(epoch, flat):
+                self.best_weights = self._weights_copy()
+            step_scheduler(self.scheduler, flat[self.score_metric])
+            self.history.append({"epoch": epoch, "metrics": metrics})
+            self.epoch = epoch
+            self._log_epoch(epoch, metrics)
+            checkpoint = self.checkpoint_every > 0 and epoch % self.checkpoint_every == 0
+            self.callback.epoch_end(epoch, copy.deepcopy(metrics), self.state_dict if checkpoint else None)
+        return self._finish()
+
+    def _finish(self) -> tuple[float, dict, dict[str, torch.Tensor]]:
+        best_epoch = self.early_stopping.best_epoch
+        if self.best_weights is not None:
+            self._load_weights(self.best_weights)
+        else:
+            logger.warning("no epoch improved the monitored metrics (NaN?); keeping the last weights")
+            best_epoch = self.epoch
+        self._seed_for("final")
+        final = {split: self.evaluate(split, per_data_key=True) for split in self.splits}
+        best = next((entry["metrics"] for entry in self.history if entry["epoch"] == best_epoch), None)
+        score = flatten_metrics(best)[self.score_metric] if best else float("nan")
+        if best:
+            loss_weights = {
+                task: values["loss_weight"] for task, values in best["train"].items() if "loss_weight" in values
+            }
+        else:
+            loss_weights = self.weighting.weights()
+        output = {
+            "best_epoch": int(best_epoch),
+            "epochs_run": int(self.epoch),
+            "stopped_early": bool(self.early_stopping.should_stop and self.epoch < self.max_epochs),
+            "score_metric": self.score_metric,
+            "final": final,
+            "history": copy.deepcopy(self.history),
+            "loss_weights": loss_weights,
+        }
+        logger.info("best epoch %s of %d: %s = %.4g", best_epoch, self.epoch, self.score_metric, score)
+        return float(score), output, cpu_state_dict(self.model)
+
+    # ------------------------------------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """The whole training state after ``self.epoch``; only types ``torch.load(weights_only=True)`` accepts."""
+        return to_plain(
+            {
+                "format": STATE_FORMAT,
+                "epoch": self.epoch,
+                "seed": self.seed,
+                "model": self.model.state_dict(),
+                "losses": {task: loss.state_dict() for task, loss in self.losses.items()},
+                "weighting": self.weighting.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+                "grad_scaler": self.scaler.state_dict() if self.scaler is not None else None,
+                "early_stopping": self.early_stopping.state_dict(),
+                "best_weights": self.best_weights,
+                "history": self.history,
+                "rng": capture_rng_states(self.cycler.generator, named_loaders(self.splits)),
+            }
+        )
+
+    def load_state_dict(self, state: Mapping) -> None:
+        """Continue from a ``state_dict()`` (the same config and seed are required for an exact resume)."""
+        if not isinstance(state, Mapping) or state.get("format") != STATE_FORMAT:
+            found = state.get("format") if isinstance(state, Mapping) else type(state).__name__
+            raise ValueError(f"not a training state of this trainer: format {found!r}, expected {STATE_FORMAT!r}")
+        if int(state["seed"]) != self.seed:
+            raise ValueError(
+                f"the training state comes from a run with seed {state['seed']}, this run has seed {self.seed}; "
+                "resuming would not reproduce the interrupted run"
+            )
+        if (state["scheduler"] is None) != (self.scheduler is None):
+            raise ValueError("the training state and this run disagree on whether an lr_scheduler is used")
+        state = to_plain(state)  # private copies: the caller may reuse its dict
+        self.model.load_state_dict(state["model"])
+        for task, loss in self.losses.items():
+            loss.load_state_dict(state["losses"][task])
+        self.weighting.load_state_dict(state["weighting"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            load_scheduler_state(self.scheduler, state["scheduler"])
+        if self.scaler is not None and state.get("grad_scaler"):
+            self.scaler.load_state_dict(state["grad_scaler"])
+        self.early_stopping.load_state_dict(state["early_stopping"])
+        self.best_weights = state["best_weights"]
+        self.history = list(state["history"])
+        self.epoch = int(state["epoch"])
+        if state.get("rng") is not None:  # optional: every epoch reseeds from (seed, epoch) anyway
+            restore_rng_states(state["rng"], self.cycler.generator, named_loaders(self.splits))

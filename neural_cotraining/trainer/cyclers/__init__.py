@@ -1,0 +1,48 @@
+"""Cyclers: iterate several loaders as one stream of ``(task, data_key, batch)``, grouped into rounds.
+
+=================  ==========================================================================================
+``cycler``         behaviour (one pass = one epoch)
+=================  ==========================================================================================
+``ratio``          k auxiliary batches per main-task batch, k scheduled by epoch (the original co-trainer)
+``max_size_cycle`` round-robin, one batch per loader per round, until the longest loader is exhausted
+``min_size``       round-robin until the shortest loader is exhausted
+``proportional``   every batch once, loaders interleaved at random in proportion to their sizes
+=================  ==========================================================================================
+
+No cycler caches batches: a loader that runs out gets a fresh (reshuffled) iterator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .base import Cycler, LoaderPool
+from .proportional import ProportionalCycler
+from .ratio import RatioCycler, parse_ratio_schedule
+from .round_robin import RoundRobinCycler
+
+__all__ = [
+    "CYCLERS",
+    "Cycler",
+    "LoaderPool",
+    "ProportionalCycler",
+    "RatioCycler",
+    "RoundRobinCycler",
+    "build_cycler",
+    "parse_ratio_schedule",
+]
+
+CYCLERS = ("ratio", "max_size_cycle", "min_size", "proportional")
+
+
+def build_cycler(name: str, loaders: Mapping, seed: int, main_task: str, ratio=None) -> Cycler:
+    """The cycler called ``name`` (one of ``CYCLERS``); ``ratio`` only applies to ``"ratio"``."""
+    if name not in CYCLERS:
+        raise ValueError(f"unknown cycler {name!r}; choose one of {list(CYCLERS)}")
+    if name != "ratio" and ratio is not None:
+        raise ValueError(f"ratio={ratio!r} only applies to cycler='ratio', not to cycler={name!r}")
+    if name == "ratio":
+        return RatioCycler(loaders, seed, main_task=main_task, ratio=1 if ratio is None else ratio)
+    if name == "proportional":
+        return ProportionalCycler(loaders, seed)
+    return RoundRobinCycler(loaders, seed, mode=name)

@@ -1,0 +1,99 @@
+"""Optimiser and learning-rate scheduler construction from plain config values."""
+
+from __future__ import annotations
+
+import inspect
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+import torch
+
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "build_optimizer", "build_scheduler", "load_scheduler_state", "step_scheduler"]
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+SCHEDULERS = {
+    "plateau": torch.optim.lr_scheduler.ReduceLROnPlateau,
+    "step": torch.optim.lr_scheduler.StepLR,
+    "multistep": torch.optim.lr_scheduler.MultiStepLR,
+    "cosine": torch.optim.lr_scheduler.CosineAnnealingLR,
+}
+
+#: defaults filled in for options the config leaves out
+SCHEDULER_DEFAULTS = {
+    "plateau": {"factor": 0.3, "patience": 3, "threshold": 1e-4},
+    "step": {"step_size": 10, "gamma": 0.1},
+    "multistep": {"gamma": 0.1},
+    "cosine": {"eta_min": 0.0},  # T_max defaults to max_epochs
+}
+
+
+def _check_options(cls, options: Mapping, excluded: Sequence[str], what: str) -> None:
+    accepted = [name for name in inspect.signature(cls.__init__).parameters if name not in ("self", *excluded)]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; accepted: {accepted}")
+
+
+def build_optimizer(
+    name: str,
+    model_parameters: Sequence[torch.nn.Parameter],
+    extra_parameters: Sequence[torch.nn.Parameter],
+    lr: float,
+    weight_decay: float,
+    options: Mapping | None = None,
+) -> torch.optim.Optimizer:
+    """Optimiser with two parameter groups: the model's (with ``weight_decay``) and the loss/weighting parameters
+    (log-variances, dispersions: never decayed -- decay would pull them to 0, i.e. to fixed unit variance)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
+    cls = OPTIMIZERS[name]
+    options = dict(options or {})
+    _check_options(cls, options, ("params", "lr", "weight_decay"), f"optimizer_options for {name!r}")
+    groups = [{"params": [p for p in model_parameters if p.requires_grad], "weight_decay": weight_decay}]
+    extra = [p for p in extra_parameters if p.requires_grad]
+    if extra:
+        groups.append({"params": extra, "weight_decay": 0.0})
+    if not groups[0]["params"] and not extra:
+        raise ValueError("nothing to optimise: the model has no trainable parameters")
+    groups = [group for group in groups if group["params"]]
+    return cls(groups, lr=lr, **options)
+
+
+def build_scheduler(name, optimizer, options: Mapping | None, max_epochs: int, plateau_mode: str):
+    """The LR scheduler ``name`` (or None); ``plateau`` follows the score metric's direction."""
+    if name is None:
+        if options:
+            raise ValueError("lr_scheduler_options given without an lr_scheduler")
+        return None
+    if name not in SCHEDULERS:
+        raise ValueError(f"unknown lr_scheduler {name!r}; choose one of {sorted(SCHEDULERS)} or None")
+    cls = SCHEDULERS[name]
+    options = {**SCHEDULER_DEFAULTS[name], **dict(options or {})}
+    _check_options(cls, options, ("optimizer",), f"lr_scheduler_options for {name!r}")
+    if name == "plateau":
+        options.setdefault("mode", plateau_mode)
+    if name == "cosine":
+        options.setdefault("T_max", max_epochs)
+    if name == "multistep" and "milestones" not in options:
+        raise ValueError("lr_scheduler 'multistep' needs lr_scheduler_options={'milestones': [epoch, ...]}")
+    return cls(optimizer, **options)
+
+
+def step_scheduler(scheduler, score: float) -> None:
+    """Advance the scheduler by one epoch (plateau schedulers look at the epoch's score)."""
+    if scheduler is None:
+        return
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(score)
+    else:
+        scheduler.step()
+
+
+def load_scheduler_state(scheduler, state: Mapping) -> None:
+    """Load a plain-typed scheduler state, restoring container types (MultiStepLR keeps milestones in a Counter)."""
+    state = dict(state)
+    for key, value in state.items():
+        if isinstance(getattr(scheduler, key, None), Counter):
+            state[key] = Counter(value)
+    scheduler.load_state_dict(state)

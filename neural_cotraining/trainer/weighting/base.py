@@ -1,0 +1,75 @@
+"""The loss-weighting strategy interface.
+
+A strategy receives one round's per-task losses (a dict of scalar tensors; a task missing from the round is simply
+absent) and does the backward pass. The default combines them into one scalar and calls ``backward()`` once;
+gradient-based strategies (GradNorm, PCGrad, ...) override ``backward`` to take per-task gradients at the shared
+parameters -- the trainer calls them once per round, before the optimiser step, so all per-task gradients are taken
+at the same parameters.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["LossWeighting"]
+
+
+class LossWeighting(nn.Module, ABC):
+    """Base of all loss weightings. Learnable weighting parameters are ordinary ``nn.Parameter`` s of the module;
+    the trainer optimises them in their own parameter group without weight decay and saves ``state_dict()``."""
+
+    #: the name used in the trainer config (``loss_weighting=...``)
+    name = ""
+
+    def __init__(self, tasks: Sequence[str]):
+        super().__init__()
+        if not tasks:
+            raise ValueError("a loss weighting needs at least one task")
+        self.tasks = tuple(tasks)
+
+    @classmethod
+    def from_losses(cls, losses: Mapping[str, nn.Module], **options) -> "LossWeighting":
+        """Build for the given ``{task: TaskLoss}``; strategies that depend on the loss (e.g. its likelihood form)
+        override this."""
+        return cls(list(losses), **options)
+
+    def check_tasks(self, task_losses: Mapping[str, torch.Tensor]) -> None:
+        unknown = set(task_losses) - set(self.tasks)
+        if unknown:
+            raise ValueError(f"losses for unknown task(s) {sorted(unknown)}; the weighting knows {list(self.tasks)}")
+
+    @abstractmethod
+    def combine(self, task_losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """One scalar objective from the round's per-task losses."""
+
+    @abstractmethod
+    def weights(self) -> dict[str, float]:
+        """The current effective multiplicative weight of each task's loss."""
+
+    def report(self) -> dict[str, dict[str, float]]:
+        """Per-task numbers for the epoch's training metrics; at least ``{"loss_weight": w}``."""
+        return {task: {"loss_weight": weight} for task, weight in self.weights().items()}
+
+    def backward(
+        self,
+        task_losses: Mapping[str, torch.Tensor],
+        shared_parameters: Sequence[torch.Tensor],
+        extra_loss: torch.Tensor | None = None,
+        scale: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Backpropagate the round's objective; returns it (detached).
+
+        ``extra_loss`` (e.g. model regularisers) is added unweighted. ``scale`` (a mixed-precision GradScaler's
+        ``scale``) is applied to whatever is backpropagated. ``shared_parameters`` are unused here; gradient-based
+        strategies need them.
+        """
+        self.check_tasks(task_losses)
+        objective = self.combine(task_losses)
+        if extra_loss is not None:
+            objective = objective + extra_loss
+        (scale(objective) if scale is not None else objective).backward()
+        return objective.detach()

@@ -1,0 +1,38 @@
+"""Fixed, user-given loss weights."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import torch
+
+from .base import LossWeighting
+
+__all__ = ["FixedWeighting"]
+
+
+class FixedWeighting(LossWeighting):
+    """``sum_t w_t * L_t`` with constant non-negative weights (default 1 for every task)."""
+
+    name = "fixed"
+
+    def __init__(self, tasks: Sequence[str], weights: Mapping[str, float] | None = None):
+        super().__init__(tasks)
+        weights = dict(weights or {})
+        unknown = set(weights) - set(self.tasks)
+        if unknown:
+            raise ValueError(f"loss weights given for unknown task(s) {sorted(unknown)}; tasks are {list(self.tasks)}")
+        for task, weight in weights.items():
+            number = isinstance(weight, (int, float)) and not isinstance(weight, bool)
+            if not number or not math.isfinite(weight) or weight < 0:
+                raise ValueError(f"the loss weight of task {task!r} must be a finite number >= 0, got {weight!r}")
+        self._weights = {task: float(weights.get(task, 1.0)) for task in self.tasks}
+
+    def combine(self, task_losses):
+        if not task_losses:
+            raise ValueError("no task loss to combine")
+        return torch.stack([self._weights[task] * loss for task, loss in task_losses.items()]).sum()
+
+    def weights(self):
+        return dict(self._weights)
