@@ -6,6 +6,8 @@
   ``cb(epoch=e, metrics=M)`` with ``M = {split: {task: {metric: float}}}``; at every ``checkpoint_every``-th epoch,
   if it also accepts ``state``, ``cb(epoch=e, metrics=M, state=S)`` with the whole training state S (see
   ``CoTrainer.state_dict``), loadable with ``torch.load(weights_only=True)``.
+- Within an epoch, a rich callback that can be called without arguments is also called as ``cb()`` after every optimiser step (a heartbeat it may
+  throttle); a plain heartbeat only once per epoch.
 - Resume: if ``cb`` has a callable attribute ``resume_state``, ``cb.resume_state()`` is called once before training;
   a dict it returns is such an S and training continues from it.
 """
@@ -35,6 +37,14 @@ def _accepted(cb) -> tuple[bool, set[str]]:
     return var_keyword, names
 
 
+def _callable_without_arguments(cb) -> bool:
+    try:
+        inspect.signature(cb).bind()
+    except TypeError:
+        return False
+    return True
+
+
 class EpochCallback:
     """Calls ``cb`` in the form it accepts; see the module docstring."""
 
@@ -45,6 +55,7 @@ class EpochCallback:
         var_keyword, names = _accepted(cb) if cb is not None else (False, set())
         self.rich = cb is not None and (var_keyword or {"epoch", "metrics"} <= names)
         self.accepts_state = self.rich and (var_keyword or "state" in names)
+        self.beats_between_epochs = self.rich and _callable_without_arguments(cb)
         if self.rich and not self.accepts_state:
             logger.info("cb takes epoch and metrics but no state: checkpoints will not be passed to it")
 
@@ -56,6 +67,12 @@ class EpochCallback:
         if state is not None and not isinstance(state, Mapping):
             raise TypeError(f"cb.resume_state() must return a training-state dict or None, got {type(state).__name__}")
         return state
+
+    def heartbeat(self) -> None:
+        """Called after every optimiser step: a rich ``cb`` that can be called without arguments gets ``cb()`` (it throttles itself, e.g. to keep a job's
+        reservation fresh during long epochs); a plain nnfabrik heartbeat is left at once per epoch."""
+        if self.beats_between_epochs:
+            self.cb()
 
     def epoch_end(self, epoch: int, metrics: dict, state_fn: Callable[[], dict] | None = None) -> None:
         """Report an epoch; ``state_fn`` (given at checkpoint epochs) builds the state only if ``cb`` takes it."""

@@ -180,6 +180,7 @@ class CoTrainer:
             for items in self.cycler.rounds(self.round_size):
                 self._train_round(epoch, items, epoch_losses, epoch_regularizers)
                 bar.update(len(items))
+                self.callback.heartbeat()
         report = self.weighting.report()
         metrics = {}
         for task in self.splits["train"]:

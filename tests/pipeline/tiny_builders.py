@@ -61,3 +61,29 @@ def heartbeat_trainer(model, dataloaders, seed, uid, cb, epochs=1):
     for _ in range(epochs):
         cb()
     return 1.0, {"epochs": epochs}, model.state_dict()
+
+
+class _SlowDataset(torch.utils.data.Dataset):
+    """Sleeps per item, so a worker can be killed in mid-training."""
+
+    def __init__(self, dataset, delay):
+        self.dataset, self.delay = dataset, delay
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        import time
+
+        time.sleep(self.delay)
+        return self.dataset[index]
+
+
+def slow_regression(seed, n_samples=32, delay=0.0, batch_size=8):
+    """random_regression, but every training item takes ``delay`` seconds to load."""
+    loaders = random_regression(seed, n_samples=n_samples, batch_size=batch_size)
+    train = loaders["train"]["regression"]
+    loaders["train"]["regression"] = DataLoader(
+        _SlowDataset(train.dataset, delay), batch_size=batch_size, shuffle=True, generator=train.generator
+    )
+    return loaders

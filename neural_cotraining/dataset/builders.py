@@ -1,0 +1,105 @@
+"""Every dataset builder of the package, ``fn(seed, **config) -> dataloaders`` (the nnfabrik signature).
+
+- :func:`cotraining_loaders`: image classification (task ``"img_classification"``) and neural responses (task
+  ``"neural"``) in one dataloaders dict, for the co-trainer;
+- image only: :func:`digits_loaders`, :func:`image_classification_loaders`;
+- neural only: :func:`simulated_neural_loaders`, :func:`neural_loaders` (our format),
+  :func:`monkey_static_loaders` (nnvision pickles), :func:`filetree_static_loaders` (neuralpredictors FileTree).
+
+Unknown config keys raise ``ConfigKeyError`` naming the accepted keys, also for the nested ``image`` and
+``neural`` configs of :func:`cotraining_loaders`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._config import strict_builder
+from ..builders import ConfigKeyError
+from .images.loaders import IMAGE_TASK, digits_loaders, image_classification_loaders
+from .neural.loaders import NEURAL_TASK, filetree_static_loaders, monkey_static_loaders, neural_loaders
+from .simulation.loaders import simulated_neural_loaders
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "cotraining_loaders",
+    "digits_loaders",
+    "image_classification_loaders",
+    "simulated_neural_loaders",
+    "neural_loaders",
+    "monkey_static_loaders",
+    "filetree_static_loaders",
+    "NEURAL_FORMATS",
+    "DEFAULT_IMAGE_CONFIG",
+]
+
+# The "format" of a cotraining_loaders neural config picks the builder that reads it.
+NEURAL_FORMATS = {
+    "simulated": simulated_neural_loaders,
+    "own": neural_loaders,
+    "monkey_static": monkey_static_loaders,
+    "filetree": filetree_static_loaders,
+}
+DEFAULT_IMAGE_CONFIG = {"source": "digits", "image_size": 16}
+
+
+def _sub_config(config, name: str, defaults: dict) -> dict:
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise TypeError(f"cotraining_loaders: {name} must be a dict of builder options, got {type(config).__name__}")
+    if "task" in config:
+        raise ConfigKeyError(f"cotraining_loaders: set the task name with {name}_task, not inside {name}")
+    return {**defaults, **config}
+
+
+@strict_builder
+def cotraining_loaders(
+    seed,
+    image=None,
+    neural=None,
+    shared_normalization=True,
+    image_task=IMAGE_TASK,
+    neural_task=NEURAL_TASK,
+):
+    """Image classification and neural loaders bundled for the co-trainer.
+
+    Args:
+        image: options of :func:`image_classification_loaders`, on top of ``{"source": "digits",
+            "image_size": 16}``.
+        neural: ``{"format": ..., **options}``; ``format`` is ``"simulated"`` (default;
+            :func:`simulated_neural_loaders`), ``"own"`` (:func:`neural_loaders`), ``"monkey_static"``
+            (:func:`monkey_static_loaders`) or ``"filetree"`` (:func:`filetree_static_loaders`).
+        shared_normalization: standardise the neural images with the image task's training mean/std (unless the
+            neural config sets ``image_mean``/``image_std``), so the shared core sees one input scale.
+        image_task, neural_task: the task names.
+
+    Returns::
+
+        {"train":      {image_task: DataLoader, neural_task: {data_key: DataLoader}},
+         "validation": {image_task: DataLoader, neural_task: {data_key: DataLoader}},
+         "test":       {image_task: DataLoader, neural_task: {data_key: DataLoader}},
+         "robustness": {image_task: {"gaussian_noise_0.05": DataLoader, ..., "gaussian_blur_3": DataLoader, ...}}}
+    """
+    if image_task == neural_task:
+        raise ValueError(f"image_task and neural_task must differ, both are {image_task!r}")
+    image_config = _sub_config(image, "image", DEFAULT_IMAGE_CONFIG)
+    neural_config = _sub_config(neural, "neural", {"format": "simulated"})
+    format_name = neural_config.pop("format")
+    if format_name not in NEURAL_FORMATS:
+        raise ValueError(f"unknown neural format {format_name!r}; choose one of {sorted(NEURAL_FORMATS)}")
+
+    image_loaders = image_classification_loaders(seed, task=image_task, **image_config)
+    if shared_normalization and neural_config.get("normalize_images", True):
+        train_set = image_loaders["train"][image_task].dataset
+        neural_config.setdefault("image_mean", train_set.mean)
+        neural_config.setdefault("image_std", train_set.std)
+    neural_loaders_ = NEURAL_FORMATS[format_name](seed, task=neural_task, **neural_config)
+
+    bundle = {}
+    for part in (image_loaders, neural_loaders_):
+        for split, tasks in part.items():
+            bundle.setdefault(split, {}).update(tasks)
+    logger.info("co-training bundle: splits %s", {split: sorted(tasks) for split, tasks in bundle.items()})
+    return bundle

@@ -1,0 +1,255 @@
+"""Neural-response dataset builders, ``fn(seed, **config) -> dataloaders`` (the nnfabrik signature).
+
+Returned structure (``task`` defaults to ``"neural"``; one DataLoader per session, keyed by its data_key)::
+
+    {"train":      {task: {data_key: DataLoader}},   # shuffled with the session's own torch.Generator
+     "validation": {task: {data_key: DataLoader}},   # image ids split off the training pool by ``seed``
+     "test":       {task: {data_key: DataLoader}}}   # each batch = all repeats of ``test_images_per_batch`` images
+
+Batches are ``NeuralBatch(images (N, C, H, W) float32, responses (N, n_neurons) float32)``; every dataset has
+``n_neurons``. Images are standardised with one mean/std per channel computed over the training images of all
+sessions together (or the given ``image_mean``/``image_std``), so a shared core sees one input scale.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
+from ..images.preprocessing import (
+    as_channel_values,
+    channel_statistics,
+    crop_and_subsample,
+    normalize,
+    resize,
+    to_grayscale,
+)
+from .datasets import NeuralResponseDataset, RepeatGroupBatchSampler, split_trials_by_image_id
+from .filetree import read_filetree_session
+from .monkey_static import ImageFolder, read_monkey_static_session
+from .own_format import read_sessions
+from .session import NeuralSession
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["NEURAL_TASK", "build_neural_loaders", "neural_loaders", "monkey_static_loaders", "filetree_static_loaders"]
+
+NEURAL_TASK = "neural"
+
+
+def _prepare_images(session: NeuralSession, crop, subsample, size, grayscale) -> torch.Tensor:
+    images = torch.from_numpy(session.images)
+    images = crop_and_subsample(images, crop, subsample)
+    if grayscale:
+        images = to_grayscale(images)
+    return resize(images, size)
+
+
+def build_neural_loaders(
+    sessions: list[NeuralSession],
+    seed: int,
+    batch_size=64,
+    eval_batch_size=None,
+    validation_fraction=0.2,
+    validation_source="seed",
+    test_images_per_batch=1,
+    image_size=None,
+    crop=0,
+    subsample=1,
+    grayscale=False,
+    normalize_images=True,
+    image_mean=None,
+    image_std=None,
+    normalize_responses=False,
+    task=NEURAL_TASK,
+    num_workers=0,
+) -> dict:
+    """DataLoaders for already-read sessions; the builders below read files and call this."""
+    batch_size = check_positive_int(batch_size, "batch_size")
+    eval_batch_size = batch_size if eval_batch_size is None else check_positive_int(eval_batch_size, "eval_batch_size")
+    test_images_per_batch = check_positive_int(test_images_per_batch, "test_images_per_batch")
+    validation_fraction = check_fraction(validation_fraction, "validation_fraction")
+    size = as_pair(image_size, "image_size")
+    if not sessions:
+        raise ValueError("no sessions to build loaders from")
+    keys = [s.data_key for s in sessions]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise ValueError(f"data_key(s) {duplicates} occur in more than one session ({[s.source for s in sessions]})")
+
+    splits = split_trials_by_image_id(sessions, seed, validation_fraction, validation_source)
+    images = [_prepare_images(s, crop, subsample, size, grayscale) for s in sessions]
+    channel_counts = sorted({im.shape[1] for im in images})
+    if len(channel_counts) > 1:
+        raise ValueError(f"sessions have images with different channel counts {channel_counts}; set grayscale=true")
+    n_channels = channel_counts[0]
+    if normalize_images:
+        train_images = [
+            im[np.unique(s.trial_image_index[split["train"]])] for s, im, split in zip(sessions, images, splits)
+        ]
+        computed_mean, computed_std = channel_statistics(train_images)
+        mean = computed_mean if image_mean is None else as_channel_values(image_mean, n_channels, "image_mean")
+        std = computed_std if image_std is None else as_channel_values(image_std, n_channels, "image_std")
+    else:
+        mean, std = [0.0] * n_channels, [1.0] * n_channels
+
+    loaders = {"train": {task: {}}, "validation": {task: {}}, "test": {task: {}}}
+    for session, pixels, split in zip(sessions, images, splits):
+        normalized = normalize(pixels, mean, std)
+        responses = session.responses
+        if normalize_responses:
+            # divide by the training std per neuron (as neuralpredictors' NeuroNormalizer does); keeps zero at zero
+            scale = responses[split["train"]].std(axis=0)
+            responses = responses / np.where(scale > 1e-8, scale, 1.0)
+        dataset = {
+            name: NeuralResponseDataset(
+                normalized, session.trial_image_index[trials], responses[trials], session.trial_image_ids[trials],
+                session.data_key, mean, std,
+            )
+            for name, trials in split.items()
+        }
+        key = session.data_key
+        generator = make_generator(seed, task, key, "train")
+        loaders["train"][task][key] = DataLoader(
+            dataset["train"], batch_size=batch_size, shuffle=True, generator=generator, num_workers=num_workers
+        )
+        loaders["validation"][task][key] = DataLoader(
+            dataset["validation"], batch_size=eval_batch_size, shuffle=False, num_workers=num_workers
+        )
+        loaders["test"][task][key] = DataLoader(
+            dataset["test"],
+            batch_sampler=RepeatGroupBatchSampler(dataset["test"].trial_image_ids, test_images_per_batch),
+            num_workers=num_workers,
+        )
+        logger.info(
+            "session %s: %d neurons, %d/%d/%d train/validation/test trials, images %s",
+            key, session.n_neurons, *(len(split[n]) for n in ("train", "validation", "test")), tuple(pixels.shape[1:]),
+        )
+    return loaders
+
+
+LOADER_OPTIONS = tuple(inspect.signature(build_neural_loaders).parameters)[2:]
+
+
+def _loader_options(arguments: dict) -> dict:
+    """The options of :func:`build_neural_loaders` among a builder's arguments."""
+    return {name: arguments[name] for name in LOADER_OPTIONS if name in arguments}
+
+
+@strict_builder
+def neural_loaders(
+    seed,
+    path=None,
+    data_keys=None,
+    batch_size=64,
+    eval_batch_size=None,
+    validation_fraction=0.2,
+    validation_source="seed",
+    test_images_per_batch=1,
+    image_size=None,
+    crop=0,
+    subsample=1,
+    grayscale=False,
+    normalize_images=True,
+    image_mean=None,
+    image_std=None,
+    normalize_responses=False,
+    task=NEURAL_TASK,
+    num_workers=0,
+):
+    """Loaders for sessions in our on-disk format (see ``own_format``) under the folder ``path``.
+
+    ``data_keys`` picks sessions (default: every sub-folder with a ``session.json``). ``validation_source``:
+    ``"seed"`` splits validation images off the training pool by id with ``seed``; ``"tiers"`` keeps the file's
+    validation tier. ``crop``/``subsample`` (nnvision's convention), ``grayscale`` and ``image_size`` preprocess
+    the images; ``normalize_responses`` divides each neuron by its training standard deviation.
+    """
+    if path is None:
+        raise ValueError("neural_loaders needs path: the folder holding the session folders")
+    sessions = read_sessions(path, data_keys)
+    return build_neural_loaders(sessions, seed, **_loader_options(locals()))
+
+
+@strict_builder
+def monkey_static_loaders(
+    seed,
+    neuronal_data_files=None,
+    image_cache_path=None,
+    time_bins_sum=12,
+    average_time_bins=False,
+    image_id_offset=0,
+    filename_precision=6,
+    batch_size=64,
+    eval_batch_size=None,
+    validation_fraction=0.2,
+    validation_source="seed",
+    test_images_per_batch=1,
+    image_size=None,
+    crop=0,
+    subsample=1,
+    grayscale=False,
+    normalize_images=True,
+    image_mean=None,
+    image_std=None,
+    normalize_responses=False,
+    task=NEURAL_TASK,
+    num_workers=0,
+):
+    """Loaders for nnvision "monkey static" session pickles (see ``monkey_static``), one per session.
+
+    ``neuronal_data_files``: list of pickle paths; ``image_cache_path``: the folder of ``<image_id>.npy`` files.
+    ``time_bins_sum``: the first n time bins (int) or a list of bin indices, summed (or averaged with
+    ``average_time_bins``). The other options are those of :func:`neural_loaders`.
+    """
+    if not neuronal_data_files:
+        raise ValueError("monkey_static_loaders needs neuronal_data_files: a list of session pickle files")
+    if image_cache_path is None:
+        raise ValueError("monkey_static_loaders needs image_cache_path: the folder of <image_id>.npy files")
+    if isinstance(neuronal_data_files, str):
+        neuronal_data_files = [neuronal_data_files]
+    images = ImageFolder(image_cache_path, filename_precision)
+    sessions = [
+        read_monkey_static_session(f, images, time_bins_sum, average_time_bins, image_id_offset)
+        for f in neuronal_data_files
+    ]
+    return build_neural_loaders(sessions, seed, **_loader_options(locals()))
+
+
+@strict_builder
+def filetree_static_loaders(
+    seed,
+    paths=None,
+    image_id_key=None,
+    batch_size=64,
+    eval_batch_size=None,
+    validation_fraction=0.2,
+    validation_source="seed",
+    test_images_per_batch=1,
+    image_size=None,
+    crop=0,
+    subsample=1,
+    grayscale=False,
+    normalize_images=True,
+    image_mean=None,
+    image_std=None,
+    normalize_responses=False,
+    task=NEURAL_TASK,
+    num_workers=0,
+):
+    """Loaders for neuralpredictors FileTree static datasets (the Sensorium layout, see ``filetree``).
+
+    ``paths``: list of dataset folders (the folder names become the data_keys). ``image_id_key`` names the
+    ``meta/trials/<key>.npy`` file of image ids (default: the first of frame_image_id, image_id,
+    colorframeprojector_image_id). Set ``validation_source="tiers"`` to keep the files' validation tier.
+    """
+    if not paths:
+        raise ValueError("filetree_static_loaders needs paths: a list of FileTree dataset folders")
+    if isinstance(paths, str):
+        paths = [paths]
+    sessions = [read_filetree_session(p, image_id_key) for p in paths]
+    return build_neural_loaders(sessions, seed, **_loader_options(locals()))

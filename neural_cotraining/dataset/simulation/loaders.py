@@ -1,0 +1,117 @@
+"""``simulated_neural_loaders``: simulate sessions with known ground truth (or load them from a cache) in one call."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .._config import as_pair, config_digest, derive_seed, strict_builder
+from ..neural.loaders import NEURAL_TASK, build_neural_loaders
+from ..neural.own_format import read_sessions
+from .sessions import simulate_sessions, write_simulated_sessions
+from .stimuli import load_stimuli
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["simulated_neural_loaders", "simulated_sessions_folder"]
+
+MANIFEST = "simulation.json"
+
+
+def simulated_sessions_folder(path, simulation: dict) -> Path:
+    """The cache folder for one simulation config: ``<path>/simulated-<digest of the config>``."""
+    return Path(path) / f"simulated-{config_digest(simulation)}"
+
+
+def _simulate(simulation: dict):
+    size = as_pair(simulation["image_size"], "image_size")
+    needed = simulation["n_train_images"] + simulation["n_test_images"]
+    rng = np.random.default_rng(derive_seed(simulation["seed"], "simulation_stimuli"))
+    stimuli = load_stimuli(simulation["images"], size, needed, rng).numpy()
+    options = {k: v for k, v in simulation.items() if k not in ("images", "image_size", "seed")}
+    return simulate_sessions(stimuli, simulation["seed"], **options)
+
+
+def _load_or_simulate(path, simulation: dict):
+    folder = simulated_sessions_folder(path, simulation)
+    if (folder / MANIFEST).is_file():
+        logger.info("loading simulated sessions from the cache %s", folder)
+        return read_sessions(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".simulating-", dir=folder.parent))
+    try:
+        write_simulated_sessions(_simulate(simulation), staging)
+        (staging / MANIFEST).write_text(json.dumps(simulation, indent=2, sort_keys=True))
+        try:
+            staging.rename(folder)  # atomic: a concurrent worker sees a complete folder or none
+        except OSError:
+            if not (folder / MANIFEST).is_file():
+                raise
+            logger.info("another process cached %s first; using its copy", folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return read_sessions(folder)
+
+
+@strict_builder
+def simulated_neural_loaders(
+    seed,
+    n_sessions=2,
+    n_neurons=16,
+    n_train_images=300,
+    n_test_images=30,
+    train_repeats=1,
+    test_repeats=10,
+    images="digits",
+    image_size=16,
+    noise="poisson",
+    dispersion=5.0,
+    mean_rate=5.0,
+    tuning_strength=1.5,
+    complex_fraction=0.5,
+    nonlinearity="softplus",
+    simulation_seed=None,
+    path=None,
+    batch_size=64,
+    eval_batch_size=None,
+    validation_fraction=0.2,
+    test_images_per_batch=1,
+    normalize_images=True,
+    image_mean=None,
+    image_std=None,
+    normalize_responses=False,
+    task=NEURAL_TASK,
+    num_workers=0,
+):
+    """Loaders for simulated neurons with known ground truth (Gabor LN neurons, see ``simulation.neurons``).
+
+    Sessions are named ``"sim0"``, ``"sim1"``, ...; the structure is that of ``neural_loaders``. Stimuli
+    (``images``): ``"digits"``, ``"pink_noise"`` or a .npz path, resized to ``image_size``, grayscale.
+    ``simulation_seed`` fixes the neurons and stimuli (default: ``seed``; set it to keep one simulated dataset
+    across training seeds, whose ``seed`` then only changes the validation split and the batch order).
+    ``path``: when given, the simulation is cached in ``<path>/simulated-<config digest>/`` in our on-disk format
+    and read back from there on later calls. Each session's oracle correlations are in the cached
+    ``session.json`` (``metadata.oracle``).
+    """
+    simulation = dict(
+        images=str(images), image_size=image_size, n_sessions=int(n_sessions), n_neurons=int(n_neurons),
+        n_train_images=int(n_train_images), n_test_images=int(n_test_images), train_repeats=int(train_repeats),
+        test_repeats=int(test_repeats), noise=noise, dispersion=float(dispersion), mean_rate=float(mean_rate),
+        tuning_strength=float(tuning_strength), complex_fraction=float(complex_fraction), nonlinearity=nonlinearity,
+        seed=int(seed if simulation_seed is None else simulation_seed),
+    )
+    if path is None:
+        sessions = [s.session for s in _simulate(simulation)]
+    else:
+        sessions = _load_or_simulate(path, simulation)
+    return build_neural_loaders(
+        sessions, seed, batch_size=batch_size, eval_batch_size=eval_batch_size,
+        validation_fraction=validation_fraction, test_images_per_batch=test_images_per_batch,
+        normalize_images=normalize_images, image_mean=image_mean, image_std=image_std,
+        normalize_responses=normalize_responses, task=task, num_workers=num_workers,
+    )
