@@ -42,8 +42,10 @@ def _db(arguments: argparse.Namespace) -> int:
 
 
 def _add(arguments: argparse.Namespace) -> int:
-    from .pipeline.experiments import add_experiment
+    from .configs import load_experiment
+    from .pipeline.experiments import add_experiment, check_experiment
 
+    check_experiment(load_experiment(arguments.experiment))  # refuse bad entries before touching the database
     experiment, tables = _open(arguments)
     for job in add_experiment(tables, experiment):
         print(json.dumps({**job["labels"], **job["key"]}))

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from ..builders import allow_builder_modules
 from ..configs.experiment import Experiment
 
-__all__ = ["add_experiment", "experiment_keys", "job_status", "results_table", "epoch_table"]
+__all__ = ["add_experiment", "check_experiment", "experiment_keys", "job_status", "results_table", "epoch_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,17 +32,19 @@ def add_experiment(tables: SimpleNamespace, experiment: Experiment) -> list[dict
 
     Every entry is checked (allow-list, config keys, hashability) before anything is inserted.
     """
-    allow_builder_modules(*experiment.builder_modules)
-    _check_entries(experiment)
+    check_experiment(experiment)
     keys = _add_entries(tables, experiment)
     tables.Seed().insert([{"seed": int(seed)} for seed in experiment.seeds], skip_duplicates=True)
     return _labelled_keys(experiment, keys)
 
 
-def _check_entries(experiment: Experiment) -> None:
+def check_experiment(experiment: Experiment) -> None:
+    """Refuse an experiment with a disallowed builder, a config key the builder does not take, or an unhashable
+    config; names the entry. Touches no database."""
     from ..builders import check_config, resolve_builder
     from ..hashing import canonical_form
 
+    allow_builder_modules(*experiment.builder_modules)
     for kind in _KIND_TABLES:
         for label, entry in getattr(experiment, kind + "s").items():
             try:

@@ -87,3 +87,32 @@ def slow_regression(seed, n_samples=32, delay=0.0, batch_size=8):
         _SlowDataset(train.dataset, delay), batch_size=batch_size, shuffle=True, generator=train.generator
     )
     return loaders
+
+
+class _ConnectionKillingCallback:
+    """Passes everything on to the pipeline's cb, and kills the worker's database connection after one epoch."""
+
+    def __init__(self, cb, kill_at_epoch):
+        self.cb, self.kill_at_epoch, self.killed_connection = cb, kill_at_epoch, None
+
+    def __call__(self, epoch=None, metrics=None, state=None):
+        self.cb(epoch=epoch, metrics=metrics, state=state)
+        if epoch == self.kill_at_epoch and self.killed_connection is None:
+            import datajoint
+            import pymysql
+
+            self.killed_connection = datajoint.conn().connection_id
+            admin = pymysql.connect(host="127.0.0.1", user="root", password="")
+            with admin.cursor() as cursor:
+                cursor.execute(f"KILL {int(self.killed_connection)}")
+            admin.close()
+
+    def resume_state(self):
+        return self.cb.resume_state()
+
+
+def connection_killing_cotrainer(model, dataloaders, seed, uid=None, cb=None, kill_at_epoch=2, **config):
+    """The co-trainer, with the database connection killed under it after ``kill_at_epoch``."""
+    from neural_cotraining.trainer import cotrainer
+
+    return cotrainer(model, dataloaders, seed, uid=uid, cb=_ConnectionKillingCallback(cb, kill_at_epoch), **config)
