@@ -75,3 +75,19 @@ def test_stored_weights_cannot_run_code(pipeline, capsys):
         pipeline.TrainedModel().load_model(key)
     assert "Weights only load failed" in str(error.value)
     assert "code ran" not in capsys.readouterr().out
+
+
+def test_allow_list_holds_for_names_written_straight_into_the_database(pipeline, monkeypatch):
+    add_job(pipeline, tiny_builders.sgd_trainer, {"epochs": 1})
+    # someone with write access puts a dangerous name in the table, bypassing add_entry
+    pipeline.Dataset().insert1({
+        "dataset_fn": "subprocess.getoutput", "dataset_hash": "0" * 32, "dataset_config": {"cmd": "echo pwned"},
+        "dataset_fabrikant": pipeline.Fabrikant().ensure(),
+    })
+    result = pipeline.TrainedModel().populate(suppress_errors=True)
+    messages = [message for _, message in result["error_list"]]
+    assert result["success_count"] == 1  # the legitimate job
+    assert len(messages) == 1 and messages[0].startswith("DisallowedBuilderError")
+    assert "subprocess" in messages[0]
+    key = {"dataset_fn": "subprocess.getoutput"}
+    assert len(pipeline.TrainedModel() & key) == 0
