@@ -4,8 +4,10 @@ Contract (nnfabrik): ``cotrainer(model, dataloaders, seed, uid=None, cb=None, **
 model_state)``. ``dataloaders = {"train": S, "validation": S, "test": S, ...}`` with ``S = {task: loader}`` or
 ``{task: {data_key: loader}}``; batch element 0 is the input, element 1 the target. The model is called as
 ``model(x, task=..., data_key=...)`` if its forward accepts those keywords (else ``model(x)``); an optional
-``model.regularizer(task=..., data_key=...)`` is added to the objective unweighted. If the model has a
-``shared_parameters()`` method, gradient-based loss weightings use those parameters, else all.
+``model.regularizer(task=..., data_key=...)`` is added to the objective unweighted. Gradient-based loss weightings
+(gradnorm, pcgrad) look for shared parameters in ``model.shared_parameters()`` if the model has it, else in
+``model.core``'s parameters if it has a ``core`` module, else in all parameters, and keep those that two or more tasks'
+losses reach in the round's autograd graph (so heads and task-only core layers are never treated as shared).
 
 Config keys (``inspect.signature(cotrainer)`` shows the same; an unknown key raises ``TypeError`` listing these)
 --------------------------------------------------------------------------------------------------------------------
@@ -33,11 +35,18 @@ key                        default             meaning
                                                loader; proportional: one batch)
 ``loss_functions``         None                ``{task: loss name}`` (see ``trainer.losses``); defaults:
                                                img_classification -> cross_entropy, neural -> poisson
-``loss_weighting``         "fixed"             "fixed" or "likelihood" (Kendall, Gal & Cipolla 2018)
-``loss_weighting_options`` None                fixed: ``{"weights": {task: w}}`` (default 1 each); likelihood:
-                                               ``{"initial_log_variance": 0.0}`` (number or ``{task: number}``)
+``loss_weighting``         "fixed"             "fixed", "equal", "likelihood" (Kendall, Gal & Cipolla 2018), "dwa"
+                                               (Liu, Johns & Davison 2019), "gradnorm" (Chen et al. 2018) or
+                                               "pcgrad" (Yu et al. 2020); see ``trainer.weighting``
+``loss_weighting_options`` None                fixed: ``{"weights": {task: w}}`` (default 1 each); equal:
+                                               ``{"average": False}`` (True: weights 1/T); likelihood:
+                                               ``{"initial_log_variance": 0.0}`` (number or ``{task: number}``);
+                                               dwa: ``{"temperature": 2.0}``; gradnorm: ``{"alpha": 1.5, "lr":
+                                               None (the trainer's lr), "gradient_parameters": "last"|"all"}``;
+                                               pcgrad: none
 ``optimizer``              "adam"              "adam", "adamw" or "sgd"
-``lr``                     1e-3                learning rate (all parameter groups)
+``lr``                     1e-3                learning rate (all parameter groups but GradNorm's weights if their
+                                               ``lr`` is set)
 ``weight_decay``           0.0                 weight decay of the model's parameters only (never of loss-weighting
                                                log-variances or loss dispersions)
 ``optimizer_options``      None                further optimiser arguments, e.g. ``{"momentum": 0.9}``
@@ -55,17 +64,21 @@ key                        default             meaning
 =========================  ==================  ==================================================================
 
 Rounds: a task's loss in a round is the mean of its batch losses in that round; the weighting combines the tasks'
-round losses and does the backward pass; then one optimiser step (gradient clipping first, if set).
+round losses and does the backward pass; then one optimiser step (gradient clipping first, if set), then the
+weighting's ``after_step()``. After each epoch the weighting reports its weights and gets each task's mean training
+loss (``epoch_end``); at each epoch start it is reseeded from (seed, epoch).
 
 ``cb`` protocol (``trainer.callbacks``): None; or a heartbeat ``cb()`` called once per epoch; or a callback taking
 ``epoch`` and ``metrics`` (and ``state``), called after each epoch as ``cb(epoch=e, metrics=M)`` and at checkpoint
 epochs as ``cb(epoch=e, metrics=M, state=S)``. ``M = {split: {task: {metric: float}}}``: "train" holds each task's
-mean training ``loss`` (and ``regularizer``), plus the weighting's ``loss_weight`` (and ``log_variance``);
-"validation" the task metrics. ``S`` is the whole training state (model, optimiser, scheduler, weighting, loss
-parameters, early stopping, best weights, history, RNG states, epoch), only plain types and tensors, so it survives
-``torch.save`` + ``torch.load(weights_only=True)``. If ``cb.resume_state`` is callable, ``cb.resume_state()`` is
-called before training; a returned S continues that run exactly (all randomness of an epoch is reseeded from
-(seed, epoch)).
+mean training ``loss`` (and ``regularizer``), plus the weighting's ``loss_weight`` used in that epoch (and
+``log_variance`` / ``gradient_norm`` / ``conflict_fraction``); "validation" the task metrics (``trainer.metrics``:
+classification accuracy, macro precision/recall/f1; binary auc, accuracy, precision, recall, f1; regression mae,
+rmse, mse; neural correlation; always loss). Any of them can be monitored, e.g. ``{"validation/<task>/auc":
+"max"}``. ``S`` is the whole training state (model, optimiser, scheduler, weighting, loss parameters, early
+stopping, best weights, history, RNG states, epoch), only plain types and tensors, so it survives ``torch.save`` +
+``torch.load(weights_only=True)``. If ``cb.resume_state`` is callable, ``cb.resume_state()`` is called before
+training; a returned S continues that run exactly (all randomness of an epoch is reseeded from (seed, epoch)).
 
 Errors: a NaN/inf training loss raises ``NonFiniteLossError`` (a ``ValueError``) naming task, data_key and epoch.
 
@@ -87,17 +100,31 @@ from .cyclers import CYCLERS, ProportionalCycler, RatioCycler, RoundRobinCycler,
 from .early_stopping import EarlyStopping
 from .errors import NonFiniteLossError
 from .losses import LOSSES, TaskLoss, build_loss
-from .weighting import WEIGHTINGS, FixedWeighting, LikelihoodWeighting, LossWeighting, build_weighting
+from .weighting import (
+    WEIGHTINGS,
+    DynamicWeightAverage,
+    EqualWeighting,
+    FixedWeighting,
+    GradNormWeighting,
+    LikelihoodWeighting,
+    LossWeighting,
+    PCGradWeighting,
+    build_weighting,
+)
 
 __all__ = [
     "CYCLERS",
     "CoTrainer",
+    "DynamicWeightAverage",
     "EarlyStopping",
+    "EqualWeighting",
     "FixedWeighting",
+    "GradNormWeighting",
     "LOSSES",
     "LikelihoodWeighting",
     "LossWeighting",
     "NonFiniteLossError",
+    "PCGradWeighting",
     "ProportionalCycler",
     "RatioCycler",
     "RoundRobinCycler",

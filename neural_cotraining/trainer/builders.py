@@ -17,7 +17,7 @@ from .cyclers import build_cycler
 from .early_stopping import EarlyStopping
 from .keywords import check_int, check_number, reject_unknown_keys
 from .losses import LOSSES, build_loss, default_loss_name
-from .metrics import PRIMARY_METRIC, metric_names
+from .metrics import METRIC_MODES, PRIMARY_METRIC, metric_names
 from .optimization import build_optimizer, build_scheduler
 from .splits import normalise_dataloaders
 from .weighting import build_weighting
@@ -91,6 +91,11 @@ def _resolve_monitor(monitor, main_task: str, losses: Mapping, validation: Mappi
         names = metric_names(losses[task].kind)
         if metric not in names:
             raise ValueError(f"monitored metric {key!r}: task {task!r} reports {list(names)}, not {metric!r}")
+        better = METRIC_MODES.get(metric)
+        if better is not None and monitor[key] in ("max", "min") and monitor[key] != better:
+            logger.warning(
+                "monitor %r uses %r, but %s is better when it is at its %s", key, monitor[key], metric, better
+            )
     return monitor
 
 
@@ -167,9 +172,14 @@ def cotrainer(
         loss.to(resolved_device)
     weighting = build_weighting(loss_weighting, {task: losses[task] for task in train_tasks}, loss_weighting_options)
     weighting.to(resolved_device)
-    extra_parameters = [p for task in train_tasks for p in losses[task].parameters()] + list(weighting.parameters())
+    extra_parameters = [p for task in train_tasks for p in losses[task].parameters()]
+    extra_lr_groups = []
+    if weighting.parameter_lr is None:
+        extra_parameters += list(weighting.parameters())
+    else:
+        extra_lr_groups.append((list(weighting.parameters()), weighting.parameter_lr))
     train_optimizer = build_optimizer(
-        optimizer, list(model.parameters()), extra_parameters, lr, weight_decay, optimizer_options
+        optimizer, list(model.parameters()), extra_parameters, lr, weight_decay, optimizer_options, extra_lr_groups
     )
     scheduler = build_scheduler(
         lr_scheduler, train_optimizer, lr_scheduler_options, max_epochs, plateau_mode=monitor[score_metric]

@@ -29,12 +29,25 @@ from .splits import named_loaders
 from .state import capture_rng_states, cpu_state_dict, restore_rng_states, to_plain
 from .weighting import LossWeighting
 
-__all__ = ["CoTrainer", "STATE_FORMAT"]
+__all__ = ["CoTrainer", "STATE_FORMAT", "shared_parameter_candidates"]
 
 logger = logging.getLogger(__name__)
 
 #: tag of the training-state dicts this version writes and reads
 STATE_FORMAT = "neural_cotraining.trainer.CoTrainer/1"
+
+
+def shared_parameter_candidates(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """Where gradient-based weightings look for shared parameters: ``model.shared_parameters()`` if the model has
+    it, else the parameters of its ``core`` module (the convention of our multi-task models), else all parameters.
+    The weightings keep only those that two or more tasks' losses reach (``weighting.gradients``)."""
+    shared = getattr(model, "shared_parameters", None)
+    if callable(shared):
+        return list(shared())
+    core = getattr(model, "core", None)
+    if isinstance(core, torch.nn.Module) and any(True for _ in core.parameters()):
+        return list(core.parameters())
+    return list(model.parameters())
 
 
 class CoTrainer:
@@ -86,9 +99,8 @@ class CoTrainer:
         self.callback = callback or EpochCallback(None)
         self.uid = uid
         self.caller = ModelCaller(model)
-        shared = getattr(model, "shared_parameters", None)
-        # gradient-based weightings need the parameters all tasks share; a model may name them, else: all
-        self.shared_parameters = list(shared()) if callable(shared) else list(model.parameters())
+        self.shared_parameters = shared_parameter_candidates(model)
+        self._warned_partial_round = False
         self.amp = bool(mixed_precision) and self.device.type == "cuda"
         if mixed_precision and not self.amp:
             logger.warning("mixed_precision needs a CUDA device; training in float32 on %s", self.device)
@@ -107,6 +119,7 @@ class CoTrainer:
         reseed_loader_generators(named_loaders(self.splits), self.seed, epoch)
         if isinstance(epoch, int):
             self.cycler.set_epoch(epoch)
+            self.weighting.reseed(derive_seed(self.seed, "weighting", epoch))
 
     def _weights_copy(self) -> dict:
         return {
@@ -155,6 +168,14 @@ class CoTrainer:
         extra = None
         if regularizers:
             extra = torch.stack([torch.stack(values).mean() for values in regularizers.values()]).sum()
+        partial_round = len(task_losses) < len(self.weighting.tasks)
+        if self.weighting.gradient_based and partial_round and not self._warned_partial_round:
+            self._warned_partial_round = True
+            logger.warning(
+                "loss weighting %r compares per-task gradients within a round, but a round of epoch %d holds only "
+                "task(s) %s of %s; use the 'ratio' or 'max_size_cycle' cycler (or a round_size covering every task)",
+                self.weighting.name, epoch, sorted(task_losses), list(self.weighting.tasks),
+            )
         self.optimizer.zero_grad(set_to_none=True)
         self.weighting.backward(
             task_losses, self.shared_parameters, extra_loss=extra, scale=self.scaler.scale if self.scaler else None
@@ -168,6 +189,7 @@ class CoTrainer:
             self.scaler.update()
         else:
             self.optimizer.step()
+        self.weighting.after_step()
         for task, losses in batch_losses.items():
             epoch_losses[task].extend(loss.detach() for loss in losses)
         for task, values in regularizers.items():
@@ -191,6 +213,8 @@ class CoTrainer:
                 entry["regularizer"] = float(torch.stack(epoch_regularizers[task]).mean())
             entry.update(report.get(task, {}))
             metrics[task] = entry
+        # after the report: the report shows the weights used in this epoch, epoch_end sets the next epoch's
+        self.weighting.epoch_end({task: entry["loss"] for task, entry in metrics.items() if "loss" in entry})
         return metrics
 
     def _log_epoch(self, epoch: int, metrics: Mapping) -> None:

@@ -1,16 +1,23 @@
 """Streaming metric accumulators, one class per loss kind.
 
 Each accumulator keeps sufficient statistics on the model's device (no per-batch host sync) and ``pooled`` turns a
-list of them (one per data_key) into one set of metrics:
+list of them (one per data_key) into one set of metrics (formulas in ``trainer.metric_functions``; they agree with
+scikit-learn's, ``zero_division=0``):
 
-- classification: ``accuracy`` (top-1, fraction in [0, 1]) and ``loss``;
-- binary: ``accuracy`` (logit > 0 vs target > 0.5, per element) and ``loss``;
-- regression: ``mae``, ``rmse`` (over all elements) and ``loss``;
+- classification (``cross_entropy``): ``accuracy`` (top-1, fraction in [0, 1]); ``precision``, ``recall``, ``f1``
+  macro-averaged over the classes that occur as target or prediction (from a confusion matrix); ``loss``;
+- binary (``bce_with_logits``): positive means logit > 0, a target counts as positive if > 0.5; ``auc`` (ROC AUC
+  from the logits' ranks, ties counted one half; NaN if only one class occurs), ``accuracy``, ``precision``,
+  ``recall``, ``f1`` of the positive class, and ``loss``. Multi-label targets (N, k) are pooled over all elements
+  (scikit-learn's ``average="micro"``). AUC needs every score, so this accumulator keeps the logits (one float per
+  element) until ``pooled``;
+- regression (``mse``, ``smooth_l1``): ``mae``, ``rmse``, ``mse`` (over all elements) and ``loss``;
 - neural: ``correlation`` -- the single-trial Pearson correlation of each neuron between prediction and response
   over all trials of its session, averaged over the neurons of all sessions pooled -- and ``loss``. A neuron whose
   prediction or response is constant has correlation 0.
 
-``loss`` is the sample-weighted mean of the per-batch losses.
+``loss`` is the sample-weighted mean of the per-batch losses. Any of these names can be monitored for model
+selection, e.g. ``monitor={"validation/<task>/auc": "max"}``; ``METRIC_MODES`` says which direction is better.
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ from typing import ClassVar
 
 import torch
 
-__all__ = ["ACCUMULATORS", "MetricAccumulator", "PRIMARY_METRIC", "metric_names"]
+from .metric_functions import binary_auc, confusion_matrix, macro_precision_recall_f1, precision_recall_f1
+
+__all__ = ["ACCUMULATORS", "METRIC_MODES", "MetricAccumulator", "PRIMARY_METRIC", "metric_names"]
 
 
 class MetricAccumulator:
@@ -50,51 +59,81 @@ class MetricAccumulator:
 
 
 class ClassificationAccumulator(MetricAccumulator):
-    names = ("accuracy", "loss")
+    """Confusion-matrix counts (grown to the largest class count seen)."""
+
+    names = ("accuracy", "precision", "recall", "f1", "loss")
 
     def __init__(self):
         super().__init__()
-        self.correct = torch.zeros((), dtype=torch.float64)
+        self.confusion = None
 
     def update(self, output, target, loss):
         super().update(output, target, loss)
-        predicted = output.detach().argmax(dim=1)
-        self.correct = self.correct.to(output.device) + (predicted == target).sum().double()
+        n_classes = int(output.shape[1])
+        counts = confusion_matrix(target, output.detach().argmax(dim=1), n_classes)
+        self.confusion = counts if self.confusion is None else _padded_sum(self.confusion, counts)
 
     @classmethod
     def pooled(cls, accumulators):
         metrics = super().pooled(accumulators)
-        n = sum(accumulator.n_samples for accumulator in accumulators)
-        if n:
-            metrics["accuracy"] = float(cls._sum(accumulators, "correct") / n)
-        return {name: metrics[name] for name in cls.names}
+        confusions = [accumulator.confusion.cpu() for accumulator in accumulators if accumulator.confusion is not None]
+        if confusions:
+            confusion = confusions[0]
+            for other in confusions[1:]:
+                confusion = _padded_sum(confusion, other)
+            metrics["accuracy"] = float(confusion.diagonal().sum().double() / confusion.sum())
+            metrics["precision"], metrics["recall"], metrics["f1"] = macro_precision_recall_f1(confusion)
+        return {name: metrics.get(name, float("nan")) for name in cls.names}
+
+
+def _padded_sum(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Sum of two square count matrices of possibly different sizes (the smaller zero-padded)."""
+    size = max(first.shape[0], second.shape[0])
+    total = torch.zeros(size, size, dtype=first.dtype, device=first.device)
+    total[: first.shape[0], : first.shape[0]] += first
+    total[: second.shape[0], : second.shape[0]] += second.to(first.device)
+    return total
 
 
 class BinaryAccumulator(MetricAccumulator):
-    names = ("accuracy", "loss")
+    """Keeps every logit and target label (flattened) for the rank-based AUC."""
+
+    names = ("auc", "accuracy", "precision", "recall", "f1", "loss")
 
     def __init__(self):
         super().__init__()
-        self.correct = torch.zeros((), dtype=torch.float64)
-        self.n_elements = 0
+        self.scores: list[torch.Tensor] = []
+        self.labels: list[torch.Tensor] = []
 
     def update(self, output, target, loss):
         super().update(output, target, loss)
-        predicted = output.detach().reshape(target.shape) > 0
-        self.correct = self.correct.to(output.device) + (predicted == (target > 0.5)).sum().double()
-        self.n_elements += target.numel()
+        self.scores.append(output.detach().reshape(target.shape).reshape(-1).float())
+        self.labels.append((target.detach() > 0.5).reshape(-1))
 
     @classmethod
     def pooled(cls, accumulators):
         metrics = super().pooled(accumulators)
-        n = sum(accumulator.n_elements for accumulator in accumulators)
-        if n:
-            metrics["accuracy"] = float(cls._sum(accumulators, "correct") / n)
-        return {name: metrics[name] for name in cls.names}
+        scores = [score.cpu() for accumulator in accumulators for score in accumulator.scores]
+        if scores:
+            scores = torch.cat(scores)
+            labels = torch.cat([label.cpu() for accumulator in accumulators for label in accumulator.labels])
+            predicted = scores > 0
+            true_positives = int((predicted & labels).sum())
+            false_positives = int((predicted & ~labels).sum())
+            false_negatives = int((~predicted & labels).sum())
+            precision, recall, f1 = precision_recall_f1(true_positives, false_positives, false_negatives)
+            metrics.update(
+                auc=binary_auc(scores, labels),
+                accuracy=float((predicted == labels).double().mean()),
+                precision=float(precision),
+                recall=float(recall),
+                f1=float(f1),
+            )
+        return {name: metrics.get(name, float("nan")) for name in cls.names}
 
 
 class RegressionAccumulator(MetricAccumulator):
-    names = ("mae", "rmse", "loss")
+    names = ("mae", "rmse", "mse", "loss")
 
     def __init__(self):
         super().__init__()
@@ -115,8 +154,9 @@ class RegressionAccumulator(MetricAccumulator):
         n = sum(accumulator.n_elements for accumulator in accumulators)
         if n:
             metrics["mae"] = float(cls._sum(accumulators, "absolute_error") / n)
-            metrics["rmse"] = float(torch.sqrt(cls._sum(accumulators, "squared_error") / n))
-        return {name: metrics[name] for name in cls.names}
+            metrics["mse"] = float(cls._sum(accumulators, "squared_error") / n)
+            metrics["rmse"] = metrics["mse"] ** 0.5
+        return {name: metrics.get(name, float("nan")) for name in cls.names}
 
 
 class NeuralAccumulator(MetricAccumulator):
@@ -172,6 +212,21 @@ PRIMARY_METRIC = {
     "binary": ("accuracy", "max"),
     "regression": ("loss", "min"),
     "neural": ("correlation", "max"),
+}
+
+
+#: the better direction of every metric name (for ``monitor``)
+METRIC_MODES = {
+    "loss": "min",
+    "accuracy": "max",
+    "precision": "max",
+    "recall": "max",
+    "f1": "max",
+    "auc": "max",
+    "mae": "min",
+    "rmse": "min",
+    "mse": "min",
+    "correlation": "max",
 }
 
 

@@ -42,9 +42,13 @@ def build_optimizer(
     lr: float,
     weight_decay: float,
     options: Mapping | None = None,
+    extra_lr_groups: Sequence[tuple[Sequence[torch.nn.Parameter], float]] = (),
 ) -> torch.optim.Optimizer:
     """Optimiser with two parameter groups: the model's (with ``weight_decay``) and the loss/weighting parameters
-    (log-variances, dispersions: never decayed -- decay would pull them to 0, i.e. to fixed unit variance)."""
+    (log-variances, dispersions: never decayed -- decay would pull them to 0, i.e. to fixed unit variance).
+
+    ``extra_lr_groups``: further ``(parameters, lr)`` groups, also never decayed (e.g. GradNorm's task weights with
+    their own learning rate)."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
     cls = OPTIMIZERS[name]
@@ -54,7 +58,11 @@ def build_optimizer(
     extra = [p for p in extra_parameters if p.requires_grad]
     if extra:
         groups.append({"params": extra, "weight_decay": 0.0})
-    if not groups[0]["params"] and not extra:
+    for parameters, group_lr in extra_lr_groups:
+        trainable = [p for p in parameters if p.requires_grad]
+        if trainable:
+            groups.append({"params": trainable, "weight_decay": 0.0, "lr": group_lr})
+    if not groups[0]["params"] and len(groups) == 1:
         raise ValueError("nothing to optimise: the model has no trainable parameters")
     groups = [group for group in groups if group["params"]]
     return cls(groups, lr=lr, **options)

@@ -37,8 +37,9 @@ def test_output_follows_the_contract_and_is_json_serialisable():
     assert set(final) == {"train", "validation", "test", "robustness"}
     assert set(final["test"]["neural"]) == {
         "correlation", "loss", "correlation/s1", "loss/s1", "correlation/s2", "loss/s2"}
+    classification_metrics = ("accuracy", "precision", "recall", "f1", "loss")
     assert set(final["robustness"]["img_classification"]) == {
-        "accuracy", "loss", "accuracy/gaussian_noise_0.5", "loss/gaussian_noise_0.5", "accuracy/clean", "loss/clean"}
+        f"{name}{suffix}" for name in classification_metrics for suffix in ("", "/gaussian_noise_0.5", "/clean")}
     # final metrics are computed with the restored best weights
     assert final["validation"]["img_classification"]["accuracy"] == score
     assert all(tensor.device.type == "cpu" for tensor in model_state.values())
@@ -121,7 +122,7 @@ def test_rich_cb_with_kwargs_gets_metrics_every_epoch_and_state_at_the_interval(
     assert [call["epoch"] for call in epoch_calls] == [1, 2, 3, 4, 5]
     assert [("state" in call) for call in epoch_calls] == [False, True, False, True, False]
     assert set(epoch_calls[0]["metrics"]) == {"train", "validation"}
-    assert set(epoch_calls[0]["metrics"]["validation"]["reg"]) == {"mae", "rmse", "loss"}
+    assert set(epoch_calls[0]["metrics"]["validation"]["reg"]) == {"mae", "rmse", "mse", "loss"}
     # a cb callable without arguments also gets cb() after every optimiser step (the reservation heartbeat)
     steps_per_epoch = len(regression_dataloaders()["train"]["reg"])
     assert heartbeats == 5 * steps_per_epoch

@@ -51,12 +51,14 @@ def test_accuracy_and_regression_errors():
     classification = ClassificationAccumulator()
     logits = torch.tensor([[2.0, 1.0], [0.0, 1.0], [3.0, 0.0]])
     classification.update(logits, torch.tensor([0, 0, 0]), torch.tensor(0.5))
-    assert ClassificationAccumulator.pooled([classification]) == {"accuracy": pytest.approx(2 / 3), "loss": 0.5}
+    metrics = ClassificationAccumulator.pooled([classification])
+    assert metrics["accuracy"] == pytest.approx(2 / 3) and metrics["loss"] == 0.5
     regression = RegressionAccumulator()
     regression.update(torch.tensor([1.0, 2.0]), torch.tensor([0.0, 4.0]), torch.tensor(2.5))
     metrics = RegressionAccumulator.pooled([regression])
     assert metrics["mae"] == pytest.approx(1.5)
     assert metrics["rmse"] == pytest.approx(np.sqrt(2.5))
+    assert metrics["mse"] == pytest.approx(2.5)
 
 
 class Identity(torch.nn.Module):
@@ -73,4 +75,5 @@ def test_evaluate_split_reports_pooled_and_per_data_key_metrics():
     assert metrics["reg"]["mae"] == pytest.approx(1.0)
     assert metrics["reg"]["mae/a"] == pytest.approx(1.0)
     assert metrics["reg"]["loss/b"] == pytest.approx(1.0)
-    assert set(metrics["reg"]) == {"mae", "rmse", "loss", "mae/a", "rmse/a", "loss/a", "mae/b", "rmse/b", "loss/b"}
+    assert set(metrics["reg"]) == {
+        f"{name}{suffix}" for name in ("mae", "rmse", "mse", "loss") for suffix in ("", "/a", "/b")}

@@ -1,11 +1,25 @@
 """Loss weighting strategies: how the trainer turns a round's per-task losses into a backward pass.
 
-======================  ===============================  ====================================================
-``loss_weighting``      ``loss_weighting_options``       what it does
-======================  ===============================  ====================================================
-``"fixed"`` (default)   ``weights={task: w}`` (1.0)      ``sum_t w_t L_t``
-``"likelihood"``        ``initial_log_variance`` (0.0)   Kendall, Gal & Cipolla 2018 learned log-variances
-======================  ===============================  ====================================================
+====================  ====================================  ============================================================
+``loss_weighting``    ``loss_weighting_options`` (default)  what it does
+====================  ====================================  ============================================================
+``"fixed"`` (dflt.)   ``weights={task: w}`` (1.0)           ``sum_t w_t L_t``
+``"equal"``           ``average`` (False)                   ``sum_t L_t``; ``average=True``: ``(1/T) sum_t L_t``
+``"likelihood"``      ``initial_log_variance`` (0.0)        Kendall, Gal & Cipolla 2018 learned log-variances
+``"dwa"``             ``temperature`` (2.0)                 Liu, Johns & Davison 2019: weights from the ratio of each
+                                                            task's mean loss in the last two epochs; sum to T
+``"gradnorm"``        ``alpha`` (1.5), ``lr`` (None: the    Chen et al. 2018: learned weights (sum T, > 0) balancing
+                      trainer's), ``gradient_parameters``   gradient norms at the last shared layer (``"last"``) or at
+                      ("last")                              all shared parameters (``"all"``)
+``"pcgrad"``          --                                    Yu et al. 2020: per-task shared gradients, conflicting ones
+                                                            projected onto each other's normal plane, then summed
+====================  ====================================  ============================================================
+
+Every strategy reports per task, every epoch, ``loss_weight`` (the weight used in that epoch) and its own extras
+(``log_variance``, ``gradient_norm``, ``conflict_fraction``). Gradient-based strategies (``gradnorm``, ``pcgrad``)
+take per-task gradients at the same parameters inside one round, so each round should hold every task (the ratio and
+max_size_cycle cyclers do; the trainer warns once if a round lacks a task). Which parameters are shared is decided
+per round from the autograd graph (``weighting.gradients``).
 
 New strategies subclass ``LossWeighting`` and register in ``WEIGHTINGS``; the trainer needs no change.
 """
@@ -16,19 +30,46 @@ import inspect
 from collections.abc import Mapping
 
 from .base import LossWeighting
+from .dwa import DynamicWeightAverage
+from .equal import EqualWeighting
 from .fixed import FixedWeighting
+from .gradnorm import GradNormWeighting
 from .likelihood import LikelihoodWeighting
+from .pcgrad import PCGradWeighting, project_conflicting
 
-__all__ = ["FixedWeighting", "LikelihoodWeighting", "LossWeighting", "WEIGHTINGS", "build_weighting"]
+__all__ = [
+    "DynamicWeightAverage",
+    "EqualWeighting",
+    "FixedWeighting",
+    "GradNormWeighting",
+    "LikelihoodWeighting",
+    "LossWeighting",
+    "PCGradWeighting",
+    "WEIGHTINGS",
+    "build_weighting",
+    "project_conflicting",
+]
 
-WEIGHTINGS: dict[str, type[LossWeighting]] = {cls.name: cls for cls in (FixedWeighting, LikelihoodWeighting)}
+WEIGHTINGS: dict[str, type[LossWeighting]] = {
+    cls.name: cls
+    for cls in (
+        FixedWeighting,
+        EqualWeighting,
+        LikelihoodWeighting,
+        DynamicWeightAverage,
+        GradNormWeighting,
+        PCGradWeighting,
+    )
+}
 
 
 def build_weighting(name: str, losses: Mapping, options: Mapping | None = None) -> LossWeighting:
     """The weighting ``name`` for ``{task: TaskLoss}``, with ``options`` checked against its constructor."""
-    if name not in WEIGHTINGS:
+    if not isinstance(name, str) or name not in WEIGHTINGS:
         raise ValueError(f"unknown loss_weighting {name!r}; choose one of {sorted(WEIGHTINGS)}")
     cls = WEIGHTINGS[name]
+    if options is not None and not isinstance(options, Mapping):
+        raise ValueError(f"loss_weighting_options must be a dict or None, got {options!r}")
     options = dict(options or {})
     accepted = [
         parameter

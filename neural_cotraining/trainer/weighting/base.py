@@ -5,6 +5,18 @@ absent) and does the backward pass. The default combines them into one scalar an
 gradient-based strategies (GradNorm, PCGrad, ...) override ``backward`` to take per-task gradients at the shared
 parameters -- the trainer calls them once per round, before the optimiser step, so all per-task gradients are taken
 at the same parameters.
+
+Hooks the co-trainer calls, in this order (all no-ops here):
+
+- ``reseed(seed)`` at the start of every epoch, with a seed derived from (run seed, epoch): a strategy that draws
+  random numbers seeds its own ``torch.Generator`` from it, so its randomness is a function of (seed, epoch) like
+  the rest of the trainer's;
+- ``backward(...)`` once per round, then the optimiser step, then ``after_step()`` (e.g. renormalise weights);
+- ``report()`` after the epoch's last round (the weights *used* in that epoch), then ``epoch_end(epoch_losses)``
+  with each task's mean training loss of the epoch (``{task: float}``; a task without batches is absent).
+
+Everything a strategy needs to continue exactly after a resume must be in ``state_dict()`` (parameters, buffers,
+or ``get_extra_state()`` holding plain types and tensors only, so ``torch.load(weights_only=True)`` reads it).
 """
 
 from __future__ import annotations
@@ -24,6 +36,10 @@ class LossWeighting(nn.Module, ABC):
 
     #: the name used in the trainer config (``loss_weighting=...``)
     name = ""
+    #: True for strategies that need per-task gradients, i.e. every task in every round (the trainer warns otherwise)
+    gradient_based = False
+    #: learning rate of the strategy's own parameters; None: the trainer's ``lr``
+    parameter_lr: float | None = None
 
     def __init__(self, tasks: Sequence[str]):
         super().__init__()
@@ -53,6 +69,15 @@ class LossWeighting(nn.Module, ABC):
     def report(self) -> dict[str, dict[str, float]]:
         """Per-task numbers for the epoch's training metrics; at least ``{"loss_weight": w}``."""
         return {task: {"loss_weight": weight} for task, weight in self.weights().items()}
+
+    def reseed(self, seed: int) -> None:
+        """Seed the strategy's own random generator (called at the start of every epoch)."""
+
+    def after_step(self) -> None:
+        """Called after every optimiser step (also one a mixed-precision GradScaler skipped)."""
+
+    def epoch_end(self, epoch_losses: Mapping[str, float]) -> None:
+        """Called after every training epoch with each task's mean training loss ``{task: float}``."""
 
     def backward(
         self,
