@@ -33,11 +33,14 @@ key                        default             meaning
 ``round_size``             None                batches per optimiser step; None: the cycler's own rounds (ratio:
                                                main batch + its auxiliary batches; round-robin: one batch per
                                                loader; proportional: one batch)
-``loss_functions``         None                ``{task: loss name}`` (see ``trainer.losses``); defaults:
+``loss_functions``         None                ``{task: loss name}`` (see ``trainer.losses``); None: what the model
+                                               declares in ``model.task_losses`` (task graphs), else defaults:
                                                img_classification -> cross_entropy, neural -> poisson
-``loss_weighting``         "fixed"             "fixed", "equal", "likelihood" (Kendall, Gal & Cipolla 2018), "dwa"
-                                               (Liu, Johns & Davison 2019), "gradnorm" (Chen et al. 2018) or
-                                               "pcgrad" (Yu et al. 2020); see ``trainer.weighting``
+``loss_weighting``         None                None: "declared" if the model declares ``loss_weights`` (numbers
+                                               fixed, "auto" learned), else "fixed". Or "fixed", "equal",
+                                               "likelihood" (Kendall, Gal & Cipolla 2018), "dwa" (Liu, Johns &
+                                               Davison 2019), "gradnorm" (Chen et al. 2018), "pcgrad" (Yu et al.
+                                               2020), "declared"; see ``trainer.weighting``
 ``loss_weighting_options`` None                fixed: ``{"weights": {task: w}}`` (default 1 each); equal:
                                                ``{"average": False}`` (True: weights 1/T); likelihood:
                                                ``{"initial_log_variance": 0.0}`` (number or ``{task: number}``);

@@ -67,6 +67,29 @@ def _resolve_losses(loss_functions, splits) -> dict:
     return losses
 
 
+def _declared(model, attribute: str, splits) -> dict | None:
+    """What a task-graph model declares per task (``task_losses``, ``loss_weights``, ``loss_inits``), restricted to
+    the tasks the dataloaders hold; None when the model declares nothing."""
+    declared = getattr(model, attribute, None)
+    if not isinstance(declared, Mapping) or not declared:
+        return None
+    tasks = {task for split in splits.values() for task in split}
+    return {task: value for task, value in declared.items() if task in tasks and value is not None}
+
+
+def _resolve_weighting(model, loss_weighting, options, splits) -> tuple[str, Mapping | None]:
+    """None: the model's declared weights ("declared": numbers fixed, "auto" learned) if it has any, else "fixed"."""
+    if loss_weighting is not None:
+        return loss_weighting, options
+    weights = _declared(model, "loss_weights", splits)
+    if not weights:
+        return "fixed", options
+    if options is not None:
+        raise ValueError("loss_weighting_options needs loss_weighting; the model declares its own loss weights")
+    initial = _declared(model, "loss_inits", splits) or {}
+    return "declared", {"weights": weights, "initial_log_variance": initial}
+
+
 def _resolve_monitor(monitor, main_task: str, losses: Mapping, validation: Mapping) -> dict[str, str]:
     if monitor is None:
         if main_task not in validation:
@@ -118,7 +141,7 @@ def cotrainer(
     ratio=None,
     round_size: int | None = None,
     loss_functions: Mapping[str, str] | None = None,
-    loss_weighting: str = "fixed",
+    loss_weighting: str | None = None,
     loss_weighting_options: Mapping | None = None,
     optimizer: str = "adam",
     lr: float = 1e-3,
@@ -157,6 +180,9 @@ def cotrainer(
 
     train_tasks = list(splits["train"])
     main_task = _resolve_main_task(main_task, train_tasks)
+    if loss_functions is None:
+        loss_functions = _declared(model, "task_losses", splits)
+    loss_weighting, loss_weighting_options = _resolve_weighting(model, loss_weighting, loss_weighting_options, splits)
     losses = _resolve_losses(loss_functions, splits)
     monitor = _resolve_monitor(monitor, main_task, losses, splits["validation"])
     if score_metric is None:

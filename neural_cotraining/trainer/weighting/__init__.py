@@ -11,6 +11,8 @@
 ``"gradnorm"``        ``alpha`` (1.5), ``lr`` (None: the    Chen et al. 2018: learned weights (sum T, > 0) balancing
                       trainer's), ``gradient_parameters``   gradient norms at the last shared layer (``"last"``) or at
                       ("last")                              all shared parameters (``"all"``)
+``"declared"``        ``weights={task: w | "auto"}``,      what a task-graph model declares: numbers fixed, "auto" learned
+                      ``initial_log_variance``              (likelihood); the default when the model declares weights
 ``"pcgrad"``          --                                    Yu et al. 2020: per-task shared gradients, conflicting ones
                                                             projected onto each other's normal plane, then summed
 ====================  ====================================  ============================================================
@@ -30,6 +32,7 @@ import inspect
 from collections.abc import Mapping
 
 from .base import LossWeighting
+from .declared import DeclaredWeighting
 from .dwa import DynamicWeightAverage
 from .equal import EqualWeighting
 from .fixed import FixedWeighting
@@ -38,6 +41,7 @@ from .likelihood import LikelihoodWeighting
 from .pcgrad import PCGradWeighting, project_conflicting
 
 __all__ = [
+    "DeclaredWeighting",
     "DynamicWeightAverage",
     "EqualWeighting",
     "FixedWeighting",
@@ -59,6 +63,7 @@ WEIGHTINGS: dict[str, type[LossWeighting]] = {
         DynamicWeightAverage,
         GradNormWeighting,
         PCGradWeighting,
+        DeclaredWeighting,
     )
 }
 
@@ -71,7 +76,7 @@ def build_weighting(name: str, losses: Mapping, options: Mapping | None = None) 
     if options is not None and not isinstance(options, Mapping):
         raise ValueError(f"loss_weighting_options must be a dict or None, got {options!r}")
     options = dict(options or {})
-    accepted = [
+    accepted = list(getattr(cls, "option_names", ())) or [
         parameter
         for parameter in inspect.signature(cls.__init__).parameters
         if parameter not in ("self", "tasks", "forms")
