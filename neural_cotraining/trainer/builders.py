@@ -64,7 +64,16 @@ def _resolve_losses(loss_functions, splits) -> dict:
         elif name not in LOSSES:
             raise ValueError(f"unknown loss {name!r} for task {task!r}; choose one of {sorted(LOSSES)}")
         losses[task] = build_loss(name)
+        if losses[task].kind == "regression" and _has_neurons(splits, task):
+            # a neural task trained with a regression loss (e.g. MSE, as in the paper) is still judged by the
+            # per-neuron correlation: the instance's kind only selects the metrics
+            losses[task].kind = "neural"
     return losses
+
+
+def _has_neurons(splits, task: str) -> bool:
+    loaders = [loader for split in splits.values() if task in split for loader in split[task].values()]
+    return any(hasattr(getattr(loader, "dataset", None), "n_neurons") for loader in loaders)
 
 
 def _declared(model, attribute: str, splits) -> dict | None:

@@ -152,3 +152,25 @@ def test_monitoring_an_unreported_metric_or_the_wrong_direction(caplog):
         cotrainer(TabularModel(), tabular_dataloaders(), seed=0, monitor={"validation/spend/mse": "max"},
                   **{**TABULAR, "max_epochs": 1})
     assert any("mse is better when it is at its min" in record.message for record in caplog.records)
+
+
+def test_neural_task_trained_with_mse_is_judged_by_correlation():
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from neural_cotraining.trainer import cotrainer
+
+    class Responses(TensorDataset):
+        n_neurons = 3
+
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(64, 5, generator=generator)
+    rates = torch.nn.functional.softplus(inputs[:, :3] * 2)
+    split = lambda part: {"neural": {"s0": DataLoader(Responses(inputs[part], rates[part]), batch_size=16)}}  # noqa: E731
+    loaders = {"train": split(slice(0, 48)), "validation": split(slice(48, 64)), "test": split(slice(48, 64))}
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.Softplus())
+    score, output, _ = cotrainer(model, loaders, seed=0, max_epochs=2, loss_functions={"neural": "mse"}, verbose=False)
+    assert output["score_metric"] == "validation/neural/correlation"
+    assert set(output["final"]["test"]["neural"]) >= {"correlation", "loss"}
+    assert score == output["history"][output["best_epoch"] - 1]["metrics"]["validation"]["neural"]["correlation"]
