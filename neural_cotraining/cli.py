@@ -160,6 +160,32 @@ def _plot(arguments: argparse.Namespace) -> int:
     return 0 if paths else _fail("no per-epoch results to plot yet")
 
 
+def _affinity(arguments: argparse.Namespace) -> int:
+    from .builders import allow_builder_modules
+    from .configs.affinity import load_affinity_file
+    from .pipeline import activate
+    from .pipeline.affinity import run_affinity_study
+
+    experiment, study, output = load_affinity_file(arguments.experiment)
+    allow_builder_modules(*experiment.builder_modules)
+    schema = arguments.schema or experiment.schema
+    if not schema:
+        raise ValueError(f"{arguments.experiment} names no schema: add 'schema:' or pass --schema")
+    output = arguments.output or output or "results/affinity"
+    result = run_affinity_study(activate(schema), study, output, reserve_jobs=arguments.reserve_jobs)
+    value = study.heatmap_value
+    spread = value.replace("_mean", "_std")
+    print_table(result.pairs, ["task", "partner", "metric", "split", "n_seeds", "single_mean", "grouped_mean", value,
+                               spread])
+    for path in result.files.values():
+        print(path)
+    if result.missing:
+        print(f"{len(result.missing)} of {len(result.jobs)} jobs have no trained model (failed, or running elsewhere); "
+              "errors are logged above", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _drop(arguments: argparse.Namespace) -> int:
     from .pipeline import activate
 
@@ -209,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--metrics", nargs="*", help="show only columns containing these words")
     plot = experiment_command("plot", _plot, "per-epoch curves per task and split (PNG)")
     plot.add_argument("--output", default="results/plots", help="folder for the PNGs")
+    affinity = experiment_command("affinity", _affinity,
+                                  "task-affinity study: train every single task and pair, summarise the gains")
+    affinity.add_argument("--output", help="folder for the CSVs and heatmap (default: the file's affinity.output, "
+                                           "else results/affinity)")
+    affinity.add_argument("--reserve-jobs", action="store_true",
+                          help="coordinate with other workers via the jobs table")
     drop = commands.add_parser("drop", help="drop a schema and everything in it (asks first)")
     drop.add_argument("schema")
     drop.add_argument("--yes", action="store_true", help="do not ask")

@@ -28,6 +28,11 @@ Batches: image tasks give ``ImageBatch(images (N, C, H, W) float32, labels (N,) 
 ``loader.dataset.n_classes``; neural tasks give ``NeuralBatch(images (N, C, H, W) float32, responses
 (N, n_neurons) float32)`` and ``loader.dataset.n_neurons``. Neural test loaders yield all repeats of one image
 per batch (``test_images_per_batch`` images), so repeat-averaged and oracle correlations can be computed.
+
+Tabular tasks (:func:`tabular_loaders`, scikit-learn's bundled breast-cancer and diabetes data) give
+``TabularBatch(inputs (N, F) float32, targets (N,) float32)``, every task on the same inputs, with
+``loader.dataset.task_kind`` ("binary": targets 0/1, no ``n_classes``; or "regression"); ``tasks`` picks a subset
+(:data:`TABULAR_TASKS` lists them) without changing the split.
 """
 
 from .builders import (
@@ -39,6 +44,7 @@ from .builders import (
     monkey_static_loaders,
     neural_loaders,
     simulated_neural_loaders,
+    tabular_loaders,
 )
 from .images import CORRUPTIONS, IMAGE_TASK, ROBUSTNESS_SPLIT, SEVERITIES, ImageBatch, ImageClassificationDataset
 from .neural import (
@@ -53,6 +59,7 @@ from .neural import (
     write_session,
 )
 from .simulation import simulate_sessions, write_simulated_sessions
+from .tabular import TABULAR_SOURCES, TABULAR_TASKS, TabularBatch, TabularTaskDataset, tabular_task_kinds
 
 __all__ = [
     "NEURAL_FORMATS",
@@ -63,6 +70,12 @@ __all__ = [
     "monkey_static_loaders",
     "neural_loaders",
     "simulated_neural_loaders",
+    "tabular_loaders",
+    "TABULAR_SOURCES",
+    "TABULAR_TASKS",
+    "TabularBatch",
+    "TabularTaskDataset",
+    "tabular_task_kinds",
     "CORRUPTIONS",
     "IMAGE_TASK",
     "ROBUSTNESS_SPLIT",

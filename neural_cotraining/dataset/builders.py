@@ -4,7 +4,9 @@
   ``"neural"``) in one dataloaders dict, for the co-trainer;
 - image only: :func:`digits_loaders`, :func:`image_classification_loaders`;
 - neural only: :func:`simulated_neural_loaders`, :func:`neural_loaders` (our format),
-  :func:`monkey_static_loaders` (nnvision pickles), :func:`filetree_static_loaders` (neuralpredictors FileTree).
+  :func:`monkey_static_loaders` (nnvision pickles), :func:`filetree_static_loaders` (neuralpredictors FileTree);
+- tabular: :func:`tabular_loaders` (several binary / regression tasks on the same inputs, from scikit-learn's bundled
+  breast-cancer and diabetes data; see ``dataset.tabular``).
 
 Unknown config keys raise ``ConfigKeyError`` naming the accepted keys, also for the nested ``image`` and
 ``neural`` configs of :func:`cotraining_loaders`.
@@ -19,6 +21,7 @@ from ..builders import ConfigKeyError
 from .images.loaders import IMAGE_TASK, digits_loaders, image_classification_loaders
 from .neural.loaders import NEURAL_TASK, filetree_static_loaders, monkey_static_loaders, neural_loaders
 from .simulation.loaders import simulated_neural_loaders
+from .tabular import tabular_loaders
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ __all__ = [
     "neural_loaders",
     "monkey_static_loaders",
     "filetree_static_loaders",
+    "tabular_loaders",
     "NEURAL_FORMATS",
     "DEFAULT_IMAGE_CONFIG",
 ]

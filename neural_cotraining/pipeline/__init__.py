@@ -7,6 +7,8 @@ Contract:
   and ``TrainedModel`` (``populate(...)``, ``load_model(key)`` -> (dataloaders, model), parts ``ModelState`` and
   ``EpochMetric``). Importing this package connects to nothing.
 - ``ensure_server()`` makes a local MariaDB answer (start / install / enable root over TCP / packet size).
+- ``run_affinity_study(tables, study, output_dir)`` (``pipeline.affinity``) adds, trains and summarises a
+  task-affinity study (every single task and pair over seeds; gains over the single-task baselines, CSV + heatmap).
 """
 
 import warnings
@@ -14,6 +16,7 @@ import warnings
 # settings come from the DJ_* environment (see settings.py); a missing datajoint.json is the normal case
 warnings.filterwarnings("ignore", message="No datajoint.json found", category=UserWarning)
 
+from .affinity import AffinityResult, run_affinity_study  # noqa: E402
 from .callback import TrainingCallback  # noqa: E402
 from .schema import DatabaseUnavailableError, activate, connect  # noqa: E402
 from .server import ServerError, ensure_server, server_version  # noqa: E402
@@ -22,6 +25,8 @@ from .trained_model import BrokenResultError, deserialize_state, serialize_state
 
 __all__ = [
     "activate",
+    "AffinityResult",
+    "run_affinity_study",
     "connect",
     "DatabaseUnavailableError",
     "ensure_server",

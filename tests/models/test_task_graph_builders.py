@@ -191,3 +191,11 @@ def test_graph_package_needs_no_datajoint_trainer_dataset_or_matplotlib_to_build
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                             cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_hard_sharing_mlp_reads_a_declared_task_kind_and_infers_heads_left_out(tabular_loaders):
+    flags = tabular_loaders["train"]["flag"]
+    flags.dataset.task_kind = "binary"  # float 0/1 targets that the data declares binary
+    model = hard_sharing_mlp(tabular_loaders, 0, hidden_sizes=[4], heads={"reg": {"loss_weight": "auto"}})
+    assert model.task_losses == {"cls": "cross_entropy", "flag": "bce_with_logits", "reg": "mse"}
+    assert model.loss_weights == {"cls": 1.0, "flag": 1.0, "reg": "auto"}

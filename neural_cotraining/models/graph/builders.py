@@ -94,6 +94,9 @@ def task_graph_model(
 
 def _infer_kind(task: str, batches: list, n_classes: int | None) -> str:
     loader, targets = batches[0][2], batches[0][1]
+    declared = dataset_attribute(loader, "task_kind")  # e.g. tabular data says "binary" for float 0/1 targets
+    if declared in HEAD_KINDS:
+        return declared
     if dataset_attribute(loader, "n_classes") is not None or n_classes is not None:
         return "multiclass"
     if targets.is_floating_point():
@@ -189,6 +192,8 @@ def _heads_config(heads: Mapping[str, Any] | None, split: Mapping[str, Any]) -> 
         if unknown:
             raise ValueError(f"heads[{task!r}] has unknown keys {unknown}; accepted: {list(HEAD_OPTIONS)}")
         config[str(task)] = options
+    for task in split:  # tasks the heads dict leaves out get a head inferred from their data
+        config.setdefault(str(task), {})
     return config
 
 
