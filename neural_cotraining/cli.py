@@ -73,7 +73,16 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
 
 
 def _populate(arguments: argparse.Namespace) -> int:
+    if arguments.add:
+        from .configs import load_experiment
+        from .pipeline.experiments import check_experiment
+
+        check_experiment(load_experiment(arguments.experiment))
     experiment, tables = _open(arguments)
+    if arguments.add:
+        from .pipeline.experiments import add_experiment
+
+        add_experiment(tables, experiment)
     schema = arguments.schema or experiment.schema
     reserve = arguments.reserve_jobs or arguments.workers > 1
     if arguments.workers == 1:
@@ -225,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment_command("add", _add, "insert an experiment file's entries and seeds; print the job keys")
     populate = experiment_command("populate", _populate, "train the experiment's missing models")
     populate.add_argument("--reserve-jobs", action="store_true", help="coordinate with other workers via the jobs table")
+    populate.add_argument("--add", action="store_true", help="insert the file's entries first (as `add` does)")
     populate.add_argument("--workers", type=int, default=1, help="local worker processes (implies --reserve-jobs)")
     populate.add_argument("--orphan-timeout", type=float, default=None,
                           help="re-pend reservations not renewed for this many seconds (dead workers on other hosts)")

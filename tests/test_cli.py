@@ -82,8 +82,7 @@ def test_add_populate_status_results_plot(capsys, experiment_file, tmp_path):
 
 
 def test_populate_with_worker_processes(capsys, experiment_file):
-    run(capsys, "add", experiment_file)
-    code, out, _ = run(capsys, "populate", experiment_file, "--workers", "2")
+    code, out, _ = run(capsys, "populate", experiment_file, "--workers", "2", "--add")
     assert "done 2 |" in out and "errors 2" in out
 
 
