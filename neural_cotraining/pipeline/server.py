@@ -118,7 +118,9 @@ def _start_local_server(binary: str) -> None:
     if shutil.which("chown"):
         _run(["chown", "mysql:mysql", "/run/mysqld"])
     if shutil.which("start-stop-daemon"):
-        result = _run(["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", binary])
+        # the packet size on the command line too: not every my.cnf includes a conf.d folder for the file above
+        result = _run(["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", binary, "--",
+                       f"--max-allowed-packet={MAX_ALLOWED_PACKET}"])
     else:
         result = _run(["service", "mariadb", "start"])
     if result.returncode != 0:

@@ -88,3 +88,19 @@ def test_datajoint_is_imported_only_by_the_pipeline():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "blocked: datajoint is blocked"
+
+
+def test_a_stopped_local_server_is_started_with_the_packet_limit_raised():
+    settings = database_settings()
+    assert settings.is_local, "this test stops and restarts the local development server"
+    stopped = subprocess.run(["mariadb-admin", "-uroot", "shutdown"], capture_output=True, text=True, timeout=60)
+    assert stopped.returncode == 0, stopped.stderr
+    with pytest.raises(pymysql.err.OperationalError):
+        pymysql.connect(host=settings.host, port=settings.port, user=settings.user, password=settings.password,
+                        connect_timeout=2)
+    version = ensure_server(settings)
+    connection = pymysql.connect(host=settings.host, port=settings.port, user=settings.user, password=settings.password)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT VERSION(), @@GLOBAL.max_allowed_packet")
+        assert cursor.fetchone() == (version, MAX_ALLOWED_PACKET)
+    connection.close()
