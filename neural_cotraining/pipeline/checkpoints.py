@@ -42,7 +42,9 @@ class CheckpointStore:
     def save(self, epoch: int, state: dict) -> None:
         data = serialize_training_state(state)
         table = self._table()
-        table.insert1({**self._key, "epoch": int(epoch), "state": data}, replace=True)
+        # delete + insert rather than REPLACE, which PostgreSQL lacks; one worker holds a job at a time
+        (table & self._key & {"epoch": int(epoch)}).delete_quick()
+        table.insert1({**self._key, "epoch": int(epoch), "state": data})
         epochs = sorted((table & self._key).to_arrays("epoch").tolist())
         for old in epochs[: -self._keep]:
             (table & self._key & {"epoch": old}).delete_quick()

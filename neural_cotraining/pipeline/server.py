@@ -81,7 +81,8 @@ def server_version(settings: DatabaseSettings | None = None) -> str:
     return detail
 
 
-def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+def run_command(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run a system command (logged), capturing its output."""
     logger.info("running: %s", " ".join(command))
     return subprocess.run(command, check=False, capture_output=True, text=True, **kwargs)
 
@@ -98,7 +99,7 @@ def _install_mariadb() -> None:
         )
     environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "mariadb-server"]):
-        result = _run(command, env=environment)
+        result = run_command(command, env=environment)
         if result.returncode != 0:
             raise ServerError(f"{' '.join(command)} failed: {result.stderr.strip()[-2000:]}")
 
@@ -116,13 +117,13 @@ def _write_packet_config() -> None:
 def _start_local_server(binary: str) -> None:
     Path("/run/mysqld").mkdir(parents=True, exist_ok=True)
     if shutil.which("chown"):
-        _run(["chown", "mysql:mysql", "/run/mysqld"])
+        run_command(["chown", "mysql:mysql", "/run/mysqld"])
     if shutil.which("start-stop-daemon"):
         # the packet size on the command line too: not every my.cnf includes a conf.d folder for the file above
-        result = _run(["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", binary, "--",
+        result = run_command(["start-stop-daemon", "--start", "--oknodo", "--background", "--exec", binary, "--",
                        f"--max-allowed-packet={MAX_ALLOWED_PACKET}"])
     else:
-        result = _run(["service", "mariadb", "start"])
+        result = run_command(["service", "mariadb", "start"])
     if result.returncode != 0:
         raise ServerError(f"starting {binary} failed: {result.stderr.strip()[-2000:]}")
 
@@ -144,7 +145,7 @@ def _enable_root_over_tcp() -> None:
         "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD('') OR unix_socket; "
         "FLUSH PRIVILEGES;"
     )
-    result = _run([client, "-uroot", "-e", statement])
+    result = run_command([client, "-uroot", "-e", statement])
     if result.returncode != 0:
         raise ServerError(f"could not enable root login over TCP: {result.stderr.strip()}")
 
@@ -166,10 +167,12 @@ def _raise_packet_limit(settings: DatabaseSettings) -> None:
 
 
 def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float = 60.0) -> str:
-    """Make the configured MySQL/MariaDB server answer; returns its version string."""
+    """Make the configured server answer (MySQL/MariaDB, or PostgreSQL with DJ_BACKEND=postgresql); its version."""
     settings = settings or database_settings()
-    if settings.backend != "mysql":
-        raise ServerError(f"ensure_server handles MySQL/MariaDB; DJ_BACKEND is {settings.backend!r}")
+    if settings.backend == "postgresql":
+        from .postgres_server import ensure_postgres  # imported here: it builds on this module
+
+        return ensure_postgres(settings, start_timeout)
     state, detail = _probe(settings)
     if state == "down":
         if not settings.is_local:
