@@ -57,16 +57,14 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
     from .configs import load_experiment
     from .pipeline import activate
     from .pipeline.experiments import experiment_keys
-    from .pipeline.workers import release_dead_reservations
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
     experiment = load_experiment(experiment_path)
     tables = activate(schema)
     restriction = [job["key"] for job in experiment_keys(tables, experiment)]
     trained = tables.TrainedModel()
-    if reserve_jobs:
-        release_dead_reservations(trained, orphan_timeout=orphan_timeout)
-    result = trained.populate(restriction, reserve_jobs=reserve_jobs, suppress_errors=True)
+    result = trained.populate(restriction, reserve_jobs=reserve_jobs, suppress_errors=True,
+                              orphan_timeout=orphan_timeout if reserve_jobs else None)
     for key, message in result["error_list"]:
         logger.error("job %s failed: %s", key, message)
     logger.info("worker done: %d trained, %d failed", result["success_count"], len(result["error_list"]))

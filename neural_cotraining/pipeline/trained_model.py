@@ -18,7 +18,7 @@ from ..builders import resolve_builder
 from ..hashing import make_hash
 from .callback import TrainingCallback
 from .checkpoints import CheckpointStore
-from .workers import ReservationHeartbeat
+from .workers import ReservationHeartbeat, release_dead_reservations
 
 __all__ = ["TrainedModelMethods", "BrokenResultError", "serialize_state", "deserialize_state"]
 
@@ -65,6 +65,14 @@ class TrainedModelMethods:
     checkpoint_table: type
     checkpoints_kept = 2  # the newest checkpoints kept per job (each holds the best weights so far too)
     heartbeat_interval = 30.0  # seconds between renewals of a job's reservation
+
+    def populate(self, *restrictions, orphan_timeout: float | None = None, **kwargs):
+        """DataJoint's populate; with ``reserve_jobs=True`` it first re-pends the jobs of dead workers (same host,
+        process gone; or, given ``orphan_timeout`` seconds, any reservation not renewed for that long) so they
+        resume from their checkpoints. Live jobs renew their reservations from the trainer's heartbeat."""
+        if kwargs.get("reserve_jobs"):
+            release_dead_reservations(self, orphan_timeout=orphan_timeout)
+        return super().populate(*restrictions, **kwargs)
 
     # ---- the tripartite make ----
     def make_fetch(self, key: dict) -> tuple:

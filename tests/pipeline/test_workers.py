@@ -76,3 +76,16 @@ def test_only_dead_or_silent_reservations_are_released(pipeline):
     ReservationHeartbeat(jobs, keys[2], interval=0)()
     assert release_dead_reservations(trained, orphan_timeout=1) == 0  # a live, beating job is never taken
     assert [int(k["seed"]) for k in jobs.reserved.keys()] == [2]
+
+
+def test_populate_with_reserve_jobs_takes_over_a_dead_workers_job(pipeline):
+    import platform
+
+    add_jobs(pipeline, n_seeds=1)
+    trained = pipeline.TrainedModel()
+    trained.jobs.refresh()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    _reserve(trained.jobs, trained.jobs.keys()[0], platform.node(), dead.pid)
+    assert trained.populate(reserve_jobs=True) == {"success_count": 1, "error_list": []}
+    assert len(trained) == 1 and len(trained.jobs) == 0
