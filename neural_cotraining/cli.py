@@ -64,7 +64,8 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
     restriction = [job["key"] for job in experiment_keys(tables, experiment)]
     trained = tables.TrainedModel()
     result = trained.populate(restriction, reserve_jobs=reserve_jobs, suppress_errors=True,
-                              orphan_timeout=orphan_timeout if reserve_jobs else None)
+                              orphan_timeout=orphan_timeout if reserve_jobs else None,
+                              display_progress=sys.stderr.isatty())  # a bar over jobs at a terminal
     for key, message in result["error_list"]:
         logger.error("job %s failed: %s", key, message)
     logger.info("worker done: %d trained, %d failed", result["success_count"], len(result["error_list"]))
