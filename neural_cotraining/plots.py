@@ -40,7 +40,9 @@ def plot_epoch_curves(rows: list[dict], output_dir: str | Path) -> list[Path]:
         groups[figure_key][panel_key][(row["split"], row["seed"])].append((row["epoch"], row["value"]))
     paths = []
     for (dataset, model, trainer), panels in sorted(groups.items()):
-        names = sorted(panels)
+        # a metric that is zero throughout (e.g. the regularizer of a task without one) gets no panel
+        names = sorted(name for name, lines in panels.items()
+                       if any(value != 0 for points in lines.values() for _, value in points))
         columns = min(3, len(names))
         lines = (len(names) + columns - 1) // columns
         figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.2 * lines), squeeze=False)
