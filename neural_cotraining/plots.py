@@ -43,6 +43,8 @@ def plot_epoch_curves(rows: list[dict], output_dir: str | Path) -> list[Path]:
         # a metric that is zero throughout (e.g. the regularizer of a task without one) gets no panel
         names = sorted(name for name, lines in panels.items()
                        if any(value != 0 for points in lines.values() for _, value in points))
+        if not names:
+            continue
         columns = min(3, len(names))
         lines = (len(names) + columns - 1) // columns
         figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.2 * lines), squeeze=False)
