@@ -103,6 +103,10 @@ def _populate(arguments: argparse.Namespace) -> int:
     return _status(arguments, tables=tables, experiment=experiment)
 
 
+def _labels(job: dict) -> str:
+    return f"{job['dataset']} / {job['model']} / {job['trainer']} / seed {job['seed']}"
+
+
 def _status(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
     from .pipeline.experiments import experiment_keys, job_status
 
@@ -114,8 +118,9 @@ def _status(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
         f"reserved {status['reserved']} | errors {status['error']} | not started {status['not_started']}"
     )
     for error in status["errors"]:
-        labels = f"{error['dataset']} / {error['model']} / {error['trainer']} / seed {error['seed']}"
-        print(f"  error in {labels}: {error['error']}")
+        print(f"  error in {_labels(error)}: {error['error']}")
+    for job in status["checkpointed"]:
+        print(f"  checkpoint of {_labels(job)} at epoch {job['checkpoint_epoch']}")
     return 0 if status["error"] == 0 else 2
 
 

@@ -122,3 +122,19 @@ def test_bad_experiment_files_give_one_clear_error(capsys, tmp_path, content, me
 def test_missing_experiment_file(capsys, tmp_path):
     code, _, err = run(capsys, "status", tmp_path / "nope.yaml")
     assert code == 1 and "no such experiment file" in err
+
+
+def test_status_shows_how_far_checkpointed_jobs_got(capsys, experiment_file, schema_name):
+    from neural_cotraining.pipeline import activate
+    from neural_cotraining.pipeline.checkpoints import CheckpointStore
+
+    code, out, _ = run(capsys, "add", experiment_file)
+    key = next(json.loads(line) for line in out.splitlines() if '"trainer": "sgd"' in line and '"seed": 1' in line)
+    key = {name: value for name, value in key.items() if name not in ("dataset", "model", "trainer")}
+    tables = activate(schema_name)
+    store = CheckpointStore(tables.Checkpoint, key)
+    for epoch in (2, 3):
+        store.save(epoch, {"epoch": epoch})
+    code, out, _ = run(capsys, "status", experiment_file)
+    assert "checkpoint of small / linear / sgd / seed 1 at epoch 3" in out
+    assert out.count("checkpoint of") == 1

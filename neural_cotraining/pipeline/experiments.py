@@ -81,7 +81,8 @@ def experiment_keys(tables: SimpleNamespace, experiment: Experiment) -> list[dic
 
 
 def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
-    """Counts of done / pending / reserved / error jobs among ``keys``, with error messages."""
+    """Counts of done / pending / reserved / error jobs among ``keys``, with error messages, and the latest
+    checkpoint epoch of each job that has one (in progress, or interrupted and waiting to resume)."""
     trained = tables.TrainedModel()
     restriction = [job["key"] for job in keys]
     status = {"total": len(keys), "done": len(trained & restriction), "pending": 0, "reserved": 0, "error": 0}
@@ -94,6 +95,12 @@ def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
                     status[row["status"]] += 1
                 if row["status"] == "error":
                     errors.append({**job["labels"], "seed": job["key"]["seed"], "error": row["error_message"]})
+    running = []
+    for job in keys:  # jobs in progress (or interrupted) have checkpoints: how far they got
+        epochs = (tables.Checkpoint() & job["key"]).to_arrays("epoch")
+        if len(epochs):
+            running.append({**job["labels"], "seed": job["key"]["seed"], "checkpoint_epoch": int(max(epochs))})
+    status["checkpointed"] = running
     status["not_started"] = status["total"] - status["done"] - status["pending"] - status["reserved"] - status["error"]
     status["errors"] = errors
     return status
