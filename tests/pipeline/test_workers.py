@@ -29,7 +29,7 @@ def add_jobs(pipeline, n_seeds, delay=0.0):
 
 
 def test_each_job_is_trained_exactly_once_by_several_workers(pipeline, schema_name):
-    add_jobs(pipeline, n_seeds=8, delay=0.01)
+    add_jobs(pipeline, n_seeds=8, delay=0.05)  # ~1.6 s a job: no worker can drain the queue while others start
     pipeline.TrainedModel().jobs.refresh()
     workers = [start_worker(schema_name) for _ in range(3)]
     outputs = [worker.communicate(timeout=300) for worker in workers]
