@@ -17,7 +17,7 @@ from .cyclers import build_cycler
 from .early_stopping import EarlyStopping
 from .keywords import check_int, check_number, reject_unknown_keys
 from .losses import LOSSES, build_loss, default_loss_name
-from .metrics import METRIC_MODES, PRIMARY_METRIC, metric_names
+from .metrics import METRIC_MODES, PRIMARY_METRIC, metric_kind, metric_names
 from .optimization import build_optimizer, build_scheduler
 from .splits import normalise_dataloaders
 from .weighting import build_weighting
@@ -64,16 +64,7 @@ def _resolve_losses(loss_functions, splits) -> dict:
         elif name not in LOSSES:
             raise ValueError(f"unknown loss {name!r} for task {task!r}; choose one of {sorted(LOSSES)}")
         losses[task] = build_loss(name)
-        if losses[task].kind == "regression" and _has_neurons(splits, task):
-            # a neural task trained with a regression loss (e.g. MSE, as in the paper) is still judged by the
-            # per-neuron correlation: the instance's kind only selects the metrics
-            losses[task].kind = "neural"
     return losses
-
-
-def _has_neurons(splits, task: str) -> bool:
-    loaders = [loader for split in splits.values() if task in split for loader in split[task].values()]
-    return any(hasattr(getattr(loader, "dataset", None), "n_neurons") for loader in loaders)
 
 
 def _declared(model, attribute: str, splits) -> dict | None:
@@ -103,7 +94,7 @@ def _resolve_monitor(monitor, main_task: str, losses: Mapping, validation: Mappi
     if monitor is None:
         if main_task not in validation:
             raise ValueError(f"the main task {main_task!r} has no validation loader; set monitor explicitly")
-        metric, mode = PRIMARY_METRIC[losses[main_task].kind]
+        metric, mode = PRIMARY_METRIC[metric_kind(losses[main_task], validation[main_task].values())]
         return {f"validation/{main_task}/{metric}": mode}
     if isinstance(monitor, str):
         raise ValueError(f"monitor must be a dict {{'validation/<task>/<metric>': 'max'|'min'}}, got {monitor!r}")
@@ -120,7 +111,7 @@ def _resolve_monitor(monitor, main_task: str, losses: Mapping, validation: Mappi
             raise ValueError(
                 f"monitored metric {key!r}: task {task!r} has no validation loader; have {list(validation)}"
             )
-        names = metric_names(losses[task].kind)
+        names = metric_names(metric_kind(losses[task], validation[task].values()))
         if metric not in names:
             raise ValueError(f"monitored metric {key!r}: task {task!r} reports {list(names)}, not {metric!r}")
         better = METRIC_MODES.get(metric)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from .metrics import ACCUMULATORS
+from .metrics import ACCUMULATORS, metric_kind
 from .model_calls import ModelCaller
 
 __all__ = ["evaluate_split", "move_batch"]
@@ -46,7 +46,7 @@ def evaluate_split(
     try:
         for task, loaders in split.items():
             loss = losses[task]
-            accumulator_class = ACCUMULATORS[loss.kind]
+            accumulator_class = ACCUMULATORS[metric_kind(loss, loaders.values())]
             accumulators = {}
             for data_key, loader in loaders.items():
                 accumulator = accumulators[data_key] = accumulator_class()

@@ -230,6 +230,15 @@ METRIC_MODES = {
 }
 
 
+def metric_kind(loss, loaders) -> str:
+    """Which metrics judge a task: its loss's kind, except that a task of recorded neurons (datasets with
+    ``n_neurons``) trained with a regression loss (e.g. MSE, as in the paper) is judged by the per-neuron
+    correlation like any neural task."""
+    if loss.kind == "regression" and any(hasattr(getattr(loader, "dataset", None), "n_neurons") for loader in loaders):
+        return "neural"
+    return loss.kind
+
+
 def metric_names(kind: str) -> tuple[str, ...]:
     """The metrics reported for a loss kind."""
     return ACCUMULATORS[kind].names

@@ -30,6 +30,13 @@ from torch import nn
 __all__ = ["LossWeighting"]
 
 
+def weighted_sum(weights: Mapping[str, float], task_losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """``sum_t weights[t] * L_t`` over the tasks present in ``task_losses``."""
+    if not task_losses:
+        raise ValueError("no task loss to combine")
+    return torch.stack([weights[task] * loss for task, loss in task_losses.items()]).sum()
+
+
 class LossWeighting(nn.Module, ABC):
     """Base of all loss weightings. Learnable weighting parameters are ordinary ``nn.Parameter`` s of the module;
     the trainer optimises them in their own parameter group without weight decay and saves ``state_dict()``."""
@@ -79,6 +86,12 @@ class LossWeighting(nn.Module, ABC):
     def epoch_end(self, epoch_losses: Mapping[str, float]) -> None:
         """Called after every training epoch with each task's mean training loss ``{task: float}``."""
 
+    def objective(self, task_losses: Mapping[str, torch.Tensor], extra_loss: torch.Tensor | None = None) -> torch.Tensor:
+        """The round's scalar objective: the combined task losses plus ``extra_loss`` (added unweighted)."""
+        self.check_tasks(task_losses)
+        objective = self.combine(task_losses)
+        return objective if extra_loss is None else objective + extra_loss
+
     def backward(
         self,
         task_losses: Mapping[str, torch.Tensor],
@@ -92,9 +105,6 @@ class LossWeighting(nn.Module, ABC):
         ``scale``) is applied to whatever is backpropagated. ``shared_parameters`` are unused here; gradient-based
         strategies need them.
         """
-        self.check_tasks(task_losses)
-        objective = self.combine(task_losses)
-        if extra_loss is not None:
-            objective = objective + extra_loss
+        objective = self.objective(task_losses, extra_loss)
         (scale(objective) if scale is not None else objective).backward()
         return objective.detach()

@@ -48,25 +48,21 @@ class DeclaredWeighting(LossWeighting):
         )
         return cls(list(losses), fixed, learned)
 
+    def _parts(self) -> list[LossWeighting]:
+        return [part for part in (self.fixed, self.learned) if part is not None]
+
     def combine(self, task_losses):
-        total = torch.zeros(())
-        for part in (self.fixed, self.learned):
-            if part is not None:
-                subset = {task: loss for task, loss in task_losses.items() if task in part.tasks}
-                if subset:
-                    total = total.to(next(iter(subset.values())).device) + part.combine(subset)
-        return total
+        totals = []
+        for part in self._parts():
+            subset = {task: loss for task, loss in task_losses.items() if task in part.tasks}
+            if subset:
+                totals.append(part.combine(subset))
+        if not totals:
+            raise ValueError("no task loss to combine")
+        return torch.stack(totals).sum()
 
     def weights(self):
-        result = {}
-        for part in (self.fixed, self.learned):
-            if part is not None:
-                result.update(part.weights())
-        return result
+        return {task: weight for part in self._parts() for task, weight in part.weights().items()}
 
     def report(self):
-        result = {}
-        for part in (self.fixed, self.learned):
-            if part is not None:
-                result.update(part.report())
-        return result
+        return {task: entry for part in self._parts() for task, entry in part.report().items()}

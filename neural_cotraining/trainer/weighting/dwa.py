@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from .base import LossWeighting
+from .base import LossWeighting, weighted_sum
 
 __all__ = ["DynamicWeightAverage"]
 
@@ -67,9 +67,7 @@ class DynamicWeightAverage(LossWeighting):
         return dict(zip(self.tasks, weights.tolist()))
 
     def combine(self, task_losses):
-        if not task_losses:
-            raise ValueError("no task loss to combine")
-        return torch.stack([self._weights[task] * loss for task, loss in task_losses.items()]).sum()
+        return weighted_sum(self._weights, task_losses)
 
     def weights(self):
         return dict(self._weights)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-import torch
-
-from .base import LossWeighting
+from .base import LossWeighting, weighted_sum
 
 __all__ = ["FixedWeighting"]
 
@@ -30,9 +28,7 @@ class FixedWeighting(LossWeighting):
         self._weights = {task: float(weights.get(task, 1.0)) for task in self.tasks}
 
     def combine(self, task_losses):
-        if not task_losses:
-            raise ValueError("no task loss to combine")
-        return torch.stack([self._weights[task] * loss for task, loss in task_losses.items()]).sum()
+        return weighted_sum(self._weights, task_losses)
 
     def weights(self):
         return dict(self._weights)

@@ -100,11 +100,8 @@ class GradNormWeighting(LossWeighting):
         self.initial_losses[indices] = torch.where(unset, losses, self.initial_losses[indices])
 
     def backward(self, task_losses, shared_parameters, extra_loss=None, scale=None):
-        self.check_tasks(task_losses)
+        objective = self.objective(task_losses, extra_loss)
         scaled = {task: scale(loss) if scale is not None else loss for task, loss in task_losses.items()}
-        objective = self.combine(task_losses)
-        if extra_loss is not None:
-            objective = objective + extra_loss
         positions = [self._index[task] for task in task_losses]
         indices = torch.tensor(positions, device=self.task_weights.device)
         losses = torch.stack([loss.detach().float() for loss in task_losses.values()])

@@ -80,11 +80,8 @@ class PCGradWeighting(LossWeighting):
         return {task: 1.0 for task in self.tasks}
 
     def backward(self, task_losses, shared_parameters, extra_loss=None, scale=None):
-        self.check_tasks(task_losses)
+        objective = self.objective(task_losses, extra_loss)
         scaled = {task: scale(loss) if scale is not None else loss for task, loss in task_losses.items()}
-        objective = self.combine(task_losses)
-        if extra_loss is not None:
-            objective = objective + extra_loss
         shared, reached = shared_among_tasks(scaled, shared_parameters)
         if len(scaled) < 2 or not shared:  # nothing to balance: the plain gradient
             (scale(objective) if scale is not None else objective).backward()
