@@ -24,6 +24,8 @@ import os
 import re
 from typing import Any, Callable, Iterable
 
+from .hashing import canonical_form
+
 __all__ = [
     "BUILDER_MODULES_ENV",
     "CONFIG_FILE_ENV",
@@ -35,6 +37,7 @@ __all__ = [
     "allowed_module_prefixes",
     "resolve_builder",
     "check_config",
+    "check_entry",
     "builder_name",
 ]
 
@@ -162,3 +165,12 @@ def check_config(function: Callable, config: Any, kind: str) -> None:
     missing = sorted(set(required) - set(config))
     if missing:
         raise ConfigKeyError(f"{label} needs config keys {missing}, which have no default")
+
+
+def check_entry(name: str, config: Any, kind: str, where: str = "config") -> Callable:
+    """The builder ``name``, resolved through the allow-list, once ``config`` is known to fit its signature and to
+    have a canonical hash; ``where`` names the config in hash errors. Raises naming the problem otherwise."""
+    function = resolve_builder(name)
+    check_config(function, config, kind)
+    canonical_form(config, where)
+    return function

@@ -20,16 +20,23 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _open(arguments: argparse.Namespace):
-    """(experiment, tables) for commands that take an experiment file."""
+def _open(arguments: argparse.Namespace, adding: bool = False):
+    """(experiment, tables) for commands that take an experiment file; ``adding`` inserts the file's entries, which
+    are checked first, so a bad file touches no database."""
     from .configs import load_experiment
     from .pipeline import activate
+    from .pipeline.experiments import add_experiment, check_experiment
 
     experiment = load_experiment(arguments.experiment)
     schema = arguments.schema or experiment.schema
     if not schema:
         raise ValueError(f"{arguments.experiment} names no schema: add 'schema:' or pass --schema")
-    return experiment, activate(schema)
+    if adding:
+        check_experiment(experiment)
+    tables = activate(schema)
+    if adding:
+        add_experiment(tables, experiment)
+    return experiment, tables
 
 
 def _db(arguments: argparse.Namespace) -> int:
@@ -42,12 +49,10 @@ def _db(arguments: argparse.Namespace) -> int:
 
 
 def _add(arguments: argparse.Namespace) -> int:
-    from .configs import load_experiment
-    from .pipeline.experiments import add_experiment, check_experiment
+    from .pipeline.experiments import experiment_keys
 
-    check_experiment(load_experiment(arguments.experiment))  # refuse bad entries before touching the database
-    experiment, tables = _open(arguments)
-    for job in add_experiment(tables, experiment):
+    experiment, tables = _open(arguments, adding=True)
+    for job in experiment_keys(tables, experiment):
         print(json.dumps({**job["labels"], **job["key"]}))
     return 0
 
@@ -72,16 +77,7 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
 
 
 def _populate(arguments: argparse.Namespace) -> int:
-    if arguments.add:
-        from .configs import load_experiment
-        from .pipeline.experiments import check_experiment
-
-        check_experiment(load_experiment(arguments.experiment))
-    experiment, tables = _open(arguments)
-    if arguments.add:
-        from .pipeline.experiments import add_experiment
-
-        add_experiment(tables, experiment)
+    experiment, tables = _open(arguments, adding=arguments.add)
     schema = arguments.schema or experiment.schema
     reserve = arguments.reserve_jobs or arguments.workers > 1
     if arguments.workers == 1:

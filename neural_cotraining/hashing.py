@@ -20,7 +20,7 @@ import math
 from numbers import Integral, Real
 from typing import Any
 
-__all__ = ["make_hash", "canonical_form", "UnhashableConfigError"]
+__all__ = ["make_hash", "canonical_form", "plain_config", "UnhashableConfigError"]
 
 
 class UnhashableConfigError(TypeError):
@@ -33,6 +33,16 @@ def _numpy_to_python(value: Any) -> Any:
     if module == "numpy" or module.startswith("numpy."):
         if hasattr(value, "tolist"):
             return value.tolist()
+    return value
+
+
+def plain_config(value: Any) -> Any:
+    """``value`` as plain Python (numpy converted, tuples as lists): how a config is stored and handed back."""
+    value = _numpy_to_python(value)
+    if isinstance(value, dict):
+        return {key: plain_config(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_config(item) for item in value]
     return value
 
 

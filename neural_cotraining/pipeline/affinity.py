@@ -27,9 +27,8 @@ from ..affinity import (
     pair_affinity,
     write_rows_csv,
 )
-from ..builders import check_config, resolve_builder
+from ..builders import check_entry, resolve_builder
 from ..configs.affinity import AffinityStudy, GroupPlan, plan_study
-from ..hashing import canonical_form
 
 __all__ = [
     "AffinityJob",
@@ -74,13 +73,10 @@ def _accepts(function, name: str) -> bool:
 
 def _check_plans(study: AffinityStudy, plans: list[GroupPlan]) -> None:
     """Refuse the study before inserting anything if any group's config would be refused."""
-    functions = {kind: resolve_builder(getattr(study, f"{kind}_fn")) for kind in ("dataset", "model", "trainer")}
     for plan in plans:
-        for kind, function in functions.items():
-            config = getattr(plan, f"{kind}_config")
+        for kind in ("dataset", "model", "trainer"):
             try:
-                check_config(function, config, kind)
-                canonical_form(config, f"{kind} config")
+                check_entry(getattr(study, f"{kind}_fn"), getattr(plan, f"{kind}_config"), kind, f"{kind} config")
             except (ValueError, TypeError) as error:
                 raise type(error)(f"affinity group {plan.label}: {error}") from error
 

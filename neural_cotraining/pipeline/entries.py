@@ -6,23 +6,12 @@ import getpass
 import logging
 from typing import Any, Callable
 
-from ..builders import builder_name, check_config, resolve_builder
-from ..hashing import canonical_form, make_hash
+from ..builders import builder_name, check_entry, resolve_builder
+from ..hashing import make_hash, plain_config
 
-__all__ = ["ConfigEntries", "FabrikantEntries", "plain_config"]
+__all__ = ["ConfigEntries", "FabrikantEntries"]
 
 logger = logging.getLogger(__name__)
-
-
-def plain_config(config: Any) -> Any:
-    """The config as plain Python values (numpy converted, tuples as lists), as it is stored and handed back."""
-    if hasattr(config, "tolist") and type(config).__module__.startswith("numpy"):
-        return config.tolist()
-    if isinstance(config, dict):
-        return {key: plain_config(value) for key, value in config.items()}
-    if isinstance(config, (list, tuple)):
-        return [plain_config(value) for value in config]
-    return config
 
 
 class FabrikantEntries:
@@ -71,12 +60,10 @@ class ConfigEntries:
         the config must fit its signature. Nothing is inserted when either check fails.
         """
         name = fn if isinstance(fn, str) else builder_name(fn)
-        function = resolve_builder(name)
-        if not isinstance(fn, str) and function is not fn:
+        if not isinstance(fn, str) and resolve_builder(name) is not fn:
             raise ValueError(f"{name} does not resolve to the function given (is it defined at module level?)")
         config = {} if config is None else config
-        check_config(function, config, self.kind)
-        canonical_form(config)  # raises UnhashableConfigError naming the offending value
+        check_entry(name, config, self.kind)
         key = {self._fn: name, self._hash: make_hash(config)}
         if self & key:
             logger.info("%s entry %s exists already", self.kind, key)

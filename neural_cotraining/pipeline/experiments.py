@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
-from ..builders import allow_builder_modules
+from ..builders import allow_builder_modules, check_entry
 from ..configs.experiment import Experiment
 
 __all__ = ["add_experiment", "check_experiment", "experiment_keys", "job_status", "results_table", "epoch_table"]
@@ -41,15 +41,11 @@ def add_experiment(tables: SimpleNamespace, experiment: Experiment) -> list[dict
 def check_experiment(experiment: Experiment) -> None:
     """Refuse an experiment with a disallowed builder, a config key the builder does not take, or an unhashable
     config; names the entry. Touches no database."""
-    from ..builders import check_config, resolve_builder
-    from ..hashing import canonical_form
-
     allow_builder_modules(*experiment.builder_modules)
     for kind in _KIND_TABLES:
         for label, entry in getattr(experiment, kind + "s").items():
             try:
-                check_config(resolve_builder(entry.fn), entry.config, kind)
-                canonical_form(entry.config, f"{kind}s.{label}.config")
+                check_entry(entry.fn, entry.config, kind, f"{kind}s.{label}.config")
             except (ValueError, TypeError) as error:
                 raise type(error)(f"{kind}s.{label}: {error}") from error
 
@@ -80,6 +76,21 @@ def experiment_keys(tables: SimpleNamespace, experiment: Experiment) -> list[dic
     return _labelled_keys(experiment, keys)
 
 
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value  # DataJoint hands back numpy integers
+
+
+def _rows_per_job(table, keys: list[dict], order_by: str | None = None) -> list[tuple[dict, list[dict]]]:
+    """``[(job, its rows of table)]`` in the order of ``keys``, read with one query."""
+    if not keys:
+        return []
+    names = sorted(keys[0]["key"])
+    grouped: dict = {}
+    for row in (table & [job["key"] for job in keys]).to_dicts(order_by=order_by):
+        grouped.setdefault(tuple(_plain(row[name]) for name in names), []).append(row)
+    return [(job, grouped.get(tuple(job["key"][name] for name in names), [])) for job in keys]
+
+
 def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
     """Counts of done / pending / reserved / error jobs among ``keys``, with error messages, and the latest
     checkpoint epoch of each job that has one (in progress, or interrupted and waiting to resume)."""
@@ -89,17 +100,17 @@ def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
     errors = []
     jobs = trained.jobs
     if jobs.is_declared:
-        for job in keys:
-            for row in (jobs & job["key"]).to_dicts():
+        for job, rows in _rows_per_job(jobs, keys):
+            for row in rows:
                 if row["status"] in status:
                     status[row["status"]] += 1
                 if row["status"] == "error":
                     errors.append({**job["labels"], "seed": job["key"]["seed"], "error": row["error_message"]})
     running = []
-    for job in keys:  # jobs in progress (or interrupted) have checkpoints: how far they got
-        epochs = (tables.Checkpoint() & job["key"]).to_arrays("epoch")
-        if len(epochs):
-            running.append({**job["labels"], "seed": job["key"]["seed"], "checkpoint_epoch": int(max(epochs))})
+    for job, rows in _rows_per_job(tables.Checkpoint().proj(), keys):  # in progress or interrupted: how far
+        if rows:
+            epoch = max(int(row["epoch"]) for row in rows)
+            running.append({**job["labels"], "seed": job["key"]["seed"], "checkpoint_epoch": epoch})
     status["checkpointed"] = running
     status["not_started"] = status["total"] - status["done"] - status["pending"] - status["reserved"] - status["error"]
     status["errors"] = errors
@@ -119,29 +130,26 @@ def _flatten_final(output: dict) -> dict:
 def results_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
     """One row per trained model among ``keys``: labels, seed, score and the final metrics per split."""
     rows = []
-    trained = tables.TrainedModel()
-    for job in keys:
-        found = (trained & job["key"]).to_dicts()
-        if not found:
-            continue
-        row = found[0]
-        output = row["output"] if isinstance(row["output"], dict) else {}
-        rows.append(
-            {
-                **job["labels"],
-                "seed": int(row["seed"]),
-                "score": float(row["score"]),
-                "best_epoch": output.get("best_epoch"),
-                **_flatten_final(output),
-            }
-        )
+    for job, found in _rows_per_job(tables.TrainedModel(), keys):
+        for row in found:
+            output = row["output"] if isinstance(row["output"], dict) else {}
+            rows.append(
+                {
+                    **job["labels"],
+                    "seed": int(row["seed"]),
+                    "score": float(row["score"]),
+                    "best_epoch": output.get("best_epoch"),
+                    **_flatten_final(output),
+                }
+            )
     return rows
 
 
 def epoch_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
     """Per-epoch metric rows of the trained models among ``keys``, labelled."""
-    rows = []
-    for job in keys:
-        for row in (tables.TrainedModel.EpochMetric() & job["key"]).to_dicts(order_by="epoch"):
-            rows.append({**job["labels"], "seed": int(row["seed"]), **{k: row[k] for k in ("epoch", "split", "task", "metric", "value")}})
-    return rows
+    columns = ("epoch", "split", "task", "metric", "value")
+    return [
+        {**job["labels"], "seed": int(row["seed"]), **{column: row[column] for column in columns}}
+        for job, found in _rows_per_job(tables.TrainedModel.EpochMetric(), keys, order_by="epoch")
+        for row in found
+    ]

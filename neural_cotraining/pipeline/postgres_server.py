@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import glob
 import logging
-import os
-import shutil
-import time
 from pathlib import Path
 
-from .server import ServerError, run_command
+from .server import ServerError, install_debian_package, run_command, wait_until_up
 from .settings import DatabaseSettings
 
 __all__ = ["ensure_postgres"]
@@ -45,16 +42,6 @@ def _clusters() -> list[str]:
     return sorted(Path(path).name for path in glob.glob("/etc/postgresql/*") if Path(path, "main").is_dir())
 
 
-def _install() -> None:
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        raise ServerError("no PostgreSQL server is installed and it cannot be installed here (needs root and apt-get)")
-    environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "postgresql"]):
-        result = run_command(command, env=environment)
-        if result.returncode != 0:
-            raise ServerError(f"{' '.join(command)} failed: {result.stderr.strip()[-2000:]}")
-
-
 def _trust_local_tcp(version: str) -> None:
     hba = Path(f"/etc/postgresql/{version}/main/pg_hba.conf")
     line = "host all all 127.0.0.1/32 trust"
@@ -72,18 +59,14 @@ def ensure_postgres(settings: DatabaseSettings, start_timeout: float = 60.0) -> 
         raise ServerError(f"the database at {settings.describe()} does not answer or refuses the credentials: {detail}")
     if not _clusters():
         logger.info("no PostgreSQL cluster installed: installing Debian's postgresql")
-        _install()
+        install_debian_package("postgresql", "PostgreSQL")
     for version in _clusters():
         if default_account:
             _trust_local_tcp(version)
         result = run_command(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"])
         if result.returncode != 0:
             raise ServerError(f"starting PostgreSQL {version} failed: {result.stderr.strip()[-2000:]}")
-    deadline = time.monotonic() + start_timeout
-    state, detail = _probe(settings)
-    while state != "ok" and time.monotonic() < deadline:
-        time.sleep(0.5)
-        state, detail = _probe(settings)
+    state, detail = wait_until_up(_probe, settings, start_timeout)
     if state != "ok":
         raise ServerError(f"started PostgreSQL, but {settings.describe()} still does not answer: {detail}")
     return detail

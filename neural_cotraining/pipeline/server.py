@@ -91,14 +91,15 @@ def _installed_server_binary() -> str | None:
     return next((path for path in _SERVER_BINARIES if os.access(path, os.X_OK)), None)
 
 
-def _install_mariadb() -> None:
+def install_debian_package(package: str, missing: str) -> None:
+    """``apt-get install package`` (needs root and apt); ``missing`` says what is not installed, for the error."""
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         raise ServerError(
-            "no MariaDB/MySQL server is installed and it cannot be installed here (needs root and apt-get); "
-            "install mariadb-server or point DJ_HOST/DJ_PORT at a running server"
+            f"no {missing} server is installed and it cannot be installed here (needs root and apt-get); "
+            f"install {package} or point DJ_HOST/DJ_PORT at a running server"
         )
     environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "mariadb-server"]):
+    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
         result = run_command(command, env=environment)
         if result.returncode != 0:
             raise ServerError(f"{' '.join(command)} failed: {result.stderr.strip()[-2000:]}")
@@ -128,12 +129,13 @@ def _start_local_server(binary: str) -> None:
         raise ServerError(f"starting {binary} failed: {result.stderr.strip()[-2000:]}")
 
 
-def _wait_until_up(settings: DatabaseSettings, timeout: float) -> tuple[str, str]:
+def wait_until_up(probe, settings: DatabaseSettings, timeout: float) -> tuple[str, str]:
+    """``probe(settings)`` until the server is no longer "down" or ``timeout`` seconds have passed."""
     deadline = time.monotonic() + timeout
-    state, detail = _probe(settings)
+    state, detail = probe(settings)
     while state == "down" and time.monotonic() < deadline:
         time.sleep(0.5)
-        state, detail = _probe(settings)
+        state, detail = probe(settings)
     return state, detail
 
 
@@ -180,14 +182,14 @@ def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float
         binary = _installed_server_binary()
         if binary is None:
             logger.info("no MariaDB server installed: installing Debian's mariadb-server")
-            _install_mariadb()
+            install_debian_package("mariadb-server", "MariaDB/MySQL")
             binary = _installed_server_binary()
             if binary is None:
                 raise ServerError("mariadb-server was installed but no server binary was found")
         _write_packet_config()
         logger.info("starting %s", binary)
         _start_local_server(binary)
-        state, detail = _wait_until_up(settings, start_timeout)
+        state, detail = wait_until_up(_probe, settings, start_timeout)
         if state == "down":
             raise ServerError(f"started {binary}, but {settings.describe()} still does not answer: {detail}")
     if state == "denied":
