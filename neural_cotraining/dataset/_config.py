@@ -23,7 +23,6 @@ __all__ = [
     "check_fraction",
     "check_positive_int",
     "as_pair",
-    "config_digest",
 ]
 
 
@@ -114,9 +113,3 @@ def as_pair(value: Any, name: str) -> tuple[int, int] | None:
     ):
         raise ValueError(f"{name} must be a positive int or a pair [height, width] of them, got {value!r}")
     return int(value[0]), int(value[1])
-
-
-def config_digest(config: dict) -> str:
-    """A short, stable digest of a JSON-able config, used to name cache directories."""
-    text = json.dumps(config, sort_keys=True, default=lambda item: np.asarray(item).tolist())
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._config import as_pair, config_digest, derive_seed, strict_builder
+from ...hashing import make_hash
+from .._config import as_pair, derive_seed, strict_builder
 from ..neural.loaders import NEURAL_TASK, build_neural_loaders
 from ..neural.own_format import read_sessions
 from .sessions import simulate_sessions, write_simulated_sessions
@@ -24,8 +25,8 @@ MANIFEST = "simulation.json"
 
 
 def simulated_sessions_folder(path, simulation: dict) -> Path:
-    """The cache folder for one simulation config: ``<path>/simulated-<digest of the config>``."""
-    return Path(path) / f"simulated-{config_digest(simulation)}"
+    """The cache folder for one simulation config: ``<path>/simulated-<the config's hash>``."""
+    return Path(path) / f"simulated-{make_hash(simulation)}"
 
 
 def _simulate(simulation: dict):
