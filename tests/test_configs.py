@@ -16,6 +16,7 @@ import torch
 from neural_cotraining.builders import BUILDER_MODULES_ENV, builder_name, check_config, resolve_builder
 from neural_cotraining.configs import load_experiment
 from neural_cotraining.hashing import canonical_form
+from tests.threads import torch_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -33,10 +34,8 @@ def entries(experiment):
 @pytest.fixture(autouse=True)
 def single_thread():
     # torch's thread pool slows down many-fold when the two cores are busy with other work
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -6,11 +6,11 @@ chance (0.1 accuracy, 0 correlation), so a broken loss, readout or data pipeline
 
 import numpy as np
 import pytest
-import torch
 
 from neural_cotraining.dataset import digits_loaders, leave_one_out_oracle, simulated_neural_loaders
 from neural_cotraining.models import multitask_model
 from neural_cotraining.trainer import cotrainer
+from tests.threads import torch_threads
 
 SIMULATION = {"n_sessions": 2, "n_neurons": 24, "n_train_images": 400, "simulation_seed": 7}
 MODEL = {"block_channels": [16, 32], "readout_layer": 1, "readout_type": "gaussian"}
@@ -18,10 +18,8 @@ MODEL = {"block_channels": [16, 32], "readout_layer": 1, "readout_type": "gaussi
 
 @pytest.fixture(autouse=True)
 def two_threads():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(2):
+        yield
 
 
 def test_digits_classification_reaches_95_percent():

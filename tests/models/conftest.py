@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import pytest
-import torch
+
+from tests.threads import torch_threads
 
 from .tiny_data import classification_loader, neural_loader
 
 
 @pytest.fixture(autouse=True)
 def _few_threads():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture
