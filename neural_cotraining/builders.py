@@ -12,7 +12,9 @@ A prefix allows that module and its submodules (``my_lab`` allows ``my_lab.model
 The module is checked before anything is imported.
 
 Configs are checked against the builder's signature when an entry is added: every key must be a keyword the builder
-accepts (unless it takes ``**kwargs``), and every keyword without a default must be given.
+accepts (unless it takes ``**kwargs``), and every keyword without a default must be given. A builder may also carry
+a check of its config's values (:func:`checks_config`), run at the same moment, so a bad value (a negative noise
+level, say) is refused before anything is inserted rather than when a worker builds the entry.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ __all__ = [
     "BuilderError",
     "DisallowedBuilderError",
     "ConfigKeyError",
+    "ConfigValueError",
     "RESERVED_ARGUMENTS",
+    "checks_config",
     "allow_builder_modules",
     "allowed_module_prefixes",
     "resolve_builder",
@@ -66,6 +70,21 @@ class DisallowedBuilderError(BuilderError):
 
 class ConfigKeyError(BuilderError):
     """A config key the builder does not accept, or a required one that is missing."""
+
+
+class ConfigValueError(BuilderError):
+    """A config value the builder's own check refuses."""
+
+
+def checks_config(check: Callable[[dict], None]) -> Callable[[Callable], Callable]:
+    """Decorator: attach ``check(config)`` (raising ``ValueError``/``TypeError`` naming the key) to a builder, for
+    :func:`check_config` to run when an entry is added."""
+
+    def attach(function: Callable) -> Callable:
+        function.check_config_values = check
+        return function
+
+    return attach
 
 
 def _split_prefixes(text: str) -> list[str]:
@@ -165,6 +184,14 @@ def check_config(function: Callable, config: Any, kind: str) -> None:
     missing = sorted(set(required) - set(config))
     if missing:
         raise ConfigKeyError(f"{label} needs config keys {missing}, which have no default")
+    check_values = getattr(function, "check_config_values", None)
+    if callable(check_values):
+        try:
+            check_values(dict(config))
+        except BuilderError:
+            raise
+        except (TypeError, ValueError) as error:
+            raise ConfigValueError(f"{label}: {error}") from error
 
 
 def check_entry(name: str, config: Any, kind: str, where: str = "config") -> Callable:

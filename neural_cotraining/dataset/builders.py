@@ -14,10 +14,11 @@ Unknown config keys raise ``ConfigKeyError`` naming the accepted keys, also for 
 
 from __future__ import annotations
 
+import inspect
 import logging
 
 from ._config import strict_builder
-from ..builders import ConfigKeyError
+from ..builders import ConfigKeyError, checks_config
 from .images.loaders import IMAGE_TASK, digits_loaders, image_classification_loaders
 from .neural.loaders import NEURAL_TASK, filetree_static_loaders, monkey_static_loaders, neural_loaders
 from .simulation.loaders import simulated_neural_loaders
@@ -58,6 +59,34 @@ def _sub_config(config, name: str, defaults: dict) -> dict:
     return {**defaults, **config}
 
 
+def _check_sub_config(config, name: str, builder) -> None:
+    """The nested ``image``/``neural`` config against the builder that will read it: keys, then values."""
+    if not isinstance(config, dict):
+        raise TypeError(f"cotraining_loaders: {name} must be a dict of builder options, got {type(config).__name__}")
+    accepted = [key for key in inspect.signature(builder).parameters if key not in ("seed", "task")]
+    unknown = sorted(set(config) - set(accepted))
+    if unknown:
+        raise ConfigKeyError(
+            f"cotraining_loaders: {name} does not accept key(s) {unknown} ({builder.__name__}); accepted: "
+            f"{sorted(accepted)}"
+        )
+    builder.check_config_values(config)
+
+
+def check_cotraining_config(config: dict) -> None:
+    """Value checks of :func:`cotraining_loaders` run when an entry is added (``builders.checks_config``)."""
+    image = config.get("image") or {}
+    neural = dict(config.get("neural") or {})
+    _check_sub_config(image, "image", image_classification_loaders)
+    format_name = neural.pop("format", "simulated")
+    if format_name not in NEURAL_FORMATS:
+        raise ValueError(
+            f"cotraining_loaders: unknown neural format {format_name!r}; choose one of {sorted(NEURAL_FORMATS)}"
+        )
+    _check_sub_config(neural, "neural", NEURAL_FORMATS[format_name])
+
+
+@checks_config(check_cotraining_config)
 @strict_builder
 def cotraining_loaders(
     seed,

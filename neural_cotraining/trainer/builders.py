@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from ..builders import checks_config
 from .callbacks import EpochCallback
 from .cotrainer import CoTrainer
 from .cyclers import build_cycler
@@ -21,6 +22,7 @@ from .metrics import METRIC_MODES, PRIMARY_METRIC, metric_kind, metric_names
 from .optimization import build_optimizer, build_scheduler
 from .splits import normalise_dataloaders
 from .weighting import build_weighting
+from .weighting.likelihood import check_likelihood_options
 
 __all__ = ["cotrainer"]
 
@@ -65,6 +67,19 @@ def _resolve_losses(loss_functions, splits) -> dict:
             raise ValueError(f"unknown loss {name!r} for task {task!r}; choose one of {sorted(LOSSES)}")
         losses[task] = build_loss(name)
     return losses
+
+
+def _count_losses_with_dispersion(losses: dict, loss_weighting, options) -> dict:
+    """Under likelihood weighting with ``count_tasks="dispersion"`` (the original co-trainer's scheme), a Poisson
+    task's loss becomes the negative binomial, whose learned dispersion stands in for its uncertainty weight."""
+    if loss_weighting != "likelihood" or not isinstance(options, Mapping) or options.get("count_tasks") != "dispersion":
+        return losses
+    swapped = dict(losses)
+    for task, loss in losses.items():
+        if getattr(loss, "name", None) == "poisson":
+            logger.info("task %r: loss poisson -> negative_binomial (likelihood count_tasks='dispersion')", task)
+            swapped[task] = build_loss("negative_binomial")
+    return swapped
 
 
 def _declared(model, attribute: str, splits) -> dict | None:
@@ -122,6 +137,15 @@ def _resolve_monitor(monitor, main_task: str, losses: Mapping, validation: Mappi
     return monitor
 
 
+def check_trainer_config(config: dict) -> None:
+    """Value checks run when an entry is added (``builders.checks_config``): the likelihood weighting's options."""
+    options = config.get("loss_weighting_options")
+    if config.get("loss_weighting") == "likelihood" and isinstance(options, Mapping):
+        known = ("log_variance_decay", "log_variance_bounds", "count_tasks")
+        check_likelihood_options(**{key: options[key] for key in known if key in options})
+
+
+@checks_config(check_trainer_config)
 @reject_unknown_keys
 def cotrainer(
     model: torch.nn.Module,
@@ -183,7 +207,9 @@ def cotrainer(
     if loss_functions is None:
         loss_functions = _declared(model, "task_losses", splits)
     loss_weighting, loss_weighting_options = _resolve_weighting(model, loss_weighting, loss_weighting_options, splits)
-    losses = _resolve_losses(loss_functions, splits)
+    losses = _count_losses_with_dispersion(
+        _resolve_losses(loss_functions, splits), loss_weighting, loss_weighting_options
+    )
     monitor = _resolve_monitor(monitor, main_task, losses, splits["validation"])
     if score_metric is None:
         score_metric = next(iter(monitor))

@@ -203,7 +203,7 @@ class CoTrainer:
                 self._train_round(epoch, items, epoch_losses, epoch_regularizers)
                 bar.update(len(items))
                 self.callback.heartbeat()
-        report = self.weighting.report()
+        report = self.weighting.epoch_report()
         metrics = {}
         for task in self.splits["train"]:
             entry = {}

@@ -8,6 +8,7 @@ rotations fills with the training-set mean colour.
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from torch.utils.data import default_collate
 
 __all__ = [
     "BatchAugmentation",
+    "NoiseAugmentation",
+    "check_noise_levels",
     "AugmentingCollate",
     "random_crop",
     "random_horizontal_flip",
@@ -99,14 +102,60 @@ class BatchAugmentation:
         return random_rotation(images, self.rotation_degrees, generator)
 
 
-class AugmentingCollate:
-    """``collate_fn`` that stacks a batch, then augments element 0 (the images) with the loader's generator."""
+def check_noise_levels(levels, name: str = "train_noise_levels") -> tuple[float, ...]:
+    """A list of finite, non-negative noise standard deviations (pixel units) as a tuple; raises naming ``name``."""
+    if levels is None:
+        return ()
+    if isinstance(levels, (str, bytes)) or not isinstance(levels, (list, tuple)):
+        raise ValueError(f"{name} must be a list of noise standard deviations, got {levels!r}")
+    for level in levels:
+        if isinstance(level, bool) or not isinstance(level, numbers.Real) or not math.isfinite(level) or level < 0:
+            raise ValueError(f"{name} must hold finite numbers >= 0 (pixel standard deviations), got {level!r}")
+    return tuple(float(level) for level in levels)
 
-    def __init__(self, augmentation: BatchAugmentation, generator: torch.Generator):
-        self.augmentation = augmentation
+
+@dataclass(frozen=True)
+class NoiseAugmentation:
+    """Gaussian noise training: each image draws one level uniformly from ``levels`` and gets i.i.d. Gaussian pixel
+    noise of that standard deviation, clipped to [0, 1] pixel space, as the robustness sets' ``gaussian_noise``.
+
+    This is the noise-trained baseline of Safarani et al. (NeurIPS 2021), "Towards robust vision by multi-task
+    learning on monkey visual cortex" (their "Oracle": a network trained on the noise it is tested on). Images
+    arrive normalised with ``mean``/``std`` per channel, so the noise is added in pixel units and the result is
+    normalised again. A level of 0 leaves its images clean.
+    """
+
+    levels: tuple[float, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def active(self) -> bool:
+        return any(level > 0 for level in self.levels)
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        n_channels = images.shape[1]
+        mean = torch.as_tensor(self.mean, dtype=images.dtype).reshape(1, n_channels, 1, 1)
+        std = torch.as_tensor(self.std, dtype=images.dtype).reshape(1, n_channels, 1, 1)
+        levels = torch.as_tensor(self.levels, dtype=images.dtype)
+        chosen = levels[torch.randint(len(levels), (images.shape[0],), generator=generator)].reshape(-1, 1, 1, 1)
+        noise = torch.randn(images.shape, generator=generator, dtype=images.dtype)
+        pixels = (images * std + mean + chosen * noise).clamp(0.0, 1.0)
+        return (pixels - mean) / std
+
+
+class AugmentingCollate:
+    """``collate_fn`` that stacks a batch, then augments element 0 (the images) with each augmentation in turn,
+    all drawing from the loader's generator."""
+
+    def __init__(self, augmentations, generator: torch.Generator):
+        self.augmentations = [augmentation for augmentation in augmentations if augmentation.active]
         self.generator = generator
 
     def __call__(self, samples):
         batch = default_collate(samples)
-        items = [self.augmentation(batch[0], self.generator), *batch[1:]]
+        images = batch[0]
+        for augmentation in self.augmentations:
+            images = augmentation(images, self.generator)
+        items = [images, *batch[1:]]
         return batch._make(items) if hasattr(batch, "_make") else items

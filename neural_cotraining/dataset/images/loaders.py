@@ -18,8 +18,9 @@ import logging
 
 from torch.utils.data import DataLoader
 
+from ...builders import checks_config
 from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
-from .augmentation import AugmentingCollate, BatchAugmentation
+from .augmentation import AugmentingCollate, BatchAugmentation, NoiseAugmentation, check_noise_levels
 from .corruptions import (
     CORRUPTIONS,
     SEVERITIES,
@@ -43,6 +44,15 @@ IMAGE_SOURCES = ("digits", "npz", "folder")
 DEFAULT_NOISE_LEVELS = (0.05, 0.1, 0.2, 0.4)
 
 
+def check_image_config(config: dict) -> None:
+    """Value checks run when an entry is added (``builders.checks_config``)."""
+    check_noise_levels(config.get("train_noise_levels"))
+    check_robustness_options(
+        list(config.get("noise_levels") or []), list(config.get("corruptions") or []),
+        list(config.get("severities") or SEVERITIES),
+    )
+
+
 def _read_source(source: str, path, channels_last, pixel_max) -> LabelledImages:
     if source == "digits":
         if path is not None:
@@ -57,9 +67,10 @@ def _read_source(source: str, path, channels_last, pixel_max) -> LabelledImages:
     raise ValueError(f"unknown image source {source!r}; choose one of {list(IMAGE_SOURCES)}")
 
 
-def _loader(dataset, batch_size: int, num_workers: int, generator=None, augmentation=None) -> DataLoader:
+def _loader(dataset, batch_size: int, num_workers: int, generator=None, augmentations=()) -> DataLoader:
     """A DataLoader; shuffling (and augmentation) only when a generator is given, both drawing from it."""
-    collate = AugmentingCollate(augmentation, generator) if augmentation is not None and augmentation.active else None
+    active = [augmentation for augmentation in augmentations if augmentation.active]
+    collate = AugmentingCollate(active, generator) if active and generator is not None else None
     return DataLoader(
         dataset,
         batch_size=batch_size,
@@ -70,6 +81,7 @@ def _loader(dataset, batch_size: int, num_workers: int, generator=None, augmenta
     )
 
 
+@checks_config(check_image_config)
 @strict_builder
 def image_classification_loaders(
     seed,
@@ -87,6 +99,7 @@ def image_classification_loaders(
     random_crop_padding=0,
     horizontal_flip=False,
     rotation_degrees=0.0,
+    train_noise_levels=None,
     noise_levels=DEFAULT_NOISE_LEVELS,
     corruptions=tuple(CORRUPTIONS),
     severities=SEVERITIES,
@@ -108,6 +121,9 @@ def image_classification_loaders(
         normalize, mean, std: standardise per channel with ``mean``/``std`` (scalars or per-channel lists) or,
             when they are ``None``, with the train split's statistics.
         random_crop_padding, horizontal_flip, rotation_degrees: training-only augmentation.
+        train_noise_levels: Gaussian noise training (``augmentation.NoiseAugmentation``, the paper's noise-trained
+            baseline): each training image gets pixel noise with a standard deviation drawn from this list
+            (include 0 for clean images), after the other augmentations; None or [] turns it off.
         noise_levels, corruptions, severities: robustness sets from the test split; empty lists turn them off.
         channels_last, pixel_max: for ``"npz"``: the axis order of ambiguous 4-d arrays; the full-scale value.
     """
@@ -122,6 +138,7 @@ def image_classification_loaders(
     noise_levels, corruptions, severities = list(noise_levels or []), list(corruptions or []), list(severities or [])
     check_robustness_options(noise_levels, corruptions, severities)
     augmentation = BatchAugmentation(random_crop_padding, bool(horizontal_flip), rotation_degrees)
+    train_noise_levels = check_noise_levels(train_noise_levels)
 
     data = _read_source(source, path, channels_last, pixel_max)
     images = to_grayscale(data.images) if grayscale else data.images
@@ -143,9 +160,10 @@ def image_classification_loaders(
         )
 
     train_generator = make_generator(seed, task, "train")
+    noise_training = NoiseAugmentation(train_noise_levels, tuple(mean), tuple(std))
     loaders = {
         "train": {task: _loader(dataset(images[split["train"]], split["train"], "train"), batch_size, num_workers,
-                                train_generator, augmentation)},
+                                train_generator, [augmentation, noise_training])},
         "validation": {task: _loader(dataset(images[split["validation"]], split["validation"], "validation"),
                                      eval_batch_size, num_workers)},
         "test": {task: _loader(dataset(images[split["test"]], split["test"], "test"), eval_batch_size, num_workers)},
@@ -171,6 +189,7 @@ def image_classification_loaders(
     return loaders
 
 
+@checks_config(check_image_config)
 @strict_builder
 def digits_loaders(
     seed,
@@ -185,6 +204,7 @@ def digits_loaders(
     random_crop_padding=0,
     horizontal_flip=False,
     rotation_degrees=0.0,
+    train_noise_levels=None,
     noise_levels=DEFAULT_NOISE_LEVELS,
     corruptions=tuple(CORRUPTIONS),
     severities=SEVERITIES,
@@ -200,6 +220,7 @@ def digits_loaders(
         seed, source="digits", batch_size=batch_size, eval_batch_size=eval_batch_size,
         validation_fraction=validation_fraction, test_fraction=test_fraction, image_size=image_size,
         normalize=normalize, mean=mean, std=std, random_crop_padding=random_crop_padding,
-        horizontal_flip=horizontal_flip, rotation_degrees=rotation_degrees, noise_levels=noise_levels,
+        horizontal_flip=horizontal_flip, rotation_degrees=rotation_degrees, train_noise_levels=train_noise_levels,
+        noise_levels=noise_levels,
         corruptions=corruptions, severities=severities, task=task, num_workers=num_workers,
     )

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
+from ...builders import checks_config
+from .._config import as_pair, check_fraction, check_positive_int, derive_seed, make_generator, strict_builder
 from ..images.preprocessing import (
     as_channel_values,
     channel_statistics,
@@ -33,6 +34,7 @@ from .datasets import NeuralResponseDataset, RepeatGroupBatchSampler, split_tria
 from .filetree import read_filetree_session
 from .monkey_static import ImageFolder, read_monkey_static_session
 from .own_format import read_sessions
+from .shuffle import shuffle_responses_across_images
 from .session import NeuralSession
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ def build_neural_loaders(
     image_mean=None,
     image_std=None,
     normalize_responses=False,
+    shuffle_responses=False,
     task=NEURAL_TASK,
     num_workers=0,
 ) -> dict:
@@ -73,6 +76,7 @@ def build_neural_loaders(
     batch_size = check_positive_int(batch_size, "batch_size")
     eval_batch_size = batch_size if eval_batch_size is None else check_positive_int(eval_batch_size, "eval_batch_size")
     test_images_per_batch = check_positive_int(test_images_per_batch, "test_images_per_batch")
+    check_shuffle_option(shuffle_responses)
     validation_fraction = check_fraction(validation_fraction, "validation_fraction")
     size = as_pair(image_size, "image_size")
     if not sessions:
@@ -106,6 +110,8 @@ def build_neural_loaders(
             # divide by the training std per neuron (as neuralpredictors' NeuroNormalizer does); keeps zero at zero
             scale = responses[split["train"]].std(axis=0)
             responses = responses / np.where(scale > 1e-8, scale, 1.0)
+        if shuffle_responses:
+            responses = _shuffled(responses, session, split, seed)
         dataset = {
             name: NeuralResponseDataset(
                 normalized, session.trial_image_index[trials], responses[trials], session.trial_image_ids[trials],
@@ -133,6 +139,29 @@ def build_neural_loaders(
     return loaders
 
 
+def check_shuffle_option(shuffle_responses) -> None:
+    if not isinstance(shuffle_responses, bool):
+        raise ValueError(f"shuffle_responses must be true or false, got {shuffle_responses!r}")
+
+
+def check_neural_config(config: dict) -> None:
+    """Value checks run when an entry is added (``builders.checks_config``)."""
+    check_shuffle_option(config.get("shuffle_responses", False))
+
+
+def _shuffled(responses: np.ndarray, session: NeuralSession, split: dict, seed: int) -> np.ndarray:
+    """The shuffled-responses control (``shuffle``): training and validation responses re-paired with other images
+    of their own split, test responses untouched."""
+    responses = np.array(responses, copy=True)
+    for name in ("train", "validation"):
+        trials = split[name]
+        shuffle_seed = derive_seed(seed, "shuffle_responses", session.data_key, name)
+        image_ids = session.trial_image_ids[trials]
+        responses[trials] = shuffle_responses_across_images(responses[trials], image_ids, shuffle_seed)
+    logger.info("session %s: training and validation responses shuffled across images (control)", session.data_key)
+    return responses
+
+
 LOADER_OPTIONS = tuple(inspect.signature(build_neural_loaders).parameters)[2:]
 
 
@@ -141,6 +170,7 @@ def _loader_options(arguments: dict) -> dict:
     return {name: arguments[name] for name in LOADER_OPTIONS if name in arguments}
 
 
+@checks_config(check_neural_config)
 @strict_builder
 def neural_loaders(
     seed,
@@ -159,6 +189,7 @@ def neural_loaders(
     image_mean=None,
     image_std=None,
     normalize_responses=False,
+    shuffle_responses=False,
     task=NEURAL_TASK,
     num_workers=0,
 ):
@@ -167,7 +198,9 @@ def neural_loaders(
     ``data_keys`` picks sessions (default: every sub-folder with a ``session.json``). ``validation_source``:
     ``"seed"`` splits validation images off the training pool by id with ``seed``; ``"tiers"`` keeps the file's
     validation tier. ``crop``/``subsample`` (nnvision's convention), ``grayscale`` and ``image_size`` preprocess
-    the images; ``normalize_responses`` divides each neuron by its training standard deviation.
+    the images; ``normalize_responses`` divides each neuron by its training standard deviation;
+    ``shuffle_responses`` is the shuffled-responses control (``neural.shuffle``: training and validation responses
+    re-paired with other images by a permutation seeded from ``seed``, test responses untouched).
     """
     if path is None:
         raise ValueError("neural_loaders needs path: the folder holding the session folders")
@@ -175,6 +208,7 @@ def neural_loaders(
     return build_neural_loaders(sessions, seed, **_loader_options(locals()))
 
 
+@checks_config(check_neural_config)
 @strict_builder
 def monkey_static_loaders(
     seed,
@@ -197,6 +231,7 @@ def monkey_static_loaders(
     image_mean=None,
     image_std=None,
     normalize_responses=False,
+    shuffle_responses=False,
     task=NEURAL_TASK,
     num_workers=0,
 ):
@@ -220,6 +255,7 @@ def monkey_static_loaders(
     return build_neural_loaders(sessions, seed, **_loader_options(locals()))
 
 
+@checks_config(check_neural_config)
 @strict_builder
 def filetree_static_loaders(
     seed,
@@ -238,6 +274,7 @@ def filetree_static_loaders(
     image_mean=None,
     image_std=None,
     normalize_responses=False,
+    shuffle_responses=False,
     task=NEURAL_TASK,
     num_workers=0,
 ):

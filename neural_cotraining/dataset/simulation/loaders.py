@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ...builders import checks_config
 from ...hashing import make_hash
 from .._config import as_pair, derive_seed, strict_builder
-from ..neural.loaders import NEURAL_TASK, build_neural_loaders
+from ..neural.loaders import NEURAL_TASK, build_neural_loaders, check_neural_config
 from ..neural.own_format import read_sessions
 from .sessions import simulate_sessions, write_simulated_sessions
 from .stimuli import load_stimuli
@@ -59,6 +60,7 @@ def _load_or_simulate(path, simulation: dict):
     return read_sessions(folder)
 
 
+@checks_config(check_neural_config)
 @strict_builder
 def simulated_neural_loaders(
     seed,
@@ -86,6 +88,7 @@ def simulated_neural_loaders(
     image_mean=None,
     image_std=None,
     normalize_responses=False,
+    shuffle_responses=False,
     task=NEURAL_TASK,
     num_workers=0,
 ):
@@ -114,5 +117,5 @@ def simulated_neural_loaders(
         sessions, seed, batch_size=batch_size, eval_batch_size=eval_batch_size,
         validation_fraction=validation_fraction, test_images_per_batch=test_images_per_batch,
         normalize_images=normalize_images, image_mean=image_mean, image_std=image_std,
-        normalize_responses=normalize_responses, task=task, num_workers=num_workers,
+        normalize_responses=normalize_responses, shuffle_responses=shuffle_responses, task=task, num_workers=num_workers,
     )

@@ -72,6 +72,8 @@ class NegativeBinomialLoss(TaskLoss):
     name = "negative_binomial"
     kind = "neural"
     likelihood_form = "regression"
+    #: its dispersion is a learned noise level, which likelihood weighting's count_tasks="dispersion" relies on
+    learns_dispersion = True
 
     def __init__(self, initial_log_dispersion: float = 0.0):
         super().__init__()

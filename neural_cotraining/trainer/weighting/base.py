@@ -12,8 +12,13 @@ Hooks the co-trainer calls, in this order (all no-ops here):
   random numbers seeds its own ``torch.Generator`` from it, so its randomness is a function of (seed, epoch) like
   the rest of the trainer's;
 - ``backward(...)`` once per round, then the optimiser step, then ``after_step()`` (e.g. renormalise weights);
-- ``report()`` after the epoch's last round (the weights *used* in that epoch), then ``epoch_end(epoch_losses)``
-  with each task's mean training loss of the epoch (``{task: float}``; a task without batches is absent).
+- ``epoch_report()`` after the epoch's last round, then ``epoch_end(epoch_losses)`` with each task's mean training
+  loss of the epoch (``{task: float}``; a task without batches is absent).
+
+``epoch_report()`` is ``report()`` (the strategy's numbers now) with the values *used* during the epoch in place of
+the current ones: every round records ``used_values()`` (by default each present task's ``loss_weight``) before
+combining, and the epoch report gives their mean over the rounds that held the task. For strategies whose weights
+move with every step (likelihood, GradNorm) the value after the last round is not the weight the epoch trained with.
 
 Everything a strategy needs to continue exactly after a resume must be in ``state_dict()`` (parameters, buffers,
 or ``get_extra_state()`` holding plain types and tensors only, so ``torch.load(weights_only=True)`` reads it).
@@ -53,6 +58,8 @@ class LossWeighting(nn.Module, ABC):
         if not tasks:
             raise ValueError("a loss weighting needs at least one task")
         self.tasks = tuple(tasks)
+        self._used_sums: dict[str, dict[str, float]] = {}
+        self._used_rounds: dict[str, int] = {}
 
     @classmethod
     def from_losses(cls, losses: Mapping[str, nn.Module], **options) -> "LossWeighting":
@@ -77,6 +84,28 @@ class LossWeighting(nn.Module, ABC):
         """Per-task numbers for the epoch's training metrics; at least ``{"loss_weight": w}``."""
         return {task: {"loss_weight": weight} for task, weight in self.weights().items()}
 
+    def used_values(self, tasks: Sequence[str]) -> dict[str, dict[str, float]]:
+        """What this round uses for each of ``tasks``, recorded before the round's objective is combined."""
+        weights = self.weights()
+        return {task: {"loss_weight": weights[task]} for task in tasks}
+
+    def _record_used(self, tasks: Sequence[str]) -> None:
+        for task, values in self.used_values(tasks).items():
+            sums = self._used_sums.setdefault(task, {})
+            for name, value in values.items():
+                sums[name] = sums.get(name, 0.0) + float(value)
+            self._used_rounds[task] = self._used_rounds.get(task, 0) + 1
+
+    def epoch_report(self) -> dict[str, dict[str, float]]:
+        """``report()`` with each task's values averaged over the rounds of the epoch that used them; resets the
+        record for the next epoch (see the module docstring)."""
+        report = {task: dict(values) for task, values in self.report().items()}
+        for task, sums in self._used_sums.items():
+            rounds = self._used_rounds[task]
+            report.setdefault(task, {}).update({name: total / rounds for name, total in sums.items()})
+        self._used_sums, self._used_rounds = {}, {}
+        return report
+
     def reseed(self, seed: int) -> None:
         """Seed the strategy's own random generator (called at the start of every epoch)."""
 
@@ -89,6 +118,7 @@ class LossWeighting(nn.Module, ABC):
     def objective(self, task_losses: Mapping[str, torch.Tensor], extra_loss: torch.Tensor | None = None) -> torch.Tensor:
         """The round's scalar objective: the combined task losses plus ``extra_loss`` (added unweighted)."""
         self.check_tasks(task_losses)
+        self._record_used(list(task_losses))
         objective = self.combine(task_losses)
         return objective if extra_loss is None else objective + extra_loss
 

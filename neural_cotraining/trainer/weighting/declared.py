@@ -66,3 +66,14 @@ class DeclaredWeighting(LossWeighting):
 
     def report(self):
         return {task: entry for part in self._parts() for task, entry in part.report().items()}
+
+    def used_values(self, tasks):
+        return {
+            task: values
+            for part in self._parts()
+            for task, values in part.used_values([task for task in tasks if task in part.tasks]).items()
+        }
+
+    def after_step(self) -> None:
+        if self.learned is not None:
+            self.learned.after_step()
