@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["plot_affinity_heatmap", "plot_epoch_curves"]
+__all__ = ["plot_affinity_heatmap", "plot_epoch_curves", "plot_robustness_curves"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,52 @@ def plot_affinity_heatmap(
     axis.set_ylabel("task evaluated")
     figure.colorbar(image, ax=axis, label=f"{value} (positive = partner helps)")
     axis.set_title(title or f"task affinity: {value}", fontsize=10)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    logger.info("wrote %s", path)
+    return path
+
+
+def plot_robustness_curves(per_seed: dict, path: str | Path, conditions: list[str] | None = None,
+                           title: str | None = None) -> Path | None:
+    """Accuracy against Gaussian noise level, one line per condition with its spread over seeds (mean ± sd,
+    shaded): the main figure of Safarani et al. (NeurIPS 2021). ``per_seed`` is ``analysis.metrics_per_seed``'s
+    ``{condition: {seed: metrics}}``; level 0 is the clean test accuracy. Conditions without image accuracy are
+    left out; returns None when none has any."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .analysis import noise_level_metrics
+
+    metrics = ["test accuracy", *noise_level_metrics(per_seed)]
+    levels = [0.0, *(float(metric.split(" ", 1)[1]) for metric in metrics[1:])]
+    figure, axis = plt.subplots(figsize=(6.0, 4.2))
+    drawn = 0
+    for condition in conditions or sorted(per_seed):
+        seeds = per_seed.get(condition, {})
+        table = np.array([[values.get(metric, np.nan) for metric in metrics] for values in seeds.values()], dtype=float)
+        if table.size == 0 or np.isnan(table).all():
+            continue
+        mean = np.nanmean(table, axis=0)
+        spread = np.nanstd(table, axis=0, ddof=1) if len(table) > 1 else np.zeros_like(mean)
+        line, = axis.plot(levels, mean, marker="o", label=f"{condition} (n={len(table)})")
+        axis.fill_between(levels, mean - spread, mean + spread, color=line.get_color(), alpha=0.18, linewidth=0)
+        drawn += 1
+    if not drawn:
+        plt.close(figure)
+        return None
+    axis.set_xlabel("Gaussian noise level (pixel standard deviation; 0 = clean)")
+    axis.set_ylabel("test accuracy")
+    axis.set_ylim(0, 1.02)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    axis.set_title(title or "robustness to Gaussian noise (mean ± sd over seeds)", fontsize=10)
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

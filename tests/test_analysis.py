@@ -1,0 +1,85 @@
+"""Paired comparisons over seeds: headline metrics from result rows, paired differences, and a claim that says only
+what the seeds support."""
+
+import pytest
+
+from neural_cotraining import analysis
+
+ROBUST = "robustness/img_classification/accuracy/"
+
+
+def row(condition, seed, clean, noise, blur=None, correlation=None):
+    result = {"dataset": condition, "model": "m", "trainer": "t", "seed": seed,
+              "test/img_classification/accuracy": clean}
+    for level, value in noise.items():
+        result[f"{ROBUST}gaussian_noise_{level}"] = value
+    if blur is not None:
+        result[f"{ROBUST}gaussian_blur_1"] = blur[0]
+        result[f"{ROBUST}gaussian_blur_3"] = blur[1]
+    if correlation is not None:
+        result["test/neural/correlation"] = correlation
+    return result
+
+
+def rows():
+    return [
+        row("cotrain", 1, 0.99, {"0.1": 0.90, "0.4": 0.30}, blur=(0.8, 0.6), correlation=0.75),
+        row("cotrain", 2, 0.98, {"0.1": 0.80, "0.4": 0.40}, blur=(0.7, 0.5), correlation=0.73),
+        row("cotrain", 3, 0.97, {"0.1": 0.85, "0.4": 0.20}, blur=(0.9, 0.7), correlation=0.71),
+        row("shuffled", 1, 0.99, {"0.1": 0.80, "0.4": 0.35}, blur=(0.8, 0.6)),
+        row("shuffled", 2, 0.99, {"0.1": 0.70, "0.4": 0.30}, blur=(0.7, 0.5)),
+        row("shuffled", 3, 0.96, {"0.1": 0.80, "0.4": 0.25}, blur=(0.9, 0.7)),
+        {"dataset": "neural_only", "model": "m", "trainer": "t", "seed": 1, "test/neural/correlation": 0.8},
+    ]
+
+
+def test_headline_metrics_of_one_row():
+    metrics = analysis.headline_metrics(rows()[0])
+    assert metrics == pytest.approx({
+        "test accuracy": 0.99, "noise 0.1": 0.90, "noise 0.4": 0.30, "noise accuracy": 0.60,
+        "corruption gaussian_blur": 0.70, "corruption accuracy": 0.70, "neural test correlation": 0.75,
+    })
+    assert analysis.headline_metrics({"test/img_classification/accuracy": float("nan")}) == {}
+
+
+def test_summary_and_paired_differences_are_per_seed():
+    per_seed = analysis.metrics_per_seed(rows())
+    assert sorted(per_seed) == ["cotrain", "neural_only", "shuffled"]
+    summary = analysis.summarize(per_seed)
+    assert summary["cotrain"]["seeds"] == [1, 2, 3]
+    assert summary["cotrain"]["noise 0.1"]["mean"] == pytest.approx(0.85)
+    assert summary["cotrain"]["noise 0.1"]["sd"] == pytest.approx(0.05)
+    assert summary["neural_only"]["neural test correlation"] == {"mean": 0.8, "sd": 0.0, "n": 1}
+    difference = analysis.paired_difference(per_seed, "cotrain", "shuffled", "noise 0.1")
+    assert difference["per_seed"] == pytest.approx({1: 0.10, 2: 0.10, 3: 0.05})
+    assert difference["mean"] == pytest.approx(0.25 / 3)
+    assert (difference["positive"], difference["negative"], difference["n"]) == (3, 0, 3)
+    assert analysis.paired_difference(per_seed, "cotrain", "neural_only", "noise 0.1") is None
+    assert analysis.noise_level_metrics(per_seed) == ["noise 0.1", "noise 0.4"]
+
+
+def test_claim_names_only_the_levels_where_every_seed_agrees():
+    per_seed = analysis.metrics_per_seed(rows())
+    differences = {m: analysis.paired_difference(per_seed, "cotrain", "shuffled", m)
+                   for m in ("noise 0.1", "noise 0.4")}
+    sentence = analysis.claim("cotrain", "shuffled", differences)
+    assert sentence.startswith("cotrain beats shuffled at noise 0.1 in 3 of 3 seeds (largest +0.083 ± 0.029")
+    assert "at noise 0.4 the seeds disagree" in sentence  # -0.05, +0.10, -0.05
+    assert "p = 0.125" in sentence
+
+
+def test_claim_says_so_when_nothing_is_consistent():
+    per_seed = analysis.metrics_per_seed(rows())
+    differences = {"noise 0.4": analysis.paired_difference(per_seed, "cotrain", "shuffled", "noise 0.4")}
+    assert analysis.claim("cotrain", "shuffled", differences) == (
+        "cotrain vs. shuffled: no consistent difference at any noise level over 3 seeds."
+    )
+    assert "no seeds in common" in analysis.claim("a", "b", {"noise 0.1": None})
+
+
+def test_claim_reports_a_consistent_loss_too():
+    per_seed = analysis.metrics_per_seed(rows())
+    differences = {"noise 0.1": analysis.paired_difference(per_seed, "shuffled", "cotrain", "noise 0.1")}
+    assert analysis.claim("shuffled", "cotrain", differences).startswith(
+        "shuffled is worse than cotrain at noise 0.1 in 3 of 3 seeds (-0.083 ± 0.029 at noise 0.1)"
+    )
