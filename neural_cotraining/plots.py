@@ -67,6 +67,19 @@ def plot_epoch_curves(rows: list[dict], output_dir: str | Path) -> list[Path]:
     return paths
 
 
+def _save(figure, path: str | Path, dpi: int = 100) -> Path:
+    """Write ``figure`` to ``path`` (creating its folder) and close it."""
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi)
+    plt.close(figure)
+    logger.info("wrote %s", path)
+    return path
+
+
 def _format_cell(mean: float, spread: float, digits: int) -> str:
     if not math.isfinite(mean):
         return "n/a"
@@ -116,13 +129,7 @@ def plot_affinity_heatmap(
     axis.set_ylabel("task evaluated")
     figure.colorbar(image, ax=axis, label=f"{value} (positive = partner helps)")
     axis.set_title(title or f"task affinity: {value}", fontsize=10)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    logger.info("wrote %s", path)
-    return path
+    return _save(figure, path)
 
 
 def plot_robustness_curves(per_seed: dict, path: str | Path, conditions: list[str] | None = None,
@@ -162,10 +169,4 @@ def plot_robustness_curves(per_seed: dict, path: str | Path, conditions: list[st
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     axis.set_title(title or "robustness to Gaussian noise (mean ± sd over seeds)", fontsize=10)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    logger.info("wrote %s", path)
-    return path
+    return _save(figure, path)
