@@ -44,17 +44,20 @@ def own_format_root(tmp_path):
 
 
 def write_monkey_static(root: Path, session_id=7, n_neurons=3, n_bins=4, train_ids=(1, 2, 3, 4, 5, 6),
-                        test_ids=(10, 10, 11, 11, 12, 12), precision=6, seed=0, image_shape=(5, 5)):
+                        test_ids=(10, 10, 11, 11, 12, 12), precision=6, seed=0, image_shape=(5, 5), unit_ids=None,
+                        extra_image_ids=()):
     """A session pickle in nnvision's monkey static layout plus its ``<id>.npy`` image folder.
 
     Responses are (neurons, time_bins, trials) with value 100*neuron + 10*bin + trial so sums are checkable.
+    ``unit_ids`` default to 1001, 1002, ...; ``extra_image_ids`` are images in the folder that no trial shows.
     """
     rng = np.random.default_rng(seed)
     images = root / "images"
     images.mkdir(parents=True, exist_ok=True)
-    for image_id in set(train_ids) | set(test_ids):
+    for image_id in sorted(set(train_ids) | set(test_ids) | set(extra_image_ids)):
         name = f"{image_id:0{precision}d}.npy" if precision else f"{image_id}.npy"
-        np.save(images / name, (rng.uniform(size=image_shape) * 255).astype(np.float32))
+        if not (images / name).exists():  # several sessions share one image folder
+            np.save(images / name, (rng.uniform(size=image_shape) * 255).astype(np.float32))
 
     def responses(n_trials):
         n, b, t = np.meshgrid(np.arange(n_neurons), np.arange(n_bins), np.arange(n_trials), indexing="ij")
@@ -67,6 +70,7 @@ def write_monkey_static(root: Path, session_id=7, n_neurons=3, n_bins=4, train_i
         "testing_responses": responses(len(test_ids)),
         "training_image_ids": np.array(train_ids),
         "testing_image_ids": np.array(test_ids),
+        "unit_ids": np.arange(1001, 1001 + n_neurons) if unit_ids is None else np.asarray(unit_ids),
     }
     path = root / f"session_{session_id}.pickle"
     with open(path, "wb") as handle:
@@ -97,7 +101,9 @@ def write_filetree(root: Path, tiers=("train",) * 8 + ("validation",) * 2 + ("te
         np.save(root / "data" / "responses" / f"{trial}.npy", np.full(n_neurons, trial, dtype=np.float32))
     np.save(root / "meta" / "trials" / "tiers.npy", tiers)
     np.save(root / "meta" / "trials" / f"{id_key}.npy", ids)
-    np.save(root / "meta" / "neurons" / "unit_ids.npy", np.arange(n_neurons))
+    np.save(root / "meta" / "neurons" / "unit_ids.npy", np.arange(n_neurons) * 10 + 3)
+    np.save(root / "meta" / "neurons" / "area.npy", np.array(["V1", "LM"] * n_neurons)[:n_neurons])
+    np.save(root / "meta" / "neurons" / "layer.npy", np.array(["L2/3"] * n_neurons))
     return root, ids, base_images
 
 
