@@ -240,10 +240,10 @@ def stand_in_data(tmp_path) -> dict:
         for index in range(24):
             pixels = rng.integers(0, 256, size=(64, 64), dtype=np.uint8)
             Image.fromarray(pixels, mode="L").save(folder / class_name / f"{class_name}_{index}.JPEG", format="JPEG")
-    images = tmp_path / "images" / "individual"
+    images = tmp_path / "images"  # nnvision's layout: the config names images/individual, the files lie in images/
     images.mkdir(parents=True)
     n_train, n_test, repeats, time_bins = 30, 4, 3, 13
-    for image_id in range(n_train + n_test):
+    for image_id in range(1, n_train + n_test + 1):
         np.save(images / f"{image_id:06d}.npy", rng.uniform(0, 255, size=(64, 64)).astype(np.float32))
     sessions = []
     for session in (1, 2):
@@ -251,14 +251,16 @@ def stand_in_data(tmp_path) -> dict:
         raw = {
             "subject_id": 7,
             "session_id": 3631896544452 + session,
-            "training_image_ids": np.arange(n_train),
-            "testing_image_ids": np.repeat(np.arange(n_train, n_train + n_test), repeats),
+            "training_image_ids": np.arange(1, n_train + 1),
+            "testing_image_ids": np.repeat(np.arange(n_train + 1, n_train + n_test + 1), repeats),
+            "unit_ids": np.arange(n_neurons) + 100 * session,
             "training_responses": rng.poisson(2.0, size=(n_neurons, time_bins, n_train)).astype(np.float32),
             "testing_responses": rng.poisson(2.0, size=(n_neurons, time_bins, n_test * repeats)).astype(np.float32),
         }
         sessions.append(tmp_path / f"session_{session}.pickle")
         sessions[-1].write_bytes(pickle.dumps(raw))
-    return {"path": str(folder), "neuronal_data_files": [str(s) for s in sessions], "image_cache_path": str(images)}
+    return {"path": str(folder), "neuronal_data_files": [str(s) for s in sessions],
+            "image_cache_path": str(images / "individual")}
 
 
 def with_stand_in_paths(config, stand_in: dict, replaced: set):
@@ -286,6 +288,10 @@ def test_paper_configuration_builds_and_trains_on_stand_in_files(stand_in_data):
     images, labels = next(iter(dataloaders["train"]["img_classification"]))
     assert tuple(images.shape[1:]) == (1, 64, 64)
     assert set(dataloaders["train"]["neural"]) == {"3631896544453", "3631896544454"}
+    neural = dataloaders["validation"]["neural"]["3631896544453"]
+    assert tuple(neural.dataset.image_shape) == (3, 64, 64)  # three grey copies, as the NeurIPS-era loader gives
+    order = np.random.RandomState(1000).permutation(np.arange(1, 35))  # nnvision's split of the 34 image files
+    assert set(neural.dataset.trial_image_ids.tolist()) == set(order[int(34 * 0.8):].tolist()) & set(range(1, 31))
 
     # the paper's VGG-19 (16 convolutions, readouts after conv3_1) builds on data of the paper's shapes
     vgg = experiment.models["vgg19_bn"]

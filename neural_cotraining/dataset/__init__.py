@@ -26,7 +26,8 @@ Task names: ``"img_classification"`` and ``"neural"`` (configurable). Neural dat
 
 Batches: image tasks give ``ImageBatch(images (N, C, H, W) float32, labels (N,) int64)`` and
 ``loader.dataset.n_classes``; neural tasks give ``NeuralBatch(images (N, C, H, W) float32, responses
-(N, n_neurons) float32)`` and ``loader.dataset.n_neurons``. Neural test loaders yield all repeats of one image
+(N, n_neurons) float32)`` and ``loader.dataset.n_neurons``, ``unit_ids`` (the recording's neuron ids; ``area`` and
+``layer`` where the data has them), ``mean_response`` and, in the test split, the per-neuron ``oracle``. Neural test loaders yield all repeats of one image
 per batch (``test_images_per_batch`` images), so repeat-averaged and oracle correlations can be computed.
 
 Tabular tasks (:func:`tabular_loaders`, scikit-learn's bundled breast-cancer and diabetes data) give

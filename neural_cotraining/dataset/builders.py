@@ -105,7 +105,8 @@ def cotraining_loaders(
             :func:`simulated_neural_loaders`), ``"own"`` (:func:`neural_loaders`), ``"monkey_static"``
             (:func:`monkey_static_loaders`) or ``"filetree"`` (:func:`filetree_static_loaders`).
         shared_normalization: standardise the neural images with the image task's training mean/std (unless the
-            neural config sets ``image_mean``/``image_std``), so the shared core sees one input scale.
+            neural config sets ``image_mean``/``image_std`` or ``image_statistics: folder``), so the shared core
+            sees one input scale.
         image_task, neural_task: the task names.
 
     Returns::
@@ -124,7 +125,8 @@ def cotraining_loaders(
         raise ValueError(f"unknown neural format {format_name!r}; choose one of {sorted(NEURAL_FORMATS)}")
 
     image_loaders = image_classification_loaders(seed, task=image_task, **image_config)
-    if shared_normalization and neural_config.get("normalize_images", True):
+    own_statistics = neural_config.get("image_statistics", "train") != "train"  # e.g. nnvision's folder statistics
+    if shared_normalization and neural_config.get("normalize_images", True) and not own_statistics:
         train_set = image_loaders["train"][image_task].dataset
         neural_config.setdefault("image_mean", train_set.mean)
         neural_config.setdefault("image_std", train_set.std)

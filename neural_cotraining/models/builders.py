@@ -54,11 +54,23 @@ def _per_task(value: Any, task: str) -> Any:
     return value.get(task) if isinstance(value, Mapping) else value
 
 
-def _input_channels(specs: list[TaskSpec]) -> int:
+def _input_channels(specs: list[TaskSpec], wanted: int | None) -> int:
     channels = {(s.name, key): shape[0] for s in specs for key, shape in s.input_shapes.items()}
+    if wanted is not None:
+        if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 1:
+            raise ValueError(f"input_channels must be a positive integer, got {wanted!r}")
+        odd = {where: c for where, c in channels.items() if c not in (1, wanted)}
+        if odd:
+            raise ValueError(f"input_channels={wanted}: inputs must have 1 or {wanted} channels; got {odd}")
+        return wanted
     if len(set(channels.values())) != 1:
         raise ValueError(f"all tasks share one core, so inputs need the same channel count; got {channels}")
     return next(iter(channels.values()))
+
+
+def _as_core_input(core: VGGCore, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """An input shape as the core sees it (one-channel inputs are repeated into the core's channels)."""
+    return (core.input_channels, *shape[1:])
 
 
 def _make_head(
@@ -73,7 +85,7 @@ def _make_head(
         readouts = {
             key: build_readout(
                 readout["type"],
-                core.output_shape(spec.input_shapes[key], layer=readout_layer),
+                core.output_shape(_as_core_input(core, spec.input_shapes[key]), layer=readout_layer),
                 spec.n_neurons[key],
                 mean_activity=spec.mean_activity.get(key),
                 elu_offset=readout["elu_offset"],
@@ -83,7 +95,7 @@ def _make_head(
         }
         return SessionReadouts(readouts, elu_offset=readout["elu_offset"], learn_offset=readout["learn_offset"])
     for shape in spec.input_shapes.values():
-        core.output_shape(shape)  # fail now if an input is too small for the whole core
+        core.output_shape(_as_core_input(core, shape))  # fail now if an input is too small for the whole core
     channels = core.block_channels[-1]
     if spec.type == "classification":
         return ClassificationHead(channels, spec.n_outputs, hidden_features=head_hidden_features, dropout=head_dropout)
@@ -119,6 +131,7 @@ def multitask_model(
     learn_offset: bool = False,
     head_hidden_features: int | None = None,
     head_dropout: float = 0.0,
+    input_channels: int | None = None,
 ) -> MultiTaskModel:
     """A shared VGG core with one head per task found in ``dataloaders["train"]`` (Safarani et al. 2021).
 
@@ -138,7 +151,10 @@ def multitask_model(
             "block1.conv0"; None for the last layer. Classification and regression heads read the last layer.
         readout_type: "gaussian" (neuralpredictors FullGaussian2d) or "factorized" (our own).
         readout_config: options of the readout (see ``readouts.READOUT_OPTIONS``), e.g. {"feature_reg_weight": 0.1}.
-        readout_bias_init: "data" (start each neuron at its mean rate in the first training batch) or "zero".
+        readout_bias_init: "data" (start each neuron at its mean rate over the whole training split, so the weights
+            do not depend on the loader's state; the original used the current first batch) or "zero".
+        input_channels: channels of the core's first convolution (default: the data's). One-channel inputs are
+            repeated to this many, as the original MTL-VGG repeats grey images into its 3-channel VGG.
         elu_offset, learn_offset: the output is elu(readout + offset) + 1; a constant or a learned per-neuron offset.
         head_hidden_features, head_dropout: hidden layer width and dropout of classification / regression heads.
     """
@@ -172,7 +188,7 @@ def multitask_model(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         core = VGGCore(
-            _input_channels(specs),
+            _input_channels(specs, input_channels),
             block_channels=block_channels,
             convs_per_block=convs_per_block,
             kernel_size=kernel_size,

@@ -3,7 +3,10 @@
 A split maps task name -> DataLoader or task name -> {data_key: DataLoader}; batches are sequences whose element 0
 is the input (N, C, H, W) and element 1 the target. Peeking at a batch must not change the experiment: it runs with
 the global RNG forked and the loader's own generator state restored afterwards, so the training data order and the
-seeded model weights are the same whether or not a model was built from the loaders first.
+seeded model weights are the same whether or not a model was built from the loaders first. Nothing that shapes the
+weights may depend on *which* batch comes first either (a shuffling loader's first batch changes as it is iterated):
+shapes and counts are the same in every batch, and a neural task's mean activity is the whole training split's
+(:func:`mean_response`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch.utils.data import DataLoader
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +90,31 @@ def peek_batch(loader: Any, where: str) -> tuple[torch.Tensor, torch.Tensor]:
     return inputs, targets
 
 
+def mean_response(loader: Any, where: str) -> torch.Tensor:
+    """(n_neurons,) mean target over every sample of the loader's dataset, however far the loader has been iterated.
+
+    Uses the dataset's own ``mean_response`` when it has one (this package's neural datasets do); otherwise reads
+    the dataset once in index order (no shuffling, global RNG forked, so augmentations cannot change it).
+    """
+    dataset = getattr(loader, "dataset", None)
+    declared = getattr(dataset, "mean_response", None)
+    if declared is not None:
+        return torch.as_tensor(declared).detach().float()
+    if dataset is None:
+        raise ValueError(f"the loader for {where} has no dataset to compute the mean response from")
+    ordered = DataLoader(dataset, batch_size=getattr(loader, "batch_size", None) or 64, shuffle=False,
+                         collate_fn=getattr(loader, "collate_fn", None))
+    total, count = None, 0
+    with torch.random.fork_rng(devices=[]):
+        for batch in ordered:
+            targets = batch[1].detach().double()
+            total = targets.sum(0) if total is None else total + targets.sum(0)
+            count += targets.shape[0]
+    if not count:
+        raise ValueError(f"the loader for {where} is empty")
+    return (total / count).float()
+
+
 def _infer_type(task: str, loaders: Mapping[str, Any], keyed: bool, n_classes: int | None, target: torch.Tensor) -> str:
     first = next(iter(loaders.values()))
     if keyed or dataset_attribute(first, "n_neurons") is not None:
@@ -148,6 +177,12 @@ def describe_task(
                 )
             spec.n_neurons[key] = int(targets.shape[1])
             if with_mean_activity:
-                spec.mean_activity[key] = targets.detach().float().mean(0)
+                activity = mean_response(loaders[key], f"task {task!r} data_key {key!r}")
+                if tuple(activity.shape) != (spec.n_neurons[key],):
+                    raise ValueError(
+                        f"task {task!r} data_key {key!r}: mean response of shape {tuple(activity.shape)} for "
+                        f"{spec.n_neurons[key]} neurons"
+                    )
+                spec.mean_activity[key] = activity
     logger.debug("task %r: %s", task, spec)
     return spec

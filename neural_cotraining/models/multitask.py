@@ -42,7 +42,8 @@ class MultiTaskModel(nn.Module):
 
     Outputs: class logits (N, n_classes) for classification, (N, n_outputs) or (N,) for regression, positive rates
     (N, n_neurons) for a neural task's ``data_key``. With a single task, ``task`` may be omitted, so the model also
-    works as a plain single-task ``model(x)``.
+    works as a plain single-task ``model(x)``. A one-channel input to a core with more input channels is repeated
+    into them (the original MTL-VGG feeds grey images to its 3-channel VGG this way).
     """
 
     def __init__(
@@ -84,13 +85,19 @@ class MultiTaskModel(nn.Module):
             raise ValueError(f"unknown task {task!r}; this model's tasks: {self.tasks}")
         return self._names[task]
 
+    def _run_core(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        channels = self.core.input_channels
+        if x.ndim == 4 and x.shape[1] == 1 and channels > 1:
+            x = x.expand(-1, channels, -1, -1)
+        return self.core(x, layer=self._layer_of[name])
+
     def core_features(self, x: torch.Tensor, task: str | None = None) -> torch.Tensor:
         """The core features that ``task``'s head reads (later core layers are not computed)."""
-        return self.core(x, layer=self._layer_of[self._name(task)])
+        return self._run_core(x, self._name(task))
 
     def forward(self, x: torch.Tensor, task: str | None = None, data_key: str | None = None) -> torch.Tensor:
         name = self._name(task)
-        return self.heads[name](self.core(x, layer=self._layer_of[name]), data_key=data_key)
+        return self.heads[name](self._run_core(x, name), data_key=data_key)
 
     def regularizer(self, task: str | None = None, data_key: str | None = None) -> torch.Tensor:
         """The head's penalty for ``task`` / ``data_key`` (e.g. readout feature L1); a zero scalar if it has none."""

@@ -4,8 +4,9 @@ Contract:
 - ``activate(schema_name)`` connects (settings from ``DJ_HOST``, ``DJ_PORT``, ``DJ_USER``, ``DJ_PASS``,
   ``DJ_BACKEND``, ``DJ_USE_TLS``; local defaults) and returns a namespace of the schema's tables: ``Fabrikant``,
   ``Seed``, ``Dataset``, ``Model``, ``Trainer`` (``add_entry(fn, config, comment=...)`` -> primary key, idempotent)
-  and ``TrainedModel`` (``populate(...)``, ``load_model(key)`` -> (dataloaders, model), parts ``ModelState`` and
-  ``EpochMetric``). Importing this package connects to nothing.
+  and ``TrainedModel`` (``populate(...)``, ``load_model(key)`` -> (dataloaders, model), parts ``ModelState``,
+  ``EpochMetric`` and ``UnitResult`` (per-neuron test results keyed by task, session and unit id)). Importing this
+  package connects to nothing.
 - ``ensure_server()`` makes a local MariaDB answer (start / install / enable root over TCP / packet size).
 - ``run_affinity_study(tables, study, output_dir)`` (``pipeline.affinity``) adds, trains and summarises a
   task-affinity study (every single task and pair over seeds; gains over the single-task baselines, CSV + heatmap).

@@ -82,6 +82,22 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
             model_state: bytes
             """
 
+        class UnitResult(dj.Part):
+            definition = """
+            # per-neuron test results of a neural task, keyed by session and the recording's unit id
+            -> master
+            task: varchar(48)
+            data_key: varchar(64)         # the session
+            unit_id: int64                # the neuron's id in the recording (its column index if the data has none)
+            ---
+            unit_index: int32             # the neuron's column in the session's responses
+            test_correlation = null: float64   # single-trial correlation on the test split (best weights)
+            oracle = null: float64        # leave-one-out oracle of the test repeats
+            fraction_oracle = null: float64    # test_correlation / oracle
+            area = "": varchar(32)
+            layer = "": varchar(32)
+            """
+
         class EpochMetric(dj.Part):
             definition = """
             # one row per epoch, split, task and metric the trainer reported

@@ -2,7 +2,8 @@
 
 The make is tripartite: ``make_fetch`` reads the configs, ``make_compute`` trains outside any transaction (hours,
 possibly), ``make_insert`` writes the score, output, weights and per-epoch metrics in one short transaction, so a
-failure anywhere leaves nothing half-written.
+failure anywhere leaves nothing half-written. Per-neuron test results (``UnitResult``, keyed by task, session and
+unit id) come from the trainer's ``output["per_neuron"]``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..builders import resolve_builder
 from ..hashing import make_hash
 from .callback import TrainingCallback
 from .checkpoints import CheckpointStore
+from .unit_results import unit_rows
 from .workers import ReservationHeartbeat, release_dead_reservations
 
 __all__ = ["TrainedModelMethods", "BrokenResultError", "serialize_state", "deserialize_state"]
@@ -93,6 +95,7 @@ class TrainedModelMethods:
             model=model, dataloaders=dataloaders, seed=seed, uid=make_hash(key), cb=callback, **trainer_config
         )
         score = _check_result(score, model_state)
+        unit_rows(output)  # refuse malformed per-neuron results here, before the transaction
         return score, output, serialize_state(model_state), callback.epoch_rows
 
     def make_insert(self, key: dict, score: float, output: Any, state_bytes: bytes, epoch_rows: list) -> None:
@@ -100,6 +103,7 @@ class TrainedModelMethods:
         self.insert1({**key, "score": score, "output": output, "fabrikant_name": fabrikant})
         self.ModelState.insert1({**key, "model_state": state_bytes})
         self.EpochMetric.insert([{**key, **row} for row in epoch_rows])
+        self.UnitResult.insert([{**key, **row} for row in unit_rows(output)])
         self.checkpoints(key).clear()
 
     def checkpoints(self, key: dict) -> CheckpointStore:

@@ -92,7 +92,10 @@ Errors: a NaN/inf training loss raises ``NonFiniteLossError`` (a ``ValueError``)
      "final": {split: {task: {metric: float}}},        # every split, best weights, computed once at the end;
                                                       # tasks with data_keys also get f"{metric}/{data_key}"
      "history": [{"epoch": e, "metrics": M}, ...],
-     "loss_weights": {task: float}}                    # at the best epoch
+     "loss_weights": {task: float},                    # at the best epoch
+     "per_neuron": {task: {data_key: {"unit_ids": [int], "correlation": [float],      # test split, best weights,
+                                      "oracle": [float], "fraction_oracle": [float],  # oracle where images repeat
+                                      "area": [str], "layer": [str]}}}}               # where the data has them
 
 ``score`` = ``score_metric`` at the best epoch; ``model_state`` = the best ``model.state_dict()`` on CPU.
 """

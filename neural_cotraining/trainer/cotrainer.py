@@ -132,8 +132,10 @@ class CoTrainer:
         for task, loss in self.losses.items():
             loss.load_state_dict(weights["losses"][task])
 
-    def evaluate(self, split: str, per_data_key: bool = False) -> dict[str, dict[str, float]]:
-        return evaluate_split(self.caller, self.splits[split], self.losses, self.device, per_data_key, self._autocast)
+    def evaluate(self, split: str, per_data_key: bool = False, per_neuron: dict | None = None) -> dict:
+        return evaluate_split(
+            self.caller, self.splits[split], self.losses, self.device, per_data_key, self._autocast, per_neuron
+        )
 
     # ---------------------------------------------------------------------------------------------- training
     def _check_finite(self, epoch: int, batch_losses: Mapping, data_keys: Mapping, regularizers: Mapping) -> None:
@@ -256,7 +258,11 @@ class CoTrainer:
             logger.warning("no epoch improved the monitored metrics (NaN?); keeping the last weights")
             best_epoch = self.epoch
         self._seed_for("final")
-        final = {split: self.evaluate(split, per_data_key=True) for split in self.splits}
+        per_neuron = {}  # the test split's figures per neuron, keyed by session and unit id
+        final = {
+            split: self.evaluate(split, per_data_key=True, per_neuron=per_neuron if split == "test" else None)
+            for split in self.splits
+        }
         best = next((entry["metrics"] for entry in self.history if entry["epoch"] == best_epoch), None)
         score = flatten_metrics(best)[self.score_metric] if best else float("nan")
         if best:
@@ -273,6 +279,7 @@ class CoTrainer:
             "final": final,
             "history": copy.deepcopy(self.history),
             "loss_weights": loss_weights,
+            "per_neuron": per_neuron,
         }
         logger.info("best epoch %s of %d: %s = %.4g", best_epoch, self.epoch, self.score_metric, score)
         return float(score), output, cpu_state_dict(self.model)

@@ -7,8 +7,9 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from .metrics import ACCUMULATORS, metric_kind
+from .metrics import ACCUMULATORS, NeuralAccumulator, metric_kind
 from .model_calls import ModelCaller
+from .per_neuron import neuron_results
 
 __all__ = ["evaluate_split", "move_batch"]
 
@@ -34,11 +35,13 @@ def evaluate_split(
     device: torch.device,
     per_data_key: bool = False,
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    per_neuron: dict | None = None,
 ) -> dict[str, dict[str, float]]:
     """Metrics of every task of a normalised split (``{task: {data_key: loader}}``), the model in eval mode.
 
     With ``per_data_key`` each data_key of a task with sessions is also reported on its own, as
-    ``f"{metric}/{data_key}"``, next to the pooled metric.
+    ``f"{metric}/{data_key}"``, next to the pooled metric. A dict passed as ``per_neuron`` is filled with
+    ``{task: {data_key: neuron_results(...)}}`` for the neural tasks (see ``per_neuron``).
     """
     was_training = caller.model.training
     caller.model.eval()
@@ -56,6 +59,11 @@ def evaluate_split(
                         output = caller.forward(inputs, task, data_key)
                     output = output.float()
                     accumulator.update(output, targets, loss(output, targets))
+                neural = isinstance(accumulator, NeuralAccumulator) and accumulator.sums is not None
+                if per_neuron is not None and neural:
+                    per_neuron.setdefault(task, {})[data_key] = neuron_results(
+                        accumulator.correlations(), loader, data_key
+                    )
             metrics = accumulator_class.pooled(list(accumulators.values()))
             if per_data_key and None not in accumulators:
                 for data_key, accumulator in accumulators.items():

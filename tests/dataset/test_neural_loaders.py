@@ -90,13 +90,15 @@ def test_normalize_responses_divides_by_training_std(sessions):
     assert torch.allclose(train.std(dim=0, unbiased=False), torch.ones(train.shape[1]), atol=1e-4)
 
 
-def test_validation_source_tiers_keeps_the_file_validation_tier(tmp_path, filetree_writer):
+def test_filetree_keeps_the_file_tiers_by_default_and_re_splits_on_request(tmp_path, filetree_writer):
     root, ids, _ = filetree_writer(tmp_path / "ft")
-    loaders = filetree_static_loaders(0, paths=[str(root)], validation_source="tiers", batch_size=4)
+    loaders = filetree_static_loaders(0, paths=[str(root)], batch_size=4)
     assert _ids(loaders["validation"]["neural"]["ft"]) == set(ids[8:10].tolist())
     assert _ids(loaders["train"]["neural"]["ft"]) == set(ids[:8].tolist())
-    seeded = filetree_static_loaders(0, paths=[str(root)], validation_fraction=0.3)
-    assert _ids(seeded["train"]["neural"]["ft"]) | _ids(seeded["validation"]["neural"]["ft"]) == set(ids[:10].tolist())
+    assert _ids(loaders["test"]["neural"]["ft"]) == {100, 101}
+    seeded = filetree_static_loaders(0, paths=[str(root)], validation_fraction=0.3, split="seed")
+    train, validation = _ids(seeded["train"]["neural"]["ft"]), _ids(seeded["validation"]["neural"]["ft"])
+    assert train | validation == set(ids[:10].tolist()) and len(validation) == 3
 
 
 def test_monkey_static_builder_end_to_end(tmp_path, monkey_static_writer):

@@ -120,14 +120,41 @@ def test_building_leaves_global_rng_and_loader_order_unchanged(cotraining_loader
     assert [labels.tolist() for _, labels in loader] == expected_order
 
 
-def test_readout_bias_starts_at_the_mean_rate_of_a_training_batch(cotraining_loaders):
+def test_readout_bias_starts_at_the_mean_rate_of_the_whole_training_split(cotraining_loaders):
     model = build(cotraining_loaders, readout_type="factorized").eval()
     readout = model.heads["neural"].readouts["session_a"]
     with torch.no_grad():
         readout.features.zero_()
-    _, responses = next(iter(neural_loader(n_neurons=5, seed=1)))
+    responses = neural_loader(n_neurons=5, seed=1).dataset.tensors[1]
     rates = model(torch.randn(2, 1, 32, 32), task="neural", data_key="session_a")
     assert torch.allclose(rates, responses.mean(0).clamp(min=1e-3).expand(2, 5), atol=1e-5)
+
+
+def test_readout_bias_uses_the_datasets_own_mean_response(cotraining_loaders):
+    declared = torch.tensor([0.5, 1.0, 2.0, 3.0, 4.0])
+    cotraining_loaders["train"]["neural"]["session_a"].dataset.mean_response = declared
+    model = build(cotraining_loaders, readout_type="factorized").eval()
+    with torch.no_grad():
+        model.heads["neural"].readouts["session_a"].features.zero_()
+    rates = model(torch.randn(2, 1, 32, 32), task="neural", data_key="session_a")
+    assert torch.allclose(rates, declared.expand(2, 5), atol=1e-5)
+
+
+@pytest.mark.parametrize("readout_type", ["gaussian", "factorized"])
+def test_same_seed_and_config_give_identical_weights_after_the_loaders_were_iterated(readout_type):
+    def loaders():
+        return {"train": {"img_classification": classification_loader(),
+                          "neural": {"a": neural_loader(n_neurons=5, seed=1), "b": neural_loader(seed=2, size=24)}}}
+
+    fresh = weights(build(loaders(), seed=5, readout_type=readout_type))
+    used = loaders()
+    for _ in range(3):  # a few epochs: each advances the shuffling generators
+        for loader in (used["train"]["img_classification"], *used["train"]["neural"].values()):
+            for _batch in loader:
+                pass
+    again = weights(build(used, seed=5, readout_type=readout_type))
+    assert fresh.keys() == again.keys()
+    assert [name for name in fresh if not torch.equal(fresh[name], again[name])] == []
 
 
 def test_batchnorm_model_is_deterministic_in_eval_mode(cotraining_loaders):
@@ -202,3 +229,18 @@ def test_state_dict_restores_a_model_built_with_another_seed(cotraining_loaders)
     assert not torch.equal(rates(fresh), rates(trained))
     fresh.load_state_dict(trained.state_dict())
     assert torch.equal(rates(fresh), rates(trained))
+
+
+def test_input_channels_repeats_grey_inputs_into_a_three_channel_core():
+    loaders = {"train": {"img_classification": classification_loader(channels=1),
+                         "neural": {"a": neural_loader(channels=3, n_neurons=4)}}}
+    with pytest.raises(ValueError, match="inputs need the same channel count"):
+        build(loaders)
+    model = build(loaders, input_channels=3).eval()
+    assert model.core.input_channels == 3
+    grey = torch.randn(2, 1, 32, 32)
+    for task, key in (("img_classification", None), ("neural", "a")):
+        assert torch.equal(model(grey, task=task, data_key=key), model(grey.expand(-1, 3, -1, -1), task=task,
+                                                                         data_key=key))
+    with pytest.raises(ValueError, match=r"input_channels=2: inputs must have 1 or 2 channels"):
+        build(loaders, input_channels=2)

@@ -23,7 +23,8 @@ def test_output_follows_the_contract_and_is_json_serialisable():
                                            loss_weighting="likelihood", verbose=False)
     json.dumps(output)
     assert set(output) == {
-        "best_epoch", "epochs_run", "stopped_early", "score_metric", "final", "history", "loss_weights"}
+        "best_epoch", "epochs_run", "stopped_early", "score_metric", "final", "history", "loss_weights",
+        "per_neuron"}
     assert output["score_metric"] == "validation/img_classification/accuracy"
     assert output["epochs_run"] == 3 and output["stopped_early"] is False
     assert [entry["epoch"] for entry in output["history"]] == [1, 2, 3]
@@ -44,6 +45,24 @@ def test_output_follows_the_contract_and_is_json_serialisable():
     assert final["validation"]["img_classification"]["accuracy"] == score
     assert all(tensor.device.type == "cpu" for tensor in model_state.values())
     assert state_dicts_equal(model_state, {key: value.cpu() for key, value in model.state_dict().items()})
+
+
+def test_output_holds_the_test_figures_of_every_neuron_keyed_by_unit_id():
+    loaders = flagship_dataloaders()
+    loaders["test"]["neural"]["s1"].dataset.unit_ids = [70, 71, 99]  # the data's own ids; s2 has none
+    loaders["test"]["neural"]["s1"].dataset.oracle = [0.5, 0.0, 0.8]
+    _, output, _ = cotrainer(TinyMultiTaskModel(), loaders, seed=1, max_epochs=1, verbose=False)
+    per_neuron = output["per_neuron"]
+    assert set(per_neuron) == {"neural"} and set(per_neuron["neural"]) == {"s1", "s2"}
+    s1, s2 = per_neuron["neural"]["s1"], per_neuron["neural"]["s2"]
+    assert s1["unit_ids"] == [70, 71, 99] and s2["unit_ids"] == [0, 1] and "oracle" not in s2
+    for data_key, entry in (("s1", s1), ("s2", s2)):
+        mean = sum(entry["correlation"]) / len(entry["correlation"])
+        assert mean == pytest.approx(output["final"]["test"]["neural"][f"correlation/{data_key}"])
+    fraction = s1["fraction_oracle"]
+    assert fraction[0] == pytest.approx(s1["correlation"][0] / 0.5) and fraction[2] == pytest.approx(
+        s1["correlation"][2] / 0.8)
+    assert fraction[1] != fraction[1]  # NaN: no fraction of a zero oracle
 
 
 def regression_dataloaders():

@@ -3,7 +3,7 @@
 Layout (as written by ``neuralpredictors.data.utils.convert_static_h5_dataset_to_folder`` and read by
 ``FileTreeDataset``; we read it with numpy because ``neuralpredictors.data`` does not import here)::
 
-    <dataset folder>/               the folder name is the data_key
+    <dataset folder>/               the folder name is the data_key (or nnvision's name, see below)
         config.json                 optional; {"links": {"responses": "<other data folder>"}} renames a folder
         data/images/<i>.npy         the image of trial i, (C, H, W) (usually (1, H, W)) or (H, W)
         data/responses/<i>.npy      the responses of trial i, (n_neurons,)
@@ -12,10 +12,16 @@ Layout (as written by ``neuralpredictors.data.utils.convert_static_h5_dataset_to
                                     are dropped)
         meta/trials/<id>.npy        (n_trials,) int image id per trial, ``<id>`` the first of ``frame_image_id``,
                                     ``image_id``, ``colorframeprojector_image_id`` present (or ``image_id_key``)
-        meta/neurons/, meta/statistics/   ignored (we compute statistics on our own train split)
+        meta/neurons/unit_ids.npy   (n_neurons,) int, required: the neurons' ids, carried to the stored results
+        meta/neurons/area.npy, layer.npy   (n_neurons,) str, optional: kept beside the unit ids
+        meta/statistics/            ignored (we compute statistics on our own train split)
 
 Trials are numbered ``0 .. n_trials - 1`` by their position in ``tiers.npy``. Repeats of an image share an id;
 the first trial's image file stands for all of them.
+
+``data_key_naming``: ``"folder"`` (default) names the session by its folder; ``"nnvision"`` as nnvision's
+``mouse_static_loader`` does: the path after its last ``static``, cut at the first ``.``, with ``preproc`` and
+``_nobehavior`` removed (``.../static90001-1-1-preproc0`` -> ``90001-1-1-0``).
 """
 
 from __future__ import annotations
@@ -30,9 +36,34 @@ from .session import TIERS, NeuralSession
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["IMAGE_ID_KEYS", "read_filetree_session"]
+__all__ = ["DATA_KEY_NAMINGS", "IMAGE_ID_KEYS", "nnvision_data_key", "read_filetree_session"]
 
 IMAGE_ID_KEYS = ("frame_image_id", "image_id", "colorframeprojector_image_id")
+DATA_KEY_NAMINGS = ("folder", "nnvision")
+
+
+def nnvision_data_key(path: str | Path) -> str:
+    """The data_key nnvision's ``mouse_static_loader`` gives the dataset at ``path``."""
+    return str(path).split("static")[-1].split(".")[0].replace("preproc", "").replace("_nobehavior", "")
+
+
+def _neurons(root: Path, n_neurons: int) -> dict[str, np.ndarray]:
+    """unit_ids (required), area and layer (where present) from meta/neurons, each checked against n_neurons."""
+    folder = root / "meta" / "neurons"
+    found = {}
+    for name in ("unit_ids", "area", "layer"):
+        path = folder / f"{name}.npy"
+        if name != "unit_ids" and not path.is_file():
+            continue
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist (a FileTree dataset names its neurons in meta/neurons)")
+        values = _load_npy(path).reshape(-1)
+        if len(values) != n_neurons:
+            raise ValueError(
+                f"{path}: shapes do not match: {len(values)} entries but the responses have {n_neurons} neurons"
+            )
+        found[name] = values
+    return found
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -81,8 +112,12 @@ def _image(path: Path) -> np.ndarray:
     raise ValueError(f"{path}: an image must be (C, H, W) or (H, W), got shape {image.shape}")
 
 
-def read_filetree_session(folder: str | Path, image_id_key: str | None = None) -> NeuralSession:
-    """Read one FileTree dataset folder into a :class:`NeuralSession` (data_key = the folder's name)."""
+def read_filetree_session(
+    folder: str | Path, image_id_key: str | None = None, data_key_naming: str = "folder"
+) -> NeuralSession:
+    """Read one FileTree dataset folder into a :class:`NeuralSession` (data_key: see ``data_key_naming``)."""
+    if data_key_naming not in DATA_KEY_NAMINGS:
+        raise ValueError(f"data_key_naming must be one of {list(DATA_KEY_NAMINGS)}, got {data_key_naming!r}")
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"FileTree dataset folder {root} does not exist")
@@ -115,12 +150,14 @@ def read_filetree_session(folder: str | Path, image_id_key: str | None = None) -
     pixels = np.stack(images).astype(np.float32)
     if pixels.size and pixels.max() > 1.0:
         pixels = pixels / 255.0
+    neurons = _neurons(root, lengths[0])
     return NeuralSession(
-        data_key=root.name,
+        data_key=root.name if data_key_naming == "folder" else nnvision_data_key(root),
         images=pixels,
         image_ids=unique_ids,
         trial_image_ids=trial_ids,
         responses=np.stack(responses),
         tiers=tiers[kept],
         source=str(root),
+        **neurons,
     )

@@ -3,12 +3,20 @@
 Returned structure (``task`` defaults to ``"neural"``; one DataLoader per session, keyed by its data_key)::
 
     {"train":      {task: {data_key: DataLoader}},   # shuffled with the session's own torch.Generator
-     "validation": {task: {data_key: DataLoader}},   # image ids split off the training pool by ``seed``
+     "validation": {task: {data_key: DataLoader}},   # chosen by ``split`` (below)
      "test":       {task: {data_key: DataLoader}}}   # each batch = all repeats of ``test_images_per_batch`` images
 
 Batches are ``NeuralBatch(images (N, C, H, W) float32, responses (N, n_neurons) float32)``; every dataset has
-``n_neurons``. Images are standardised with one mean/std per channel computed over the training images of all
-sessions together (or the given ``image_mean``/``image_std``), so a shared core sees one input scale.
+``n_neurons``, ``unit_ids`` (and ``area`` / ``layer`` where the data has them; else None), ``mean_response`` and,
+in the test split, the per-neuron leave-one-out ``oracle`` (None without repeats). Images are standardised with one
+mean/std per channel computed over the training images of all sessions together (or the given
+``image_mean``/``image_std``), so a shared core sees one input scale.
+
+``split`` picks the validation images: ``"seed"`` (this package's own: a ``seed``-dependent share
+``validation_fraction`` of the non-test image ids, the same ids in every session), ``"tiers"`` (the file's own
+validation tier; the FileTree default) or ``"nnvision"`` (monkey pickles only: exactly nnvision's split, see
+``datasets.nnvision_validation_split``). ``three_channel_grey`` repeats a grey image into three identical channels,
+as nnvision's NeurIPS-era image cache hands them out.
 """
 
 from __future__ import annotations
@@ -32,7 +40,9 @@ from ..images.preprocessing import (
 )
 from .datasets import NeuralResponseDataset, RepeatGroupBatchSampler, split_trials_by_image_id
 from .filetree import read_filetree_session
-from .monkey_static import ImageFolder, read_monkey_static_session
+from .folder_statistics import folder_statistics
+from .monkey_static import ImageFolder, image_folder_path, read_monkey_static_session
+from .oracle import leave_one_out_oracle
 from .own_format import read_sessions
 from .shuffle import shuffle_responses_across_images
 from .session import NeuralSession
@@ -42,14 +52,24 @@ logger = logging.getLogger(__name__)
 __all__ = ["NEURAL_TASK", "build_neural_loaders", "neural_loaders", "monkey_static_loaders", "filetree_static_loaders"]
 
 NEURAL_TASK = "neural"
+IMAGE_STATISTICS = ("train", "folder")
 
 
-def _prepare_images(session: NeuralSession, crop, subsample, size, grayscale) -> torch.Tensor:
+def _prepare_images(session: NeuralSession, crop, subsample, size, grayscale, three_channel_grey) -> torch.Tensor:
     images = torch.from_numpy(session.images)
     images = crop_and_subsample(images, crop, subsample)
     if grayscale:
         images = to_grayscale(images)
+    if three_channel_grey and images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1).contiguous()
     return resize(images, size)
+
+
+def _test_oracle(responses: np.ndarray, trial_image_ids: np.ndarray) -> np.ndarray | None:
+    """Per-neuron leave-one-out oracle of the test trials; None when no test image repeats."""
+    if len(np.unique(trial_image_ids)) == len(trial_image_ids):
+        return None
+    return leave_one_out_oracle(responses, trial_image_ids, per_neuron=True)[1]
 
 
 def build_neural_loaders(
@@ -58,12 +78,13 @@ def build_neural_loaders(
     batch_size=64,
     eval_batch_size=None,
     validation_fraction=0.2,
-    validation_source="seed",
+    split="seed",
     test_images_per_batch=1,
     image_size=None,
     crop=0,
     subsample=1,
     grayscale=False,
+    three_channel_grey=False,
     normalize_images=True,
     image_mean=None,
     image_std=None,
@@ -71,6 +92,8 @@ def build_neural_loaders(
     shuffle_responses=False,
     task=NEURAL_TASK,
     num_workers=0,
+    *,
+    nnvision_image_count=None,
 ) -> dict:
     """DataLoaders for already-read sessions; the builders below read files and call this."""
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -86,15 +109,15 @@ def build_neural_loaders(
     if duplicates:
         raise ValueError(f"data_key(s) {duplicates} occur in more than one session ({[s.source for s in sessions]})")
 
-    splits = split_trials_by_image_id(sessions, seed, validation_fraction, validation_source)
-    images = [_prepare_images(s, crop, subsample, size, grayscale) for s in sessions]
+    splits = split_trials_by_image_id(sessions, seed, validation_fraction, split, nnvision_image_count)
+    images = [_prepare_images(s, crop, subsample, size, grayscale, three_channel_grey) for s in sessions]
     channel_counts = sorted({im.shape[1] for im in images})
     if len(channel_counts) > 1:
         raise ValueError(f"sessions have images with different channel counts {channel_counts}; set grayscale=true")
     n_channels = channel_counts[0]
     if normalize_images:
         train_images = [
-            im[np.unique(s.trial_image_index[split["train"]])] for s, im, split in zip(sessions, images, splits)
+            im[np.unique(s.trial_image_index[parts["train"]])] for s, im, parts in zip(sessions, images, splits)
         ]
         computed_mean, computed_std = channel_statistics(train_images)
         mean = computed_mean if image_mean is None else as_channel_values(image_mean, n_channels, "image_mean")
@@ -103,21 +126,22 @@ def build_neural_loaders(
         mean, std = [0.0] * n_channels, [1.0] * n_channels
 
     loaders = {"train": {task: {}}, "validation": {task: {}}, "test": {task: {}}}
-    for session, pixels, split in zip(sessions, images, splits):
+    for session, pixels, parts in zip(sessions, images, splits):
         normalized = normalize(pixels, mean, std)
         responses = session.responses
         if normalize_responses:
             # divide by the training std per neuron (as neuralpredictors' NeuroNormalizer does); keeps zero at zero
-            scale = responses[split["train"]].std(axis=0)
+            scale = responses[parts["train"]].std(axis=0)
             responses = responses / np.where(scale > 1e-8, scale, 1.0)
         if shuffle_responses:
-            responses = _shuffled(responses, session, split, seed)
+            responses = _shuffled(responses, session, parts, seed)
         dataset = {
             name: NeuralResponseDataset(
                 normalized, session.trial_image_index[trials], responses[trials], session.trial_image_ids[trials],
-                session.data_key, mean, std,
+                session.data_key, mean, std, unit_ids=session.unit_ids, area=session.area, layer=session.layer,
+                oracle=_test_oracle(responses[trials], session.trial_image_ids[trials]) if name == "test" else None,
             )
-            for name, trials in split.items()
+            for name, trials in parts.items()
         }
         key = session.data_key
         generator = make_generator(seed, task, key, "train")
@@ -134,7 +158,7 @@ def build_neural_loaders(
         )
         logger.info(
             "session %s: %d neurons, %d/%d/%d train/validation/test trials, images %s",
-            key, session.n_neurons, *(len(split[n]) for n in ("train", "validation", "test")), tuple(pixels.shape[1:]),
+            key, session.n_neurons, *(len(parts[n]) for n in ("train", "validation", "test")), tuple(pixels.shape[1:]),
         )
     return loaders
 
@@ -149,12 +173,12 @@ def check_neural_config(config: dict) -> None:
     check_shuffle_option(config.get("shuffle_responses", False))
 
 
-def _shuffled(responses: np.ndarray, session: NeuralSession, split: dict, seed: int) -> np.ndarray:
+def _shuffled(responses: np.ndarray, session: NeuralSession, parts: dict, seed: int) -> np.ndarray:
     """The shuffled-responses control (``shuffle``): training and validation responses re-paired with other images
     of their own split, test responses untouched."""
     responses = np.array(responses, copy=True)
     for name in ("train", "validation"):
-        trials = split[name]
+        trials = parts[name]
         shuffle_seed = derive_seed(seed, "shuffle_responses", session.data_key, name)
         image_ids = session.trial_image_ids[trials]
         responses[trials] = shuffle_responses_across_images(responses[trials], image_ids, shuffle_seed)
@@ -162,7 +186,9 @@ def _shuffled(responses: np.ndarray, session: NeuralSession, split: dict, seed: 
     return responses
 
 
-LOADER_OPTIONS = tuple(inspect.signature(build_neural_loaders).parameters)[2:]
+LOADER_OPTIONS = tuple(
+    name for name, p in inspect.signature(build_neural_loaders).parameters.items() if p.kind is p.POSITIONAL_OR_KEYWORD
+)[2:]
 
 
 def _loader_options(arguments: dict) -> dict:
@@ -179,12 +205,13 @@ def neural_loaders(
     batch_size=64,
     eval_batch_size=None,
     validation_fraction=0.2,
-    validation_source="seed",
+    split="seed",
     test_images_per_batch=1,
     image_size=None,
     crop=0,
     subsample=1,
     grayscale=False,
+    three_channel_grey=False,
     normalize_images=True,
     image_mean=None,
     image_std=None,
@@ -195,10 +222,10 @@ def neural_loaders(
 ):
     """Loaders for sessions in our on-disk format (see ``own_format``) under the folder ``path``.
 
-    ``data_keys`` picks sessions (default: every sub-folder with a ``session.json``). ``validation_source``:
-    ``"seed"`` splits validation images off the training pool by id with ``seed``; ``"tiers"`` keeps the file's
-    validation tier. ``crop``/``subsample`` (nnvision's convention), ``grayscale`` and ``image_size`` preprocess
-    the images; ``normalize_responses`` divides each neuron by its training standard deviation;
+    ``data_keys`` picks sessions (default: every sub-folder with a ``session.json``). ``split``: ``"seed"``
+    splits validation images off the training pool by id with ``seed``; ``"tiers"`` keeps the file's validation
+    tier. ``crop``/``subsample`` (nnvision's convention), ``grayscale``, ``three_channel_grey`` and ``image_size``
+    preprocess the images; ``normalize_responses`` divides each neuron by its training standard deviation;
     ``shuffle_responses`` is the shuffled-responses control (``neural.shuffle``: training and validation responses
     re-paired with other images by a permutation seeded from ``seed``, test responses untouched).
     """
@@ -221,13 +248,15 @@ def monkey_static_loaders(
     batch_size=64,
     eval_batch_size=None,
     validation_fraction=0.2,
-    validation_source="seed",
+    split="seed",
     test_images_per_batch=1,
     image_size=None,
     crop=0,
     subsample=1,
     grayscale=False,
+    three_channel_grey=False,
     normalize_images=True,
+    image_statistics="train",
     image_mean=None,
     image_std=None,
     normalize_responses=False,
@@ -237,22 +266,35 @@ def monkey_static_loaders(
 ):
     """Loaders for nnvision "monkey static" session pickles (see ``monkey_static``), one per session.
 
-    ``neuronal_data_files``: list of pickle paths; ``image_cache_path``: the folder of ``<image_id>.npy`` files.
-    ``time_bins_sum``: the first n time bins (int) or a list of bin indices, summed (or averaged with
-    ``average_time_bins``). The other options are those of :func:`neural_loaders`.
+    ``neuronal_data_files``: list of pickle paths (read as plain data only); ``image_cache_path``: the folder of
+    ``<image_id>.npy`` files (a trailing ``individual`` is dropped, as nnvision does). ``time_bins_sum``: the
+    first n time bins (int) or a list of bin indices, summed (or averaged with ``average_time_bins``).
+    ``split="nnvision"``: nnvision's train/validation split (seed 1000 whatever ``seed`` is; train fraction
+    ``1 - validation_fraction``); ``"seed"``: this package's own. ``image_statistics``: ``"train"`` normalises
+    with per-channel statistics of the sessions' training images, ``"folder"`` with nnvision's single mean/std
+    over every image file in the folder, cropped and subsampled (see ``folder_statistics``); ``image_mean`` /
+    ``image_std`` give them outright. The other options are those of :func:`neural_loaders`.
     """
     if not neuronal_data_files:
         raise ValueError("monkey_static_loaders needs neuronal_data_files: a list of session pickle files")
     if image_cache_path is None:
         raise ValueError("monkey_static_loaders needs image_cache_path: the folder of <image_id>.npy files")
+    if image_statistics not in IMAGE_STATISTICS:
+        raise ValueError(f"image_statistics must be one of {list(IMAGE_STATISTICS)}, got {image_statistics!r}")
+    if image_statistics == "folder" and (image_mean is not None or image_std is not None):
+        raise ValueError("image_statistics='folder' computes image_mean and image_std: do not set them as well")
     if isinstance(neuronal_data_files, str):
         neuronal_data_files = [neuronal_data_files]
-    images = ImageFolder(image_cache_path, filename_precision)
+    images = ImageFolder(image_folder_path(image_cache_path), filename_precision)
     sessions = [
         read_monkey_static_session(f, images, time_bins_sum, average_time_bins, image_id_offset)
         for f in neuronal_data_files
     ]
-    return build_neural_loaders(sessions, seed, **_loader_options(locals()))
+    options = _loader_options(locals())
+    if image_statistics == "folder" and normalize_images:
+        options["image_mean"], options["image_std"] = folder_statistics(images, crop, subsample)
+    image_count = len(images.files()) if split == "nnvision" else None
+    return build_neural_loaders(sessions, seed, nnvision_image_count=image_count, **options)
 
 
 @checks_config(check_neural_config)
@@ -261,15 +303,17 @@ def filetree_static_loaders(
     seed,
     paths=None,
     image_id_key=None,
+    data_key_naming="folder",
     batch_size=64,
     eval_batch_size=None,
     validation_fraction=0.2,
-    validation_source="seed",
+    split="tiers",
     test_images_per_batch=1,
     image_size=None,
     crop=0,
     subsample=1,
     grayscale=False,
+    three_channel_grey=False,
     normalize_images=True,
     image_mean=None,
     image_std=None,
@@ -280,13 +324,15 @@ def filetree_static_loaders(
 ):
     """Loaders for neuralpredictors FileTree static datasets (the Sensorium layout, see ``filetree``).
 
-    ``paths``: list of dataset folders (the folder names become the data_keys). ``image_id_key`` names the
+    ``paths``: list of dataset folders. ``data_key_naming``: ``"folder"`` (the folder name) or ``"nnvision"``
+    (nnvision's ``mouse_static_loader`` name, e.g. ``90001-1-1-0``). ``image_id_key`` names the
     ``meta/trials/<key>.npy`` file of image ids (default: the first of frame_image_id, image_id,
-    colorframeprojector_image_id). Set ``validation_source="tiers"`` to keep the files' validation tier.
+    colorframeprojector_image_id). ``split="tiers"`` (default) keeps the files' train/validation/test tiers, as
+    neuralpredictors and nnvision do; ``"seed"`` re-splits the train and validation images by ``seed``.
     """
     if not paths:
         raise ValueError("filetree_static_loaders needs paths: a list of FileTree dataset folders")
     if isinstance(paths, str):
         paths = [paths]
-    sessions = [read_filetree_session(p, image_id_key) for p in paths]
+    sessions = [read_filetree_session(p, image_id_key, data_key_naming) for p in paths]
     return build_neural_loaders(sessions, seed, **_loader_options(locals()))

@@ -5,10 +5,15 @@ Layout, as read by nnvision's ``monkey_static_loader`` (sinzlab/nnvision; learne
 - one pickle per session holding a dict with
   ``subject_id``, ``session_id`` (the data_key is ``str(session_id)``),
   ``training_responses`` and ``testing_responses`` shaped (neurons, time_bins, trials),
-  ``training_image_ids`` and ``testing_image_ids`` shaped (trials,) (integers; test images repeat);
+  ``training_image_ids`` and ``testing_image_ids`` shaped (trials,) (integers; test images repeat),
+  ``unit_ids`` shaped (neurons,) (the recording's neuron ids; nnvision does not read them, we carry them to the
+  stored per-neuron results);
+  read with :func:`~.safe_pickle.load_plain_pickle`: numpy arrays and plain containers only, never code;
 - an image folder with one ``.npy`` file per image id, named by the id zero-padded to ``filename_precision``
   digits (nnvision's default 6, e.g. ``000042.npy``); unpadded names (``42.npy``) are accepted too.
-  Each file holds a 2-d (H, W) grayscale image or an (H, W, C) colour image.
+  Each file holds a 2-d (H, W) grayscale image or an (H, W, C) colour image. A path ending in ``individual``
+  (nnvision's legacy layout ``.../images/individual``) means the folder above it, as nnvision reads it
+  (:func:`image_folder_path`).
 
 Responses are summed (or averaged) over the time bins chosen by ``time_bins_sum``: an int ``n`` takes the first
 ``n`` bins (nnvision's convention), a list takes those bin indices. ``image_id_offset`` is subtracted from the ids
@@ -20,16 +25,16 @@ from __future__ import annotations
 
 import logging
 import numbers
-import pickle
 from pathlib import Path
 
 import numpy as np
 
+from .safe_pickle import load_plain_pickle
 from .session import NeuralSession
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["REQUIRED_KEYS", "ImageFolder", "read_monkey_static_session", "select_time_bins"]
+__all__ = ["REQUIRED_KEYS", "ImageFolder", "image_folder_path", "read_monkey_static_session", "select_time_bins"]
 
 REQUIRED_KEYS = (
     "subject_id",
@@ -38,7 +43,20 @@ REQUIRED_KEYS = (
     "testing_responses",
     "training_image_ids",
     "testing_image_ids",
+    "unit_ids",
 )
+LEGACY_SUBFOLDER = "individual"
+
+
+def image_folder_path(image_cache_path: str | Path) -> Path:
+    """The folder nnvision reads images from: a trailing ``individual`` component is dropped (nnvision's
+    ``monkey_static_loader`` cuts the path at "individual" because of a legacy folder structure)."""
+    path = Path(image_cache_path)
+    if path.name == LEGACY_SUBFOLDER:
+        logger.info("image_cache_path %s ends in %r: reading images from %s, as nnvision does",
+                    path, LEGACY_SUBFOLDER, path.parent)
+        return path.parent
+    return path
 
 
 class ImageFolder:
@@ -50,6 +68,10 @@ class ImageFolder:
             raise FileNotFoundError(f"image folder {self.path} does not exist")
         self.filename_precision = int(filename_precision)
         self._cache: dict[int, np.ndarray] = {}
+
+    def files(self) -> list[Path]:
+        """Every ``.npy`` file in the folder, sorted by name (nnvision counts these as the image set)."""
+        return sorted(p for p in self.path.iterdir() if p.name.endswith(".npy") and p.is_file())
 
     def file_for(self, image_id: int) -> Path:
         candidates = [self.path / f"{image_id:0{self.filename_precision}d}.npy", self.path / f"{image_id}.npy"]
@@ -64,22 +86,33 @@ class ImageFolder:
         """The image as (C, H, W) float32."""
         if image_id not in self._cache:
             path = self.file_for(image_id)
-            image = np.load(path, allow_pickle=False)
-            if image.ndim == 2:
-                image = image[None]
-            elif image.ndim == 3:
-                image = np.moveaxis(image, -1, 0)
-            else:
-                raise ValueError(f"{path}: an image must be (H, W) or (H, W, C), got shape {image.shape}")
-            self._cache[image_id] = image.astype(np.float32)
+            self._cache[image_id] = read_image_file(path)
         return self._cache[image_id]
 
     def stack(self, image_ids, source: str) -> np.ndarray:
-        images = [self.load(int(i)) for i in image_ids]
+        try:
+            images = [self.load(int(i)) for i in image_ids]
+        except FileNotFoundError as error:
+            raise FileNotFoundError(f"{source}: {error}") from None
         shapes = sorted({image.shape for image in images})
         if len(shapes) > 1:
             raise ValueError(f"{source}: the images in {self.path} have different shapes {shapes[:5]}")
         return np.stack(images)
+
+
+def read_image_file(path: Path) -> np.ndarray:
+    """One ``.npy`` image as (C, H, W) float32 (values as stored)."""
+    try:
+        image = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        raise ValueError(f"{path}: not a readable .npy image ({error})") from error
+    if image.ndim == 2:
+        image = image[None]
+    elif image.ndim == 3:
+        image = np.moveaxis(image, -1, 0)
+    else:
+        raise ValueError(f"{path}: an image must be (H, W) or (H, W, C), got shape {image.shape}")
+    return image.astype(np.float32)
 
 
 def select_time_bins(responses: np.ndarray, time_bins_sum, average: bool, source: str) -> np.ndarray:
@@ -101,11 +134,7 @@ def select_time_bins(responses: np.ndarray, time_bins_sum, average: bool, source
 def _load_pickle(path: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"neuronal data file {path} does not exist")
-    try:
-        with open(path, "rb") as handle:
-            raw = pickle.load(handle)  # noqa: S301 - the user names their own data files
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as error:
-        raise ValueError(f"{path}: not a readable pickle ({error})") from error
+    raw = load_plain_pickle(path)
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a dict, got {type(raw).__name__}")
     missing = [key for key in REQUIRED_KEYS if key not in raw]
@@ -138,6 +167,9 @@ def read_monkey_static_session(
     n_train, n_test = parts["train"][0].shape[1], parts["test"][0].shape[1]
     if n_train != n_test:
         raise ValueError(f"{source}: training_responses has {n_train} neurons but testing_responses has {n_test}")
+    unit_ids = np.asarray(raw["unit_ids"]).reshape(-1)
+    if len(unit_ids) != n_train:
+        raise ValueError(f"{source}: unit_ids has {len(unit_ids)} entries but the responses have {n_train} neurons")
     trial_ids = np.concatenate([parts["train"][1], parts["test"][1]])
     unique_ids = np.unique(trial_ids)
     pixels = images.stack(unique_ids, source)
@@ -152,6 +184,7 @@ def read_monkey_static_session(
         tiers=np.array(["train"] * len(parts["train"][1]) + ["test"] * len(parts["test"][1])),
         source=source,
         metadata={"subject_id": _plain(raw["subject_id"]), "session_id": _plain(raw["session_id"])},
+        unit_ids=unit_ids,
     )
 
 

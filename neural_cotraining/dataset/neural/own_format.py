@@ -21,6 +21,9 @@ name                shape, dtype               meaning
 ``tiers``           (n_trials,) str            ``"train"``, ``"validation"`` or ``"test"`` per trial
 ==================  =========================  ==========================================================
 
+Optional arrays: ``unit_ids`` (n_neurons,) int64, distinct (absent: the column index 0..n_neurons-1), ``area`` and
+``layer`` (n_neurons,) str.
+
 ``session.json``::
 
     {"format": "neural_cotraining.static_session", "version": 1, "data_key": "<data_key>",
@@ -66,6 +69,7 @@ SESSION_FILE = "session.json"
 DATA_FILE = "data.npz"
 GROUND_TRUTH_FILE = "ground_truth.npz"
 ARRAYS = ("images", "image_ids", "trial_image_ids", "responses", "tiers")
+NEURON_ARRAYS = ("unit_ids", "area", "layer")  # optional
 
 
 def write_session(session: NeuralSession, root: str | Path, ground_truth: dict | None = None) -> Path:
@@ -79,6 +83,7 @@ def write_session(session: NeuralSession, root: str | Path, ground_truth: dict |
         trial_image_ids=session.trial_image_ids.astype(np.int64),
         responses=session.responses.astype(np.float32),
         tiers=session.tiers.astype(str),
+        **{name: getattr(session, name) for name in NEURON_ARRAYS if getattr(session, name) is not None},
     )
     if ground_truth is not None:
         np.savez_compressed(folder / GROUND_TRUTH_FILE, **{k: np.asarray(v) for k, v in ground_truth.items()})
@@ -126,6 +131,7 @@ def read_session(folder: str | Path) -> NeuralSession:
         if missing:
             raise ValueError(f"{path}: missing array(s) {missing}; found {sorted(archive.files)}")
         arrays = {name: archive[name] for name in ARRAYS}
+        neurons = {name: archive[name] for name in NEURON_ARRAYS if name in archive.files}
     counts = {
         "n_images": len(arrays["images"]),
         "n_trials": len(arrays["responses"]),
@@ -148,6 +154,7 @@ def read_session(folder: str | Path) -> NeuralSession:
         tiers=arrays["tiers"],
         source=str(path),
         metadata=header.get("metadata", {}),
+        **neurons,
     )
 
 

@@ -28,6 +28,9 @@ class NeuralSession:
         tiers: (n_trials,) str, each ``"train"``, ``"validation"`` or ``"test"``.
         source: the file or folder it was read from, named in every error message.
         metadata: free-form, JSON-able information (e.g. subject, ground truth summaries).
+        unit_ids: (n_neurons,) int64, distinct: the recording's id of each response column (neuroscientists select
+            neurons by it); None means the column index.
+        area, layer: (n_neurons,) str, the brain area / cortical layer of each neuron where the data has them.
     """
 
     data_key: str
@@ -38,6 +41,9 @@ class NeuralSession:
     tiers: np.ndarray
     source: str = ""
     metadata: dict = field(default_factory=dict)
+    unit_ids: np.ndarray | None = None
+    area: np.ndarray | None = None
+    layer: np.ndarray | None = None
 
     def __post_init__(self):
         where = self.source or f"session {self.data_key!r}"
@@ -48,6 +54,7 @@ class NeuralSession:
         self.responses = np.asarray(self.responses, dtype=np.float32)
         self.tiers = np.asarray(self.tiers).astype(str)
         self._check(where)
+        self._check_neurons(where)
 
     def _check(self, where: str) -> None:
         if self.images.ndim != 4:
@@ -85,6 +92,24 @@ class NeuralSession:
         leaked = in_test & set(self.trial_image_ids[self.tiers != "test"].tolist())
         if leaked:
             raise ValueError(f"{where}: image id(s) {sorted(leaked)[:5]} appear both in the test tier and in training")
+
+    def _check_neurons(self, where: str) -> None:
+        n = self.n_neurons
+        if self.unit_ids is None:
+            self.unit_ids = np.arange(n, dtype=np.int64)
+        self.unit_ids = _as_ids(self.unit_ids, "unit_ids", where)
+        if len(self.unit_ids) != n:
+            raise ValueError(f"{where}: {len(self.unit_ids)} unit ids but the responses have {n} neurons")
+        if len(np.unique(self.unit_ids)) != n:
+            raise ValueError(f"{where}: unit ids are not unique")
+        for name in ("area", "layer"):
+            values = getattr(self, name)
+            if values is None:
+                continue
+            values = np.asarray(values).reshape(-1).astype(str)
+            if len(values) != n:
+                raise ValueError(f"{where}: {len(values)} {name} entries but the responses have {n} neurons")
+            setattr(self, name, values)
 
     @property
     def n_neurons(self) -> int:

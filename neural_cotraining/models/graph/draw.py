@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from .layers import describe_layer
-from .model import TaskGraphModel
 from .spec import INPUT, NodeSpec, parse_nodes
 
 logger = logging.getLogger(__name__)
@@ -28,11 +27,14 @@ LOSS_NODE_COLOR = "#f6b26b"
 LOSS_EDGE_COLOR = "#b45f06"
 
 
-def _as_nodes(graph: TaskGraphModel | Sequence[Any]) -> list[NodeSpec]:
-    return graph.nodes if isinstance(graph, TaskGraphModel) else parse_nodes(graph)
+def _as_nodes(graph: Any) -> list[NodeSpec]:
+    """The parsed nodes of a TaskGraphModel (anything with ``nodes``; not imported here, as ``model`` imports this
+    module to draw itself) or of a sequence of node specs."""
+    nodes = getattr(graph, "nodes", None)
+    return list(nodes) if nodes is not None and not isinstance(graph, Sequence) else parse_nodes(graph)
 
 
-def layered_layout(graph: TaskGraphModel | Sequence[Any]) -> dict[str, tuple[float, float]]:
+def layered_layout(graph: Any) -> dict[str, tuple[float, float]]:
     """``{"input" and each node: (column, row)}``: column = depth, rows centred on 0 within each column."""
     nodes = _as_nodes(graph)
     depth = {INPUT: 0}
@@ -71,7 +73,7 @@ def _target_path(path: str | Path) -> Path:
 
 
 def draw_task_graph(
-    graph: TaskGraphModel | Sequence[Any], path: str | Path, *, title: str | None = None, dpi: int = 120
+    graph: Any, path: str | Path, *, title: str | None = None, dpi: int = 120
 ) -> Path:
     """Draw ``graph`` (a :class:`TaskGraphModel` or its node specs) to the PNG file ``path``; returns the path.
 
