@@ -67,7 +67,9 @@ class TrainingCallback:
             rows = metric_rows(epoch, metrics)
             # a resumed run reports epochs again that an earlier attempt reported: keep the latest
             self.epoch_rows = [r for r in self.epoch_rows if r["epoch"] != int(epoch)] + rows
-        if epoch is not None and state is not None and self._on_checkpoint is not None:
+        # nnfabrik's checkpoint template passes state={"action": ..., "optimizer": ...}: for call_back, not ours
+        ours = not (isinstance(state, dict) and "action" in state)
+        if epoch is not None and state is not None and ours and self._on_checkpoint is not None:
             self._on_checkpoint(int(epoch), state)
 
     def resume_state(self) -> dict | None:

@@ -66,8 +66,8 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     defaults; nothing else changes).
     """
     check_schema_name(schema_name)
-    connection = connect()
     refuse_system_schema(schema_name)
+    connection = connect()
     existing = schema_tables(connection, schema_name)
     if existing and not is_pipeline_schema(existing) and not allow_other_tables:
         raise ForeignSchemaError(
@@ -105,8 +105,8 @@ def drop_plan(schema_name: str) -> list[tuple[str, int]]:
     """``[(table, rows)]`` that dropping ``schema_name`` would remove; refuses a schema that does not exist or is
     not the pipeline's. Creates nothing."""
     check_schema_name(schema_name)
-    connection = connect()
     refuse_system_schema(schema_name)
+    connection = connect()
     existing = schema_tables(connection, schema_name)
     if existing is None:
         raise ValueError(f"there is no schema {schema_name}")
