@@ -50,9 +50,20 @@ def report(error: BaseException, stream=None) -> int:
     return 1
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at the time of writing (it may be replaced after the handler is set)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def logs_to_stderr() -> None:
     """Send DataJoint's log lines ("connected to ...") to stderr, whether or not it is imported yet."""
     os.environ.setdefault(_DATAJOINT_LOG_STREAM, "stderr")
     for handler in logging.getLogger("datajoint").handlers:
-        if type(handler) is logging.StreamHandler and handler.stream is not sys.stderr:  # not a FileHandler
-            handler.setStream(sys.stderr)
+        if type(handler) is logging.StreamHandler and not isinstance(handler.stream, _CurrentStderr):
+            # a StreamHandler exactly (a FileHandler stays); assigned, not setStream(), which flushes the old stream
+            handler.stream = _CurrentStderr()
