@@ -13,7 +13,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import DEFAULT_OUTPUT
+from benchmarks.common import DEFAULT_OUTPUT, median_interval
 
 ORDER = ("trainer_overhead", "pipeline_overhead", "workers", "memory", "gpu")
 
@@ -38,11 +38,15 @@ def _trainer_rows(r: dict) -> list[list[str]]:
     if "ratio_ours_over_plain_accounted" in r:
         accounted = (f"; accounted inside each run: {r['ratio_ours_over_plain_accounted']:.3f}, i.e."
                      f" {r['overhead_percent_accounted']:+.1f} % time outside forward/backward/step")
+    pairs = r["ratio_per_pair"]
+    low, high, coverage = median_interval(pairs["values"])
     return [[
         "Co-trainer vs. hand-written PyTorch loop, same work (CPU, 1 thread): training samples/s, ours/plain",
-        f"{r['ratio_ours_over_plain']:.3f} ({rates['cotrainer']['median']:,.0f} vs. {rates['plain']['median']:,.0f}"
-        f" samples/s, median of {r['repeats']}; ranges {_spread(rates['cotrainer'])} / {_spread(rates['plain'])};"
-        f" by CPU time {r['ratio_ours_over_plain_cpu_time']:.3f}{accounted})",
+        f"{pairs['median']:.2f}, {coverage:.0%} CI {low:.2f}–{high:.2f} (median and distribution-free interval of"
+        f" the {len(pairs['values'])} paired runs' ratios, {pairs['min']:.2f}–{pairs['max']:.2f} in all;"
+        f" {rates['cotrainer']['median']:,.0f} vs. {rates['plain']['median']:,.0f} samples/s; ranges"
+        f" {_spread(rates['cotrainer'])} / {_spread(rates['plain'])}; by CPU time"
+        f" {r['ratio_ours_over_plain_cpu_time']:.2f}{accounted})",
         _target(r["target"]["ratio_ours_over_plain"]), _met(r),
     ]]
 
