@@ -11,6 +11,12 @@ Builder names read out of the database ("package.module.function") are code to r
 A prefix allows that module and its submodules (``my_lab`` allows ``my_lab.models`` but not ``my_labx``).
 The module is checked before anything is imported.
 
+Inside ``neural_cotraining`` only the functions meant as builders resolve: those a ``builders`` module lists in its
+``__all__`` (``neural_cotraining.dataset.builders.cotraining_loaders``, ``neural_cotraining.models.builders.*``,
+``neural_cotraining.trainer.builders.cotrainer``, ...) and that take a ``seed``, as every builder does. Anything
+else of ours (``neural_cotraining.cli.main``, the database starter's helpers) is refused, so a name read from the
+database cannot run them. In a user's allowed modules any public function resolves, as in nnfabrik.
+
 Configs are checked against the builder's signature when an entry is added: every key must be a keyword the builder
 accepts (unless it takes ``**kwargs``), and every keyword without a default must be given. A builder may also carry
 a check of its config's values (:func:`checks_config`), run at the same moment, so a bad value (a negative noise
@@ -58,6 +64,8 @@ RESERVED_ARGUMENTS = {
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED_NAME = re.compile(rf"^{_IDENTIFIER}(\.{_IDENTIFIER})+$")
 _runtime_prefixes: list[str] = []
+_OWN_PACKAGE = "neural_cotraining"
+_BUILDER_MODULE = "builders"  # the last part of the name of every module of ours that holds builders
 
 
 class BuilderError(ValueError):
@@ -119,7 +127,7 @@ def allow_builder_modules(*prefixes: str) -> None:
 
 def allowed_module_prefixes() -> list[str]:
     """Every allowed module prefix, ours first."""
-    prefixes = ["neural_cotraining"]
+    prefixes = [_OWN_PACKAGE]
     for source in (_split_prefixes(os.environ.get(BUILDER_MODULES_ENV, "")), _prefixes_from_config_file(), _runtime_prefixes):
         prefixes.extend(prefix for prefix in source if prefix not in prefixes)
     return prefixes
@@ -156,7 +164,22 @@ def resolve_builder(name: str) -> Callable:
         raise BuilderError(f"builder {name!r}: module {module_name!r} has no attribute {function_name!r}")
     if not callable(function) or inspect.isclass(function):
         raise BuilderError(f"builder {name!r} is a {type(function).__name__}, not a function")
+    if _is_allowed(module_name, [_OWN_PACKAGE]):
+        _check_own_builder(name, module, function)
     return function
+
+
+def _check_own_builder(name: str, module: Any, function: Callable) -> None:
+    """Of our own functions only the builders resolve (see the module docstring)."""
+    listed = module.__name__.rsplit(".", 1)[-1] == _BUILDER_MODULE and name.rsplit(".", 1)[1] in getattr(
+        module, "__all__", ()
+    )
+    takes_seed = "seed" in inspect.signature(function).parameters
+    if not (listed and takes_seed):
+        raise BuilderError(
+            f"{name!r} is not a builder: neural_cotraining's builders are the functions listed in the __all__ of "
+            "neural_cotraining.dataset.builders, .models.builders and .trainer.builders"
+        )
 
 
 def check_config(function: Callable, config: Any, kind: str) -> None:

@@ -10,19 +10,20 @@ import multiprocessing
 import sys
 from pathlib import Path
 
+from .cli_errors import USER_ERRORS, CommandError, logs_to_stderr, one_line, report
+
 __all__ = ["main", "build_parser"]
 
 logger = logging.getLogger("neural_cotraining")
 
 
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 1
+def _fail(message: str, hint: str | None = None) -> int:
+    return report(CommandError(message, hint))
 
 
 def _open(arguments: argparse.Namespace, adding: bool = False):
-    """(experiment, tables) for commands that take an experiment file; ``adding`` inserts the file's entries, which
-    are checked first, so a bad file touches no database."""
+    """(experiment, tables) for commands that take an experiment file; ``adding`` inserts the file's entries. The
+    file is checked first (builders, config keys, hashes), so a bad file touches no database."""
     from .configs import load_experiment
     from .pipeline import activate
     from .pipeline.experiments import add_experiment, check_experiment
@@ -30,9 +31,11 @@ def _open(arguments: argparse.Namespace, adding: bool = False):
     experiment = load_experiment(arguments.experiment)
     schema = arguments.schema or experiment.schema
     if not schema:
-        raise ValueError(f"{arguments.experiment} names no schema: add 'schema:' or pass --schema")
-    if adding:
+        raise CommandError(f"{arguments.experiment} names no schema", hint="add 'schema:' to the file or pass --schema")
+    try:
         check_experiment(experiment)
+    except USER_ERRORS as error:
+        raise CommandError(f"{arguments.experiment}: {error}") from error
     tables = activate(schema)
     if adding:
         add_experiment(tables, experiment)
@@ -57,23 +60,31 @@ def _add(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None) -> None:
-    """One worker process: its own connection, populating the experiment's jobs."""
+def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None) -> list:
+    """One worker process: its own connection, populating the experiment's jobs; ``[(labels, message)]`` of the
+    jobs that failed. As a process of its own it exits with status 2 when any failed."""
     from .configs import load_experiment
     from .pipeline import activate
     from .pipeline.experiments import experiment_keys
 
+    logs_to_stderr()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
     experiment = load_experiment(experiment_path)
     tables = activate(schema)
-    restriction = [job["key"] for job in experiment_keys(tables, experiment)]
+    jobs = experiment_keys(tables, experiment)
     trained = tables.TrainedModel()
-    result = trained.populate(restriction, reserve_jobs=reserve_jobs, suppress_errors=True,
+    result = trained.populate([job["key"] for job in jobs], reserve_jobs=reserve_jobs, suppress_errors=True,
                               orphan_timeout=orphan_timeout if reserve_jobs else None,
                               display_progress=sys.stderr.isatty())  # a bar over jobs at a terminal
+    failed = []
     for key, message in result["error_list"]:
         logger.error("job %s failed: %s", key, message)
+        job = next((job for job in jobs if all(job["key"][name] == key[name] for name in job["key"])), None)
+        failed.append((_labels({**job["labels"], "seed": key["seed"]}) if job else str(key), one_line(message)))
     logger.info("worker done: %d trained, %d failed", result["success_count"], len(result["error_list"]))
+    if failed and multiprocessing.parent_process() is not None:
+        sys.exit(2)
+    return failed
 
 
 def _populate(arguments: argparse.Namespace) -> int:
@@ -81,7 +92,12 @@ def _populate(arguments: argparse.Namespace) -> int:
     schema = arguments.schema or experiment.schema
     reserve = arguments.reserve_jobs or arguments.workers > 1
     if arguments.workers == 1:
-        _populate_worker(schema, arguments.experiment, reserve, arguments.orphan_timeout)
+        failed = _populate_worker(schema, arguments.experiment, reserve, arguments.orphan_timeout)
+        if not reserve:  # with reserve_jobs the jobs table keeps the errors and the status lists them
+            for labels, message in failed:
+                print(f"  failed {labels}: {message}")
+        status = _status(arguments, tables=tables, experiment=experiment)
+        return 2 if failed else status
     else:
         context = multiprocessing.get_context("spawn")
         workers = [
@@ -96,7 +112,8 @@ def _populate(arguments: argparse.Namespace) -> int:
             worker.start()
         for worker in workers:
             worker.join()
-    return _status(arguments, tables=tables, experiment=experiment)
+        status = _status(arguments, tables=tables, experiment=experiment)
+        return 2 if any(worker.exitcode != 0 for worker in workers) else status
 
 
 def _labels(job: dict) -> str:
@@ -114,7 +131,7 @@ def _status(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
         f"reserved {status['reserved']} | errors {status['error']} | not started {status['not_started']}"
     )
     for error in status["errors"]:
-        print(f"  error in {_labels(error)}: {error['error']}")
+        print(f"  error in {_labels(error)}: {one_line(error['error'])}")
     for job in status["checkpointed"]:
         print(f"  checkpoint of {_labels(job)} at epoch {job['checkpoint_epoch']}")
     return 0 if status["error"] == 0 else 2
@@ -179,7 +196,7 @@ def _affinity(arguments: argparse.Namespace) -> int:
     allow_builder_modules(*experiment.builder_modules)
     schema = arguments.schema or experiment.schema
     if not schema:
-        raise ValueError(f"{arguments.experiment} names no schema: add 'schema:' or pass --schema")
+        raise CommandError(f"{arguments.experiment} names no schema", hint="add 'schema:' to the file or pass --schema")
     output = arguments.output or output or "results/affinity"
     result = run_affinity_study(activate(schema), study, output, reserve_jobs=arguments.reserve_jobs)
     value = study.heatmap_value
@@ -196,16 +213,19 @@ def _affinity(arguments: argparse.Namespace) -> int:
 
 
 def _drop(arguments: argparse.Namespace) -> int:
-    from .pipeline import activate
+    from .pipeline import drop_plan, drop_schema
 
+    contents = drop_plan(arguments.schema)  # refuses system schemas and schemas that are not the pipeline's
+    print(f"schema {arguments.schema} holds:")
+    print_table([{"table": table, "rows": rows} for table, rows in contents], ["table", "rows"])
     if not arguments.yes:
         if not sys.stdin.isatty():
             return _fail(f"dropping {arguments.schema} needs --yes when not asked at a terminal")
-        answer = input(f"Drop schema {arguments.schema!r} and every trained model in it? [y/N] ")
+        answer = input(f"Drop schema {arguments.schema!r} and everything above? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             print("not dropped")
             return 1
-    activate(arguments.schema).schema.drop(prompt=False)
+    drop_schema(arguments.schema)
     print(f"dropped {arguments.schema}")
     return 0
 
@@ -267,17 +287,15 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     if arguments.command == "populate" and arguments.workers < 1:
         return _fail("--workers must be at least 1")
+    logs_to_stderr()
     logging.basicConfig(
         level=logging.DEBUG if arguments.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from .builders import BuilderError
-    from .configs import ExperimentFileError
-
     try:
         return arguments.handler(arguments)
-    except (ExperimentFileError, BuilderError, ValueError, ConnectionError, RuntimeError) as error:
-        return _fail(str(error))
+    except USER_ERRORS as error:
+        return report(error)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,9 @@ def test_populate_with_worker_processes(capsys, experiment_file):
 
 
 def test_drop_asks_first(experiment_file, schema_name):
+    from neural_cotraining.pipeline import activate
+
+    activate(schema_name)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     command = [sys.executable, "-m", "neural_cotraining.cli", "drop", schema_name]
     refused = subprocess.run(command, input="", capture_output=True, text=True, env=env, timeout=120)

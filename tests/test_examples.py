@@ -121,3 +121,29 @@ def test_register_your_own_builders_script(throwaway_schema):
     assert "trained 0 model(s); errors: 0" in second.stdout
     assert f"dropped {throwaway_schema}" in second.stdout
     assert not schema_exists(throwaway_schema)
+
+
+OWN_TABLES = EXAMPLES / "own_tables.py"
+
+
+def test_own_tables_script_populates_a_variant_and_a_score(schema_name):
+    environment = {**os.environ, **SINGLE_THREAD, "OWN_TABLES_SCHEMA": schema_name}
+    environment.pop("NEURAL_COTRAINING_BUILDER_MODULES", None)
+    try:
+        run = subprocess.run([sys.executable, str(OWN_TABLES)], env=environment, capture_output=True, text=True,
+                             timeout=300, cwd=EXAMPLES.parent)
+        assert run.returncode == 0, run.stderr[-3000:]
+        for table in ("TrainedModel", "NoisyAccuracy", "QuickTrainedModel"):
+            assert f"{table}: 2 populated, 0 errors" in run.stdout
+        rows = [line.split() for line in run.stdout.splitlines() if line.strip()[:1].isdigit()]
+        assert [int(row[0]) for row in rows] == [1, 2]
+        for _, score, noisy, quick, *_ in rows:
+            assert quick == score  # the variant trains with the pipeline's make: the same job, the same score
+            assert 0.0 < float(noisy) < float(score)  # noise on the inputs costs accuracy
+        assert schema_exists(schema_name + "_analysis")
+    finally:
+        cleanup = subprocess.run([sys.executable, str(OWN_TABLES), "--cleanup"], env=environment,
+                                 capture_output=True, text=True, timeout=300, cwd=EXAMPLES.parent)
+    assert cleanup.returncode == 0, cleanup.stderr[-3000:]
+    assert "TrainedModel: 0 populated" in cleanup.stdout  # nothing new to train the second time
+    assert not schema_exists(schema_name) and not schema_exists(schema_name + "_analysis")

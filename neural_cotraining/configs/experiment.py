@@ -117,6 +117,15 @@ def experiment_from_dict(raw: Any, source: str = "experiment") -> Experiment:
     return Experiment(schema=schema, seeds=seeds, builder_modules=modules, combinations=combinations, **kinds)
 
 
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's error in one line, with the place in the file ("line 3, column 6") instead of "<unicode string>"."""
+    mark = getattr(error, "problem_mark", None)
+    place = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    context = getattr(error, "context", None)
+    return f"{place}: not valid YAML: {problem}" + (f" ({context})" if context else "")
+
+
 def load_experiment(path: str | Path) -> Experiment:
     path = Path(path)
     if not path.is_file():
@@ -124,5 +133,5 @@ def load_experiment(path: str | Path) -> Experiment:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise ExperimentFileError(f"{path}: not valid YAML: {error}") from error
+        raise ExperimentFileError(f"{path}{_yaml_problem(error)}") from None
     return experiment_from_dict(raw, source=str(path))

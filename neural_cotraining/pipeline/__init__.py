@@ -3,10 +3,15 @@
 Contract:
 - ``activate(schema_name)`` connects (settings from ``DJ_HOST``, ``DJ_PORT``, ``DJ_USER``, ``DJ_PASS``,
   ``DJ_BACKEND``, ``DJ_USE_TLS``; local defaults) and returns a namespace of the schema's tables: ``Fabrikant``,
-  ``Seed``, ``Dataset``, ``Model``, ``Trainer`` (``add_entry(fn, config, comment=...)`` -> primary key, idempotent)
-  and ``TrainedModel`` (``populate(...)``, ``load_model(key)`` -> (dataloaders, model), parts ``ModelState``,
-  ``EpochMetric`` and ``UnitResult`` (per-neuron test results keyed by task, session and unit id)). Importing this
+  ``Seed``, ``Dataset``, ``Model``, ``Trainer`` (``add_entry(fn, config, comment=...)`` -> primary key, idempotent;
+  nnfabrik's argument names and methods work too) and ``TrainedModel`` (``populate(...)``, ``load_model(key)`` ->
+  (dataloaders, model), ``get_full_config``, parts ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and
+  ``UnitResult`` (per-neuron test results keyed by task, session and unit id)).
+  It refuses the server's system schemas and other people's schemas (``ForeignSchemaError``). Importing this
   package connects to nothing.
+- ``drop_plan(name)`` lists what ``drop_schema(name)`` would remove (tables, rows); both refuse non-pipeline schemas.
+- ``TrainedModelBase`` and ``ScoringBase`` (``pipeline.user_tables``): base classes for the user's own trained-model
+  variants and for computed tables downstream of a trained-model table.
 - ``ensure_server()`` makes a local MariaDB answer (start / install / enable root over TCP / packet size).
 - ``run_affinity_study(tables, study, output_dir)`` (``pipeline.affinity``) adds, trains and summarises a
   task-affinity study (every single task and pair over seeds; gains over the single-task baselines, CSV + heatmap).
@@ -19,13 +24,28 @@ warnings.filterwarnings("ignore", message="No datajoint.json found", category=Us
 
 from .affinity import AffinityResult, run_affinity_study  # noqa: E402
 from .callback import TrainingCallback  # noqa: E402
-from .schema import DatabaseUnavailableError, activate, connect  # noqa: E402
+from .schema import (  # noqa: E402
+    DatabaseUnavailableError,
+    SchemaOutdatedError,
+    activate,
+    connect,
+    drop_plan,
+    drop_schema,
+)
+from .schema_guard import ForeignSchemaError  # noqa: E402
 from .server import ServerError, ensure_server, server_version  # noqa: E402
 from .settings import DatabaseSettings, database_settings  # noqa: E402
 from .trained_model import BrokenResultError, deserialize_state, serialize_state  # noqa: E402
+from .user_tables import ScoringBase, TrainedModelBase  # noqa: E402
 
 __all__ = [
     "activate",
+    "drop_plan",
+    "drop_schema",
+    "ForeignSchemaError",
+    "SchemaOutdatedError",
+    "TrainedModelBase",
+    "ScoringBase",
     "AffinityResult",
     "run_affinity_study",
     "connect",

@@ -37,31 +37,39 @@ def metric_rows(epoch: int, metrics: dict) -> list[dict]:
 
 class TrainingCallback:
     """Collects per-epoch metrics of one training run; ``on_heartbeat`` runs at every call (e.g. to keep a
-    job's reservation fresh), ``on_checkpoint(epoch, state)`` when the trainer passes its state."""
+    job's reservation fresh), ``on_checkpoint(epoch, state)`` when the trainer passes its state, ``on_call`` at
+    every call with the keyword arguments the trainer passed (nnfabrik's ``call_back`` hook)."""
 
     def __init__(
         self,
         on_heartbeat: Callable[[], None] | None = None,
         on_checkpoint: Callable[[int, dict], None] | None = None,
         resume_from: dict | None = None,
+        on_call: Callable[..., None] | None = None,
     ):
         self.epoch_rows: list[dict] = []
         self._on_heartbeat = on_heartbeat
         self._on_checkpoint = on_checkpoint
         self._resume_from = resume_from
+        self._on_call = on_call
         # a resumed run reports only the epochs after its checkpoint; the earlier ones are in the state's history
         for entry in (resume_from or {}).get("history", []) if isinstance(resume_from, dict) else []:
             if isinstance(entry, dict) and "epoch" in entry and "metrics" in entry:
                 self.epoch_rows.extend(metric_rows(entry["epoch"], entry["metrics"]))
 
-    def __call__(self, epoch: int | None = None, metrics: dict | None = None, state: Any = None, **_: Any) -> None:
+    def __call__(self, epoch: int | None = None, metrics: dict | None = None, state: Any = None, **other: Any) -> None:
         if self._on_heartbeat is not None:
             self._on_heartbeat()
+        if self._on_call is not None:
+            given = {"epoch": epoch, "metrics": metrics, "state": state}
+            self._on_call(**{name: value for name, value in given.items() if value is not None}, **other)
         if epoch is not None and metrics:
             rows = metric_rows(epoch, metrics)
             # a resumed run reports epochs again that an earlier attempt reported: keep the latest
             self.epoch_rows = [r for r in self.epoch_rows if r["epoch"] != int(epoch)] + rows
-        if epoch is not None and state is not None and self._on_checkpoint is not None:
+        # nnfabrik's checkpoint template passes state={"action": ..., "optimizer": ...}: for call_back, not ours
+        ours = not (isinstance(state, dict) and "action" in state)
+        if epoch is not None and state is not None and ours and self._on_checkpoint is not None:
             self._on_checkpoint(int(epoch), state)
 
     def resume_state(self) -> dict | None:

@@ -44,10 +44,13 @@ def check_experiment(experiment: Experiment) -> None:
     allow_builder_modules(*experiment.builder_modules)
     for kind in _KIND_TABLES:
         for label, entry in getattr(experiment, kind + "s").items():
+            where = f"{kind}s.{label}"
             try:
-                check_entry(entry.fn, entry.config, kind, f"{kind}s.{label}.config")
+                check_entry(entry.fn, entry.config, kind, f"{where}.config")
             except (ValueError, TypeError) as error:
-                raise type(error)(f"{kind}s.{label}: {error}") from error
+                if str(error).startswith(where):  # a hash error names the place itself
+                    raise
+                raise type(error)(f"{where}: {error}") from error
 
 
 def _labelled_keys(experiment: Experiment, keys: dict) -> list[dict]:

@@ -11,7 +11,7 @@ import glob
 import logging
 from pathlib import Path
 
-from .server import ServerError, install_debian_package, run_command, wait_until_up
+from .server_commands import ServerError, install_debian_package, run_command, wait_until_up
 from .settings import DatabaseSettings
 
 __all__ = ["ensure_postgres"]

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import logging
-import re
 from types import SimpleNamespace
 
 import datajoint as dj
 
+from .schema_guard import (
+    ENTRY_TABLES,
+    ForeignSchemaError,
+    check_schema_name,
+    is_pipeline_schema,
+    refuse_system_schema,
+    schema_tables,
+    table_row_counts,
+)
 from .settings import database_settings
 from .tables import declare_tables
 
-__all__ = ["DatabaseUnavailableError", "connect", "activate"]
+__all__ = ["DatabaseUnavailableError", "SchemaOutdatedError", "connect", "activate", "drop_plan", "drop_schema"]
 
 logger = logging.getLogger(__name__)
 
-_SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+# columns added to the tables since the first version: a schema made before lacks them
+_COLUMNS_ADDED = {"Fabrikant": ("full_name", "dj_username"), "TrainedModel": ("comment",)}
 
 
 class DatabaseUnavailableError(ConnectionError):
     """The database does not answer or refuses the credentials (one clear message, not a stack of them)."""
+
+
+class SchemaOutdatedError(RuntimeError):
+    """A schema made by an older version, lacking columns this version writes."""
 
 
 def connect(reset: bool = False) -> "dj.Connection":
@@ -42,15 +55,70 @@ def connect(reset: bool = False) -> "dj.Connection":
         raise DatabaseUnavailableError(f"cannot use the database at {settings.describe()}: {reason}") from None
 
 
-def activate(schema_name: str) -> SimpleNamespace:
+def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False) -> SimpleNamespace:
     """Open (creating if needed) the schema ``schema_name`` and its tables.
 
-    Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer`` and
-    ``TrainedModel``. Nothing connects at import time; this is where the connection is made.
+    Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
+    ``TrainedModel`` and ``Checkpoint``. Nothing connects at import time; this is where the connection is made.
+    Refuses the server's system schemas, and a schema holding tables none of which is the pipeline's unless
+    ``allow_other_tables`` (see :mod:`.schema_guard`). A schema made by an older version that lacks columns added
+    since is refused with the reason, or brought up to date with ``upgrade=True`` (the columns are added with their
+    defaults; nothing else changes).
     """
-    if not isinstance(schema_name, str) or not _SCHEMA_NAME.match(schema_name):
-        raise ValueError(f"schema name {schema_name!r} must be 1-64 letters, digits or underscores")
+    check_schema_name(schema_name)
+    refuse_system_schema(schema_name)
     connection = connect()
+    existing = schema_tables(connection, schema_name)
+    if existing and not is_pipeline_schema(existing) and not allow_other_tables:
+        raise ForeignSchemaError(
+            f"schema {schema_name} holds {len(existing)} table(s) ({', '.join(existing[:5])}"
+            f"{', ...' if len(existing) > 5 else ''}) and none of the pipeline's: not adding ours beside them; "
+            "use another schema name, or activate(..., allow_other_tables=True) to share it"
+        )
     context: dict = {}
     schema = dj.Schema(schema_name, context=context, connection=connection)
-    return declare_tables(schema, context)
+    tables = declare_tables(schema, context)
+    _check_columns(tables, schema_name, upgrade)
+    return tables
+
+
+def _check_columns(tables: SimpleNamespace, schema_name: str, upgrade: bool) -> None:
+    missing = {
+        name: [column for column in columns if column not in getattr(tables, name).heading.names]
+        for name, columns in _COLUMNS_ADDED.items()
+    }
+    missing = {name: columns for name, columns in missing.items() if columns}
+    if not missing:
+        return
+    described = "; ".join(f"{name} lacks {', '.join(columns)}" for name, columns in missing.items())
+    if not upgrade:
+        raise SchemaOutdatedError(
+            f"schema {schema_name} was made by an older neural_cotraining ({described}); "
+            f"activate({schema_name!r}, upgrade=True) adds the columns with their defaults"
+        )
+    for name in missing:
+        getattr(tables, name)().alter(prompt=False)
+    logger.info("schema %s upgraded: %s", schema_name, described)
+
+
+def drop_plan(schema_name: str) -> list[tuple[str, int]]:
+    """``[(table, rows)]`` that dropping ``schema_name`` would remove; refuses a schema that does not exist or is
+    not the pipeline's. Creates nothing."""
+    check_schema_name(schema_name)
+    refuse_system_schema(schema_name)
+    connection = connect()
+    existing = schema_tables(connection, schema_name)
+    if existing is None:
+        raise ValueError(f"there is no schema {schema_name}")
+    if not is_pipeline_schema(existing):
+        raise ForeignSchemaError(f"schema {schema_name} is not a pipeline's (it lacks the tables "
+                                 f"{', '.join(ENTRY_TABLES)}): not dropping it")
+    return table_row_counts(connection, schema_name)
+
+
+def drop_schema(schema_name: str) -> None:
+    """Drop the pipeline schema ``schema_name`` and everything in it (checked again, as :func:`drop_plan`)."""
+    drop_plan(schema_name)
+    connection = connect()
+    connection.query(connection.adapter.drop_schema_sql(schema_name))
+    logger.info("dropped schema %s", schema_name)

@@ -19,10 +19,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
+from .postgres_server import ensure_postgres
+from .server_commands import ServerError, install_debian_package, run_command, wait_until_up
 from .settings import DatabaseSettings, database_settings
 
 __all__ = ["ServerError", "ensure_server", "server_version", "MAX_ALLOWED_PACKET"]
@@ -34,10 +34,6 @@ _SERVER_BINARIES = ("/usr/sbin/mariadbd", "/usr/sbin/mysqld")
 _CLIENT_BINARIES = ("mariadb", "mysql")
 _CONFIG_DIRS = ("/etc/mysql/mariadb.conf.d", "/etc/mysql/conf.d")
 _CONFIG_FILE_NAME = "99-neural-cotraining.cnf"
-
-
-class ServerError(RuntimeError):
-    """The database server cannot be reached or made to answer."""
 
 
 def _connect(settings: DatabaseSettings, timeout: float = 5.0):
@@ -81,28 +77,8 @@ def server_version(settings: DatabaseSettings | None = None) -> str:
     return detail
 
 
-def run_command(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    """Run a system command (logged), capturing its output."""
-    logger.info("running: %s", " ".join(command))
-    return subprocess.run(command, check=False, capture_output=True, text=True, **kwargs)
-
-
 def _installed_server_binary() -> str | None:
     return next((path for path in _SERVER_BINARIES if os.access(path, os.X_OK)), None)
-
-
-def install_debian_package(package: str, missing: str) -> None:
-    """``apt-get install package`` (needs root and apt); ``missing`` says what is not installed, for the error."""
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        raise ServerError(
-            f"no {missing} server is installed and it cannot be installed here (needs root and apt-get); "
-            f"install {package} or point DJ_HOST/DJ_PORT at a running server"
-        )
-    environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
-        result = run_command(command, env=environment)
-        if result.returncode != 0:
-            raise ServerError(f"{' '.join(command)} failed: {result.stderr.strip()[-2000:]}")
 
 
 def _write_packet_config() -> None:
@@ -127,16 +103,6 @@ def _start_local_server(binary: str) -> None:
         result = run_command(["service", "mariadb", "start"])
     if result.returncode != 0:
         raise ServerError(f"starting {binary} failed: {result.stderr.strip()[-2000:]}")
-
-
-def wait_until_up(probe, settings: DatabaseSettings, timeout: float) -> tuple[str, str]:
-    """``probe(settings)`` until the server is no longer "down" or ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    state, detail = probe(settings)
-    while state == "down" and time.monotonic() < deadline:
-        time.sleep(0.5)
-        state, detail = probe(settings)
-    return state, detail
 
 
 def _enable_root_over_tcp() -> None:
@@ -172,8 +138,6 @@ def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float
     """Make the configured server answer (MySQL/MariaDB, or PostgreSQL with DJ_BACKEND=postgresql); its version."""
     settings = settings or database_settings()
     if settings.backend == "postgresql":
-        from .postgres_server import ensure_postgres  # imported here: it builds on this module
-
         return ensure_postgres(settings, start_timeout)
     state, detail = _probe(settings)
     if state == "down":

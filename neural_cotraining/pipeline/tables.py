@@ -12,11 +12,12 @@ from types import SimpleNamespace
 
 import datajoint as dj
 
-from .entries import ConfigEntries, FabrikantEntries
-from .trained_model import TrainedModelMethods
+from .entries import DatasetEntries, FabrikantEntries, ModelEntries, TrainerEntries
+from .user_tables import TrainedModelBase
 
 __all__ = ["declare_tables"]
 
+_ENTRY_METHODS = {"dataset": DatasetEntries, "model": ModelEntries, "trainer": TrainerEntries}
 FN_LENGTH = 96  # dotted builder names; keeps the TrainedModel key within MySQL's 3072-byte index limit
 
 
@@ -32,7 +33,7 @@ def _config_table(kind: str, fabrikant: type) -> type:
     {kind}_ts = CURRENT_TIMESTAMP: datetime
     """
     attributes = {"definition": definition, "kind": kind, "fabrikant_table": fabrikant}
-    return type(kind.capitalize(), (ConfigEntries, dj.Manual), attributes)
+    return type(kind.capitalize(), (_ENTRY_METHODS[kind], dj.Manual), attributes)
 
 
 def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
@@ -43,8 +44,10 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
         # people (or accounts) who add entries
         fabrikant_name: varchar(32)
         ---
+        full_name = "": varchar(128)
         email = "": varchar(64)
         affiliation = "": varchar(64)
+        dj_username = "": varchar(64)  # the database user, for get_current_user ("" when added automatically)
         """
 
     context["Fabrikant"] = schema(Fabrikant, context=context)
@@ -60,56 +63,6 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
         table = _config_table(kind, Fabrikant)
         context[table.__name__] = schema(table, context=context)
 
-    class TrainedModel(TrainedModelMethods, dj.Computed):
-        definition = """
-        # a model trained from one dataset, model, trainer and seed entry
-        -> Model
-        -> Dataset
-        -> Trainer
-        -> Seed
-        ---
-        score: float64             # the trainer's score (the co-trainer: main monitored validation metric)
-        output: <blob>             # the trainer's output (final metrics per split, history, ...)
-        -> Fabrikant
-        trainedmodel_ts = CURRENT_TIMESTAMP: datetime
-        """
-
-        class ModelState(dj.Part):
-            definition = """
-            # trained weights: torch.save bytes of the state dict, read back with weights_only=True
-            -> master
-            ---
-            model_state: bytes
-            """
-
-        class UnitResult(dj.Part):
-            definition = """
-            # per-neuron test results of a neural task, keyed by session and the recording's unit id
-            -> master
-            task: varchar(48)
-            data_key: varchar(64)         # the session
-            unit_id: int64                # the neuron's id in the recording (its column index if the data has none)
-            ---
-            unit_index: int32             # the neuron's column in the session's responses
-            test_correlation = null: float64   # single-trial correlation on the test split (best weights)
-            oracle = null: float64        # leave-one-out oracle of the test repeats
-            fraction_oracle = null: float64    # test_correlation / oracle
-            area = "": varchar(32)
-            layer = "": varchar(32)
-            """
-
-        class EpochMetric(dj.Part):
-            definition = """
-            # one row per epoch, split, task and metric the trainer reported
-            -> master
-            epoch: int32
-            split: varchar(32)
-            task: varchar(48)
-            metric: varchar(96)
-            ---
-            value = null: float64  # null where the metric was not finite
-            """
-
     class Checkpoint(dj.Manual):
         definition = """
         # training state of a job in progress (the last few epochs), so a crashed job resumes
@@ -124,9 +77,11 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
         """
 
     context["Checkpoint"] = schema(Checkpoint, context=context)
-    TrainedModel.checkpoint_table = context["Checkpoint"]
-    TrainedModel.config_tables = {kind: context[kind.capitalize()] for kind in ("dataset", "model", "trainer")}
-    TrainedModel.fabrikant_table = context["Fabrikant"]
+
+    class TrainedModel(TrainedModelBase):
+        table_comment = "a model trained from one dataset, model, trainer and seed entry"
+        nnfabrik = context
+
     context["TrainedModel"] = schema(TrainedModel, context=context)
     return SimpleNamespace(schema=schema, **{name: context[name] for name in _TABLE_NAMES})
 

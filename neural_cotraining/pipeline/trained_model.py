@@ -8,6 +8,7 @@ unit id) come from the trainer's ``output["per_neuron"]``.
 
 from __future__ import annotations
 
+import inspect
 import io
 import logging
 import math
@@ -15,8 +16,7 @@ from typing import Any
 
 import torch
 
-from ..builders import resolve_builder
-from ..hashing import make_hash
+from ..builder_helpers import get_all_parts
 from .callback import TrainingCallback
 from .checkpoints import CheckpointStore
 from .unit_results import unit_rows
@@ -27,6 +27,8 @@ __all__ = ["TrainedModelMethods", "BrokenResultError", "serialize_state", "deser
 logger = logging.getLogger(__name__)
 
 _KINDS = ("dataset", "model", "trainer")
+_COMMENT_ORDER = ("trainer", "model", "dataset")  # nnfabrik's order
+_COMMENT_LENGTH = 768
 
 
 class BrokenResultError(ValueError):
@@ -60,13 +62,17 @@ def _check_result(score: Any, model_state: Any) -> float:
 
 
 class TrainedModelMethods:
-    """Mixed into the ``TrainedModel`` table class made by :func:`declare_tables`."""
+    """What a trained-model table does: the make, the training callback, reading results back (nnfabrik's
+    ``TrainedModelBase`` methods under its names). The tables it reads come from properties (``dataset_table``,
+    ``model_table``, ``trainer_table``, ``seed_table``, ``user_table``, ``checkpoint_table``) and its parts are
+    ``ModelState`` (alias ``ModelStorage``) and ``EpochMetric``; see :class:`.user_tables.TrainedModelBase`."""
 
-    config_tables: dict  # {"dataset": Dataset, "model": Model, "trainer": Trainer}; set at declaration
-    fabrikant_table: type
-    checkpoint_table: type
     checkpoints_kept = 2  # the newest checkpoints kept per job (each holds the best weights so far too)
     heartbeat_interval = 30.0  # seconds between renewals of a job's reservation
+    comment_delimitter = "."  # nnfabrik's name: joins the trainer, model and dataset comments into ``comment``
+
+    def _config_table(self, kind: str):
+        return getattr(self, f"{kind}_table")()
 
     def populate(self, *restrictions, orphan_timeout: float | None = None, **kwargs):
         """DataJoint's populate; with ``reserve_jobs=True`` it first re-pends the jobs of dead workers (same host,
@@ -78,70 +84,97 @@ class TrainedModelMethods:
 
     # ---- the tripartite make ----
     def make_fetch(self, key: dict) -> tuple:
-        names_and_configs = []
-        for kind in _KINDS:
-            table = self.config_tables[kind]()
-            row = (table & key).to_dicts()[0]
-            names_and_configs.append((row[f"{kind}_fn"], row[f"{kind}_config"]))
-        return (tuple(names_and_configs), int(key["seed"]))
+        names_and_configs = tuple((self._config_table(kind) & key).fn_config for kind in _KINDS)
+        return (names_and_configs, int(key["seed"]))
 
     def make_compute(self, key: dict, names_and_configs: tuple, seed: int) -> tuple:
         (dataset_fn, dataset_config), (model_fn, model_config), (trainer_fn, trainer_config) = names_and_configs
         callback = self.training_callback(key)
-        dataloaders, model = self.build(dataset_fn, dataset_config, model_fn, model_config, seed)
-        trainer = resolve_builder(trainer_fn)
+        dataloaders, model, trainer = get_all_parts(
+            dataset_fn, dataset_config, model_fn, model_config, seed=seed, trainer_fn=trainer_fn
+        )
         logger.info("training %s", key)
+        # nnfabrik hands the trainer the job's key as uid
         score, output, model_state = trainer(
-            model=model, dataloaders=dataloaders, seed=seed, uid=make_hash(key), cb=callback, **trainer_config
+            model=model, dataloaders=dataloaders, seed=seed, uid=dict(key), cb=callback, **trainer_config
         )
         score = _check_result(score, model_state)
         unit_rows(output)  # refuse malformed per-neuron results here, before the transaction
         return score, output, serialize_state(model_state), callback.epoch_rows
 
     def make_insert(self, key: dict, score: float, output: Any, state_bytes: bytes, epoch_rows: list) -> None:
-        fabrikant = self.fabrikant_table().ensure()
-        self.insert1({**key, "score": score, "output": output, "fabrikant_name": fabrikant})
+        fabrikant = self.user_table().ensure()
+        comments = [(self._config_table(kind) & key).to_dicts()[0][f"{kind}_comment"] for kind in _COMMENT_ORDER]
+        comment = self.comment_delimitter.join(comments)[:_COMMENT_LENGTH]
+        self.insert1({**key, "comment": comment, "score": score, "output": output, "fabrikant_name": fabrikant})
         self.ModelState.insert1({**key, "model_state": state_bytes})
         self.EpochMetric.insert([{**key, **row} for row in epoch_rows])
         self.UnitResult.insert([{**key, **row} for row in unit_rows(output)])
-        self.checkpoints(key).clear()
+        if self.checkpoint_table is not None:
+            self.checkpoints(key).clear()
 
     def checkpoints(self, key: dict) -> CheckpointStore:
         return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept)
 
     def training_callback(self, key: dict) -> TrainingCallback:
-        """The ``cb`` handed to the trainer: renews the job's reservation, saves checkpoints, offers the latest."""
-        store = self.checkpoints(key)
+        """The ``cb`` handed to the trainer: renews the job's reservation, saves checkpoints, offers the latest,
+        and passes what the trainer reports on to :meth:`call_back`."""
+        store = self.checkpoints(key) if self.checkpoint_table is not None else None
         return TrainingCallback(
             on_heartbeat=ReservationHeartbeat(self.jobs, key, interval=self.heartbeat_interval),
-            on_checkpoint=store.save,
-            resume_from=store.latest(),
+            on_checkpoint=store.save if store else None,
+            resume_from=store.latest() if store else None,
+            on_call=self._pass_to_call_back,
         )
 
-    # ---- reading results back ----
-    @staticmethod
-    def build(dataset_fn: str, dataset_config: dict, model_fn: str, model_config: dict, seed: int) -> tuple:
-        """Dataloaders and a freshly initialised model, as the builders make them."""
-        seed = int(seed)  # DataJoint hands back numpy integers
-        dataloaders = resolve_builder(dataset_fn)(seed=seed, **dataset_config)
-        model = resolve_builder(model_fn)(dataloaders, seed=seed, **model_config)
-        return dataloaders, model
+    def call_back(self, uid=None, epoch=None, model=None, info=None) -> None:
+        """nnfabrik's hook, called with what the trainer passes to ``cb(...)``; override it to act during training."""
 
+    def _pass_to_call_back(self, **reported: Any) -> None:
+        parameters = inspect.signature(self.call_back).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            reported = {name: value for name, value in reported.items() if name in parameters}
+        self.call_back(**reported)
+
+    # ---- reading results back ----
     def _single_key(self, key: dict | None) -> dict:
+        """The one trained model ``key`` (or the restriction) names; with ``key`` given and nothing trained for it,
+        the one job it names (nnfabrik builds untrained models that way)."""
         restricted = self & key if key is not None else self
         keys = restricted.keys()
+        if len(keys) == 0 and key is not None:
+            keys = (self.key_source & key).keys()
         if len(keys) != 1:
             raise KeyError(f"{key} matches {len(keys)} trained models, not one")
-        return keys[0]
+        return {name: keys[0][name] for name in self.primary_key}
 
-    def load_model(self, key: dict | None = None) -> tuple[dict, torch.nn.Module]:
-        """(dataloaders, model with the trained weights, in eval mode) of the one trained model ``key`` names."""
+    def get_full_config(self, key: dict | None = None, include_state_dict: bool = True,
+                        include_trainer: bool = True) -> dict:
+        """nnfabrik's: ``dataset_fn``, ``dataset_config``, ``model_fn``, ``model_config`` (and ``trainer_fn``,
+        ``trainer_config``; the trained ``state_dict`` when there is one) of the one job ``key`` names, ready for
+        ``get_all_parts(**config)``."""
         key = self._single_key(key)
-        (names_and_configs, seed) = self.make_fetch(key)
-        (dataset_fn, dataset_config), (model_fn, model_config), _ = names_and_configs
-        dataloaders, model = self.build(dataset_fn, dataset_config, model_fn, model_config, seed)
-        # to_dicts, not to_arrays: numpy's bytes_ drops trailing NUL bytes and corrupts the archive
-        state_bytes = (self.ModelState & key).to_dicts()[0]["model_state"]
-        model.load_state_dict(deserialize_state(state_bytes))
+        kinds = _KINDS if include_trainer else _KINDS[:2]
+        config = {}
+        for kind in kinds:
+            config[f"{kind}_fn"], config[f"{kind}_config"] = (self._config_table(kind) & key).fn_config
+        if include_state_dict:
+            # to_dicts, not to_arrays: numpy's bytes_ drops trailing NUL bytes and corrupts the archive
+            rows = (self.ModelState & key).to_dicts()
+            if rows:
+                config["state_dict"] = deserialize_state(rows[0]["model_state"])
+        return config
+
+    def load_model(self, key: dict | None = None, include_dataloader: bool = True, include_trainer: bool = False,
+                   include_state_dict: bool = True, seed: int | None = None) -> Any:
+        """nnfabrik's: ``(dataloaders, model)`` of the one job ``key`` (or the restriction) names, the model with
+        its trained weights (when trained and ``include_state_dict``) and in eval mode; ``(..., trainer)`` with
+        ``include_trainer``; without ``include_dataloader`` the model (and trainer) only. ``seed`` defaults to the
+        job's."""
+        key = self._single_key(key)
+        seed = int(key["seed"] if seed is None else seed)  # DataJoint hands back numpy integers
+        config = self.get_full_config(key, include_state_dict=include_state_dict, include_trainer=include_trainer)
+        dataloaders, model, *trainer = get_all_parts(**config, seed=seed)
         model.eval()
-        return dataloaders, model
+        parts = (dataloaders, model, *trainer) if include_dataloader else (model, *trainer)
+        return parts[0] if len(parts) == 1 else parts

@@ -50,6 +50,18 @@ def shared_parameter_candidates(model: torch.nn.Module) -> list[torch.nn.Paramet
     return list(model.parameters())
 
 
+def uid_label(uid) -> str:
+    """A short label of the job for log lines: the pipeline passes the job's key (a dict, as nnfabrik does);
+    hashes are cut to 8 characters and builder names left out."""
+    if not isinstance(uid, Mapping):
+        return str(uid)
+    return " ".join(
+        f"{name[:-5]}={str(value)[:8]}" if name.endswith("_hash") else f"{name}={value}"
+        for name, value in uid.items()
+        if not name.endswith("_fn")
+    )
+
+
 class CoTrainer:
     """Trains ``model`` on all tasks of ``splits["train"]``; see ``train()``.
 
@@ -222,7 +234,7 @@ class CoTrainer:
     def _log_epoch(self, epoch: int, metrics: Mapping) -> None:
         flat = flatten_metrics(metrics)
         summary = ", ".join(f"{key}={value:.4g}" for key, value in flat.items() if "/loss_weight" not in key)
-        prefix = f"[{self.uid}] " if self.uid is not None else ""
+        prefix = f"[{uid_label(self.uid)}] " if self.uid is not None else ""
         logger.info("%sepoch %d/%d: %s", prefix, epoch, self.max_epochs, summary)
 
     def train(self) -> tuple[float, dict, dict[str, torch.Tensor]]:

@@ -63,6 +63,14 @@ def heartbeat_trainer(model, dataloaders, seed, uid, cb, epochs=1):
     return 1.0, {"epochs": epochs}, model.state_dict()
 
 
+def uid_reporting_trainer(model, dataloaders, seed, uid, cb, epochs=2, lr=0.05):
+    """nnfabrik's callback protocol, ``cb(uid=, epoch=, model=, info=)``; the output returns the ``uid`` it got."""
+    score, output, state = sgd_trainer(model, dataloaders, seed, epochs=epochs, lr=lr)
+    for epoch in range(epochs):
+        cb(uid=uid, epoch=epoch, model=model, info={"seen": epoch})
+    return score, {**output, "uid": uid}, state
+
+
 class _SlowDataset(torch.utils.data.Dataset):
     """Sleeps per item, so a worker can be killed in mid-training."""
 
