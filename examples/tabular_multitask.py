@@ -11,7 +11,7 @@ same inputs: the diagnosis ``malignant`` (binary) and three held-out nucleus mea
    ``models.hard_sharing_mlp``) trained on all four tasks with learned likelihood loss weights (Kendall, Gal &
    Cipolla 2018) and, for comparison, with fixed equal weights; populated through ``TrainedModel`` over several seeds;
    the test metrics are printed as mean ± std over seeds.
-2. A task-affinity study (``pipeline.affinity``): every task alone, every pair, and a sample of 3-task groups, a few
+2. A task-affinity study (``pipeline.affinity_runs``): every task alone, every pair, and a sample of 3-task groups, a few
    epochs each; each task's gain from each partner over training alone (test AUC for the diagnosis, test RMSE for
    the measurements; positive = the partner helped) is printed and written to OUTPUT/pair_affinity.csv,
    OUTPUT/group_affinity.csv, OUTPUT/scores.csv and OUTPUT/affinity_heatmap.png.
@@ -30,12 +30,12 @@ import time
 
 import torch
 
-from neural_cotraining.affinity import group_label
+from neural_cotraining.affinity_scores import group_label
 from neural_cotraining.cli import print_table
-from neural_cotraining.configs.affinity import AffinityStudy
+from neural_cotraining.configs.affinity_study import AffinityStudy
 from neural_cotraining.configs.tabular import tabular_heads, tabular_loss_functions, tabular_monitor
 from neural_cotraining.pipeline import activate
-from neural_cotraining.pipeline.affinity import run_affinity_study
+from neural_cotraining.pipeline.affinity_runs import run_affinity_study
 
 SCHEMA_ENV = "TABULAR_EXAMPLE_SCHEMA"
 DEFAULT_SCHEMA = "neural_cotraining_tabular"

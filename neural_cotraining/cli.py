@@ -188,9 +188,9 @@ def _plot(arguments: argparse.Namespace) -> int:
 
 def _affinity(arguments: argparse.Namespace) -> int:
     from .builders import allow_builder_modules
-    from .configs.affinity import load_affinity_file
+    from .configs.affinity_study import load_affinity_file
     from .pipeline import activate
-    from .pipeline.affinity import run_affinity_study
+    from .pipeline.affinity_runs import run_affinity_study
 
     experiment, study, output = load_affinity_file(arguments.experiment)
     allow_builder_modules(*experiment.builder_modules)

@@ -96,7 +96,7 @@ def plot_affinity_heatmap(
     title: str | None = None,
     digits: int = 3,
 ) -> Path:
-    """A heatmap of pairwise task affinity (rows of ``neural_cotraining.affinity.pair_affinity``): cell (i, j) is
+    """A heatmap of pairwise task affinity (rows of ``neural_cotraining.affinity_scores.pair_affinity``): cell (i, j) is
     task i's ``value`` when trained with task j, annotated with its mean and spread (± ``spread``); positive (green)
     means j helped i. The colour scale is symmetric around 0. Returns the PNG's path."""
     import matplotlib
@@ -105,7 +105,7 @@ def plot_affinity_heatmap(
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .affinity import affinity_matrix
+    from .affinity_scores import affinity_matrix
 
     if not tasks:
         raise ValueError("an affinity heatmap needs at least one task")

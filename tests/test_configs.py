@@ -305,7 +305,10 @@ def test_paper_configuration_builds_and_trains_on_stand_in_files(stand_in_data):
     # both trainers run as configured (one epoch, on a small network so the test stays fast)
     small = {**vgg.config, "block_channels": [4, 8], "convs_per_block": 1, "readout_layer": 0,
              "head_hidden_features": 8}
-    for trainer_label, dataset_label in (("mtl", "mtl_monkey"), ("baseline", "tinyimagenet_only")):
+    conditions = [(c["trainer"], c["dataset"]) for c in experiment.combinations]
+    assert conditions == [("mtl", "mtl_monkey"), ("mtl", "mtl_shuffled"), ("baseline", "tinyimagenet_only"),
+                          ("baseline", "tinyimagenet_noise_trained")]  # the paper's four conditions
+    for trainer_label, dataset_label in conditions:
         dataset = experiment.datasets[dataset_label]
         loaders = resolve_builder(dataset.fn)(seed=seed, **with_stand_in_paths(dataset.config, stand_in_data, set()))
         model = resolve_builder(vgg.fn)(loaders, seed=seed, **small)

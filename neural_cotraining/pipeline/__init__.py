@@ -13,7 +13,7 @@ Contract:
 - ``TrainedModelBase`` and ``ScoringBase`` (``pipeline.user_tables``): base classes for the user's own trained-model
   variants and for computed tables downstream of a trained-model table.
 - ``ensure_server()`` makes a local MariaDB answer (start / install / enable root over TCP / packet size).
-- ``run_affinity_study(tables, study, output_dir)`` (``pipeline.affinity``) adds, trains and summarises a
+- ``run_affinity_study(tables, study, output_dir)`` (``pipeline.affinity_runs``) adds, trains and summarises a
   task-affinity study (every single task and pair over seeds; gains over the single-task baselines, CSV + heatmap).
 """
 
@@ -22,7 +22,7 @@ import warnings
 # settings come from the DJ_* environment (see settings.py); a missing datajoint.json is the normal case
 warnings.filterwarnings("ignore", message="No datajoint.json found", category=UserWarning)
 
-from .affinity import AffinityResult, run_affinity_study  # noqa: E402
+from .affinity_runs import AffinityResult, run_affinity_study  # noqa: E402
 from .callback import TrainingCallback  # noqa: E402
 from .schema import (  # noqa: E402
     DatabaseUnavailableError,

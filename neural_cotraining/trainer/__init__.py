@@ -43,15 +43,20 @@ key                        default             meaning
                                                2020), "declared"; see ``trainer.weighting``
 ``loss_weighting_options`` None                fixed: ``{"weights": {task: w}}`` (default 1 each); equal:
                                                ``{"average": False}`` (True: weights 1/T); likelihood:
-                                               ``{"initial_log_variance": 0.0}`` (number or ``{task: number}``);
+                                               ``{"initial_log_variance": 0.0}`` (number or ``{task: number}``),
+                                               ``"log_variance_decay": 0.0`` (0.5*decay*s^2 added: Adam's coupled
+                                               weight decay on s, as the original had), ``"log_variance_bounds":
+                                               None`` ([low, high]: s projected after every step),
+                                               ``"count_tasks": "kendall"`` ("dispersion": Poisson tasks become
+                                               negative binomial without a Kendall factor, the original's scheme);
                                                dwa: ``{"temperature": 2.0}``; gradnorm: ``{"alpha": 1.5, "lr":
                                                None (the trainer's lr), "gradient_parameters": "last"|"all"}``;
                                                pcgrad: none
 ``optimizer``              "adam"              "adam", "adamw" or "sgd"
 ``lr``                     1e-3                learning rate (all parameter groups but GradNorm's weights if their
                                                ``lr`` is set)
-``weight_decay``           0.0                 weight decay of the model's parameters only (never of loss-weighting
-                                               log-variances or loss dispersions)
+``weight_decay``           0.0                 weight decay of the model's parameters only (never of loss
+                                               dispersions; the log-variances have ``log_variance_decay``)
 ``optimizer_options``      None                further optimiser arguments, e.g. ``{"momentum": 0.9}``
 ``lr_scheduler``           None                None, "plateau" (on ``score_metric``), "step", "multistep", "cosine"
 ``lr_scheduler_options``   None                torch scheduler arguments; defaults plateau {factor 0.3, patience 3,

@@ -45,7 +45,9 @@ def build_optimizer(
     extra_lr_groups: Sequence[tuple[Sequence[torch.nn.Parameter], float]] = (),
 ) -> torch.optim.Optimizer:
     """Optimiser with two parameter groups: the model's (with ``weight_decay``) and the loss/weighting parameters
-    (log-variances, dispersions: never decayed -- decay would pull them to 0, i.e. to fixed unit variance).
+    (log-variances, dispersions), never decayed by the optimiser: how strongly a log-variance is pulled towards 0 is
+    the likelihood weighting's own ``log_variance_decay`` (a term of the objective, so the same under every
+    optimiser), not a side effect of the network's ``weight_decay``.
 
     ``extra_lr_groups``: further ``(parameters, lr)`` groups, also never decayed (e.g. GradNorm's task weights with
     their own learning rate)."""

@@ -83,7 +83,7 @@ def test_datajoint_is_imported_only_by_the_pipeline():
         "sys.meta_path.insert(0, Block())\n"
         "import neural_cotraining, neural_cotraining.hashing, neural_cotraining.builders\n"
         "import neural_cotraining.trainer, neural_cotraining.models, neural_cotraining.dataset\n"
-        "import neural_cotraining.configs, neural_cotraining.affinity, neural_cotraining.plots, neural_cotraining.cli\n"
+        "import neural_cotraining.configs, neural_cotraining.affinity_scores, neural_cotraining.plots, neural_cotraining.cli\n"
         "try:\n    import neural_cotraining.pipeline\nexcept ImportError as error:\n    print('blocked:', error)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

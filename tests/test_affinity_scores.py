@@ -7,7 +7,7 @@ import statistics
 import pytest
 from PIL import Image
 
-from neural_cotraining.affinity import (
+from neural_cotraining.affinity_scores import (
     METRIC_DIRECTIONS,
     PAIR_FIELDS,
     TaskMetric,
@@ -167,7 +167,7 @@ def test_summaries_and_plans_import_without_datajoint():
         "import sys\n"
         "for blocked in ('datajoint', 'neural_cotraining.pipeline'):\n"
         "    sys.modules[blocked] = None  # any import of these now raises ImportError\n"
-        "import neural_cotraining.affinity, neural_cotraining.configs.affinity, neural_cotraining.configs.tabular\n"
+        "import neural_cotraining.affinity_scores, neural_cotraining.configs.affinity_study, neural_cotraining.configs.tabular\n"
         "import neural_cotraining.plots, neural_cotraining.dataset.tabular\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,

@@ -2,8 +2,8 @@
 Dataset / Model / Trainer entries, trained by ``TrainedModel.populate`` and summarised as each pair's gain over the
 single-task baselines (Standley et al. 2020; Fifty et al. 2021), written as CSV and a heatmap.
 
-The plan (groups, configs restricted per group) comes from ``configs.affinity``; the arithmetic from
-``neural_cotraining.affinity``. Each group gets its own entries, so a group's jobs are exactly
+The plan (groups, configs restricted per group) comes from ``configs.affinity_study``; the arithmetic from
+``neural_cotraining.affinity_scores``. Each group gets its own entries, so a group's jobs are exactly
 ``(its dataset, its model, its trainer) x seeds``; :func:`populate_study` restricts ``populate`` to the study's jobs,
 because the cross product of all entries in the tables would pair one group's data with another group's heads.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..affinity import (
+from ..affinity_scores import (
     GROUP_FIELDS,
     PAIR_FIELDS,
     TaskMetric,
@@ -28,7 +28,7 @@ from ..affinity import (
     write_rows_csv,
 )
 from ..builders import check_entry, resolve_builder
-from ..configs.affinity import AffinityStudy, GroupPlan, plan_study
+from ..configs.affinity_study import AffinityStudy, GroupPlan, plan_study
 
 __all__ = [
     "AffinityJob",
@@ -135,7 +135,7 @@ def _resolve_metrics(study: AffinityStudy, finals: dict) -> dict[str, TaskMetric
 
 def collect_scores(tables: SimpleNamespace, study: AffinityStudy, jobs: list[AffinityJob]):
     """(metrics, scores, rows) of the trained jobs: ``scores[(group, seed)] = {task: value}`` as
-    ``neural_cotraining.affinity`` takes them, ``rows`` the same as flat records. Untrained jobs are left out."""
+    ``neural_cotraining.affinity_scores`` takes them, ``rows`` the same as flat records. Untrained jobs are left out."""
     trained = tables.TrainedModel()
     finals = {}
     for job in jobs:
