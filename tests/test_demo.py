@@ -30,6 +30,9 @@ def test_the_demo_is_the_papers_experiment_in_miniature():
     assert experiment["datasets"]["noise_trained"]["config"]["train_noise_levels"]
     options = experiment["trainers"]["cotrain"]["config"]["loss_weighting_options"]
     assert options.get("log_variance_bounds") or options.get("log_variance_decay")  # weights that cannot run away
+    budgets = {(t["config"]["max_epochs"], t["config"]["patience"], t["config"]["restore_best"])
+               for t in experiment["trainers"].values()}
+    assert budgets == {(30, None, False)}  # every condition is judged after the same training
 
 
 def test_demo_prints_the_summary_and_writes_its_files(tmp_path, schema_name, capsys):

@@ -68,6 +68,9 @@ key                        default             meaning
 ``mixed_precision``        False               float16 autocast + GradScaler, on CUDA only (ignored with a warning
                                                elsewhere)
 ``checkpoint_every``       0                   pass the training state to ``cb`` every this many epochs (0: never)
+``restore_best``           True                end with the weights of the best monitored epoch; False: with the last
+                                               epoch's (``best_epoch`` is then the last epoch), e.g. to compare
+                                               conditions after the same number of epochs, as the demo does
 ``verbose``                True                tqdm bar per epoch (only when stderr is a terminal)
 =========================  ==================  ==================================================================
 

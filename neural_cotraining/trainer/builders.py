@@ -177,6 +177,7 @@ def cotrainer(
     device: str | None = None,
     mixed_precision: bool = False,
     checkpoint_every: int = 0,
+    restore_best: bool = True,
     verbose: bool = True,
 ):
     """Co-train ``model`` on every task of ``dataloaders["train"]``; returns ``(score, output, model_state)``.
@@ -198,7 +199,7 @@ def cotrainer(
     lr = check_number("lr", lr, minimum=0.0, strict=True)
     weight_decay = check_number("weight_decay", weight_decay, minimum=0.0)
     clip_grad_norm = check_number("clip_grad_norm", clip_grad_norm, minimum=0.0, allow_none=True, strict=True)
-    for name, flag in (("mixed_precision", mixed_precision), ("verbose", verbose)):
+    for name, flag in (("mixed_precision", mixed_precision), ("verbose", verbose), ("restore_best", restore_best)):
         if not isinstance(flag, bool):
             raise ValueError(f"{name} must be true or false, got {flag!r}")
 
@@ -260,5 +261,6 @@ def cotrainer(
         verbose=verbose,
         callback=EpochCallback(cb),
         uid=uid,
+        restore_best=restore_best,
     )
     return trainer.train()

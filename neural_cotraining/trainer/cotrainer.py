@@ -91,6 +91,7 @@ class CoTrainer:
         verbose: bool = True,
         callback: EpochCallback | None = None,
         uid=None,
+        restore_best: bool = True,
     ):
         self.model = model
         self.splits = splits
@@ -110,6 +111,7 @@ class CoTrainer:
         self.show_progress = bool(verbose) and sys.stderr.isatty()
         self.callback = callback or EpochCallback(None)
         self.uid = uid
+        self.restore_best = bool(restore_best)
         self.caller = ModelCaller(model)
         self.shared_parameters = shared_parameter_candidates(model)
         self._warned_partial_round = False
@@ -252,7 +254,7 @@ class CoTrainer:
             self._seed_for(epoch)
             metrics = {"train": self._train_epoch(epoch), "validation": self.evaluate("validation")}
             flat = flatten_metrics(metrics)
-            if self.early_stopping.update(epoch, flat):
+            if self.early_stopping.update(epoch, flat) and self.restore_best:
                 self.best_weights = self._weights_copy()
             step_scheduler(self.scheduler, flat[self.score_metric])
             self.history.append({"epoch": epoch, "metrics": metrics})
@@ -264,7 +266,9 @@ class CoTrainer:
 
     def _finish(self) -> tuple[float, dict, dict[str, torch.Tensor]]:
         best_epoch = self.early_stopping.best_epoch
-        if self.best_weights is not None:
+        if not self.restore_best:
+            best_epoch = self.epoch  # the last epoch's weights are the result
+        elif self.best_weights is not None:
             self._load_weights(self.best_weights)
         else:
             logger.warning("no epoch improved the monitored metrics (NaN?); keeping the last weights")

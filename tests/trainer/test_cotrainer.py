@@ -103,6 +103,25 @@ def test_early_stopping_restores_the_best_validation_epoch():
     assert output["final"]["validation"]["reg"]["loss"] == pytest.approx(score, rel=1e-9)
 
 
+def test_restore_best_false_keeps_the_last_epochs_weights():
+    states = {}
+
+    def cb(epoch, metrics, state=None):
+        states[epoch] = state
+
+    score, output, model_state = cotrainer(
+        scalar_model(), regression_dataloaders(), seed=0, cb=cb, checkpoint_every=1, loss_functions={"reg": "mse"},
+        optimizer="sgd", lr=0.05, patience=None, max_epochs=12, restore_best=False, verbose=False,
+    )
+    validation_losses = [entry["metrics"]["validation"]["reg"]["loss"] for entry in output["history"]]
+    assert output["epochs_run"] == output["best_epoch"] == 12
+    assert score == validation_losses[-1] > min(validation_losses)  # the best epoch (6) was not restored
+    assert state_dicts_equal(model_state, states[12]["model"])
+    assert output["final"]["validation"]["reg"]["loss"] == pytest.approx(score, rel=1e-9)
+    with pytest.raises(ValueError, match="restore_best"):
+        cotrainer(scalar_model(), regression_dataloaders(), seed=0, restore_best="no", verbose=False)
+
+
 def test_early_stopping_combines_several_monitored_metrics():
     monitor = {"validation/a/accuracy": "max", "validation/b/loss": "min"}
     epochs = [{"validation/a/accuracy": 0.5, "validation/b/loss": 2.0},
