@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import datajoint as dj
 
 from .entries import ConfigEntries, FabrikantEntries
+from .live_progress import declare_live_tables
 from .trained_model import TrainedModelMethods
 
 __all__ = ["declare_tables"]
@@ -108,11 +109,15 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
         """
 
     context["Checkpoint"] = schema(Checkpoint, context=context)
+    declare_live_tables(schema, context)
     TrainedModel.checkpoint_table = context["Checkpoint"]
+    TrainedModel.live_tables = (context["LiveJob"], context["LiveEpochMetric"])
     TrainedModel.config_tables = {kind: context[kind.capitalize()] for kind in ("dataset", "model", "trainer")}
     TrainedModel.fabrikant_table = context["Fabrikant"]
     context["TrainedModel"] = schema(TrainedModel, context=context)
     return SimpleNamespace(schema=schema, **{name: context[name] for name in _TABLE_NAMES})
 
 
-_TABLE_NAMES = ("Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel", "Checkpoint")
+_TABLE_NAMES = (
+    "Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel", "Checkpoint", "LiveJob", "LiveEpochMetric"
+)

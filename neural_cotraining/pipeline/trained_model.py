@@ -18,6 +18,7 @@ from ..builders import resolve_builder
 from ..hashing import make_hash
 from .callback import TrainingCallback
 from .checkpoints import CheckpointStore
+from .live_progress import LiveProgress
 from .workers import ReservationHeartbeat, release_dead_reservations
 
 __all__ = ["TrainedModelMethods", "BrokenResultError", "serialize_state", "deserialize_state"]
@@ -63,6 +64,8 @@ class TrainedModelMethods:
     config_tables: dict  # {"dataset": Dataset, "model": Model, "trainer": Trainer}; set at declaration
     fabrikant_table: type
     checkpoint_table: type
+    live_tables: tuple  # (LiveJob, LiveEpochMetric)
+    stop_request = None  # a StopRequest (set by a long-lived worker): stop at an epoch's end, hand the job back
     checkpoints_kept = 2  # the newest checkpoints kept per job (each holds the best weights so far too)
     heartbeat_interval = 30.0  # seconds between renewals of a job's reservation
 
@@ -101,18 +104,34 @@ class TrainedModelMethods:
         self.ModelState.insert1({**key, "model_state": state_bytes})
         self.EpochMetric.insert([{**key, **row} for row in epoch_rows])
         self.checkpoints(key).clear()
+        self.live_progress(key).clear()
 
     def checkpoints(self, key: dict) -> CheckpointStore:
         return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept)
 
+    def live_progress(self, key: dict) -> LiveProgress:
+        return LiveProgress(*self.live_tables, key, heartbeat_interval=self.heartbeat_interval)
+
     def training_callback(self, key: dict) -> TrainingCallback:
-        """The ``cb`` handed to the trainer: renews the job's reservation, saves checkpoints, offers the latest."""
+        """The ``cb`` handed to the trainer: renews the job's reservation and live heartbeat, writes live progress,
+        saves checkpoints, offers the latest, and stops on the worker's request."""
         store = self.checkpoints(key)
-        return TrainingCallback(
-            on_heartbeat=ReservationHeartbeat(self.jobs, key, interval=self.heartbeat_interval),
+        live = self.live_progress(key)
+        reservation = ReservationHeartbeat(self.jobs, key, interval=self.heartbeat_interval)
+
+        def heartbeat() -> None:
+            reservation()
+            live.heartbeat()
+
+        callback = TrainingCallback(
+            on_heartbeat=heartbeat,
             on_checkpoint=store.save,
             resume_from=store.latest(),
+            on_epoch=live.epoch,
+            stop=self.stop_request,
         )
+        live.start(resumed_epoch=max((row["epoch"] for row in callback.epoch_rows), default=0))
+        return callback
 
     # ---- reading results back ----
     @staticmethod

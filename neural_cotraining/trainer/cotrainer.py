@@ -245,8 +245,14 @@ class CoTrainer:
             self.epoch = epoch
             self._log_epoch(epoch, metrics)
             checkpoint = self.checkpoint_every > 0 and epoch % self.checkpoint_every == 0
-            self.callback.epoch_end(epoch, copy.deepcopy(metrics), self.state_dict if checkpoint else None)
+            self.callback.epoch_end(epoch, copy.deepcopy(metrics), self.state_dict, checkpoint, self._best_score())
         return self._finish()
+
+    def _best_score(self) -> float | None:
+        """``score_metric`` at the best epoch so far (None before any epoch improved)."""
+        best = self.early_stopping.best_epoch
+        metrics = next((entry["metrics"] for entry in self.history if entry["epoch"] == best), None)
+        return flatten_metrics(metrics)[self.score_metric] if metrics else None
 
     def _finish(self) -> tuple[float, dict, dict[str, torch.Tensor]]:
         best_epoch = self.early_stopping.best_epoch
