@@ -176,34 +176,43 @@ def epoch_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
 _QUEUE_STATES = {"reserved": "running", "pending": "waiting to resume", "error": "failed"}
 
 
-def _queue_states(tables: SimpleNamespace, keys: list[dict]) -> dict:
-    """{id(job): its status in the jobs table} for the jobs among ``keys`` that have a queue entry."""
+def _queue_rows(tables: SimpleNamespace, keys: list[dict]) -> dict:
+    """{id(job): its row in the jobs table} for the jobs among ``keys`` that have a queue entry."""
     jobs = tables.TrainedModel().jobs
-    return {id(job): rows[0]["status"] for job, rows in _rows_per_job(jobs, keys) if rows} if jobs.is_declared else {}
+    return {id(job): rows[0] for job, rows in _rows_per_job(jobs, keys) if rows} if jobs.is_declared else {}
 
 
 def live_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
-    """One labelled row per live job among ``keys`` (training now, or interrupted): epoch, best score so far,
-    last heartbeat, worker, and its state in the queue (a reserved job is training now)."""
-    queue = _queue_states(tables, keys)
-    return [
-        {**job["labels"], "seed": job["key"]["seed"], "epoch": int(row["epoch"]),
-         "best_score": None if row["best_score"] is None else float(row["best_score"]),
-         "heartbeat": str(row["heartbeat_ts"]), "worker": row["worker"],
-         "state": _QUEUE_STATES.get(queue.get(id(job)), "stopped")}
-        for job, found in _rows_per_job(tables.LiveJob(), keys)
-        for row in found
-    ]
+    """One labelled row per live job among ``keys``: training now (reserved in the queue; epoch 0 until its first
+    epoch is reported) or interrupted (live rows left, waiting to resume or failed), with epoch, best score so far,
+    last heartbeat, worker and state."""
+    queue = _queue_rows(tables, keys)
+    live = {id(job): rows[0] for job, rows in _rows_per_job(tables.LiveJob(), keys) if rows}
+    table = []
+    for job in keys:
+        row, queued = live.get(id(job)), queue.get(id(job), {})
+        status = queued.get("status")
+        if row is None and status != "reserved":
+            continue
+        table.append({
+            **job["labels"], "seed": job["key"]["seed"],
+            "state": _QUEUE_STATES.get(status, "stopped"),
+            "epoch": int(row["epoch"]) if row else 0,
+            "best_score": None if row is None or row["best_score"] is None else float(row["best_score"]),
+            "heartbeat": str(row["heartbeat_ts"] if row else queued["reserved_time"]),
+            "worker": row["worker"] if row else f"{queued['host']}:{queued['pid']}",
+        })
+    return table
 
 
 def live_epoch_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
     """Per-epoch metric rows so far of the unfinished jobs among ``keys`` (training, or waiting to resume; not
     failed ones), labelled as ``epoch_table``'s, plus ``running: True``."""
     columns = ("epoch", "split", "task", "metric", "value")
-    queue = _queue_states(tables, keys)
+    queue = _queue_rows(tables, keys)
     return [
         {**job["labels"], "seed": int(row["seed"]), **{column: row[column] for column in columns}, "running": True}
         for job, found in _rows_per_job(tables.LiveEpochMetric(), keys, order_by="epoch")
-        if queue.get(id(job)) != "error"
+        if queue.get(id(job), {}).get("status") != "error"
         for row in found
     ]

@@ -13,7 +13,9 @@ candidate keys runs out.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -53,7 +55,7 @@ class LongLivedWorker:
         poll_interval: float = 5.0,
         orphan_timeout: float | None = None,
         stop: StopRequest | None = None,
-        batch: int = 64,
+        batch: int = 1000,
     ):
         if idle_exit is not None and idle_exit < 0:
             raise ValueError(f"idle_exit must be at least 0 seconds, not {idle_exit}")
@@ -69,6 +71,7 @@ class LongLivedWorker:
         self.stop = stop or StopRequest()
         self.batch = batch
         self._candidates: list[dict] = []
+        self._random = random.Random()  # each worker its own order: workers rarely race for the same job
 
     # ---- the queue ----
     def _pending(self):
@@ -81,7 +84,15 @@ class LongLivedWorker:
             restrictions = (self.restriction,) if self.restriction is not None else ()
             jobs.refresh(*restrictions, delay=-1)  # adds the jobs of entries inserted since
             release_dead_reservations(self.trained, orphan_timeout=self.orphan_timeout)
-        self._candidates = self._pending().keys(order_by="priority ASC, scheduled_time ASC", limit=self.batch)
+        rows = self._pending().to_dicts(order_by="priority ASC, scheduled_time ASC", limit=self.batch)
+        names = self.trained.jobs.primary_key
+        # most urgent priority first; within one priority a random order, so that N workers that fetched the same
+        # list do not all try the same first job (a failed reservation costs a round trip and a refill)
+        self._candidates = []
+        for _, group in itertools.groupby(rows, key=lambda row: row["priority"]):
+            keys = [{name: row[name] for name in names} for row in group]
+            self._random.shuffle(keys)
+            self._candidates.extend(keys)
 
     def _next_key(self) -> dict | None:
         if not self._candidates:
@@ -137,4 +148,5 @@ class LongLivedWorker:
             else:
                 summary.failed.append((key, f"{type(error).__name__}: {error}"))
                 logger.error("job %s failed: %s", key, error)
-        # False: reserved by another worker meanwhile, or already done
+        else:  # False: reserved by another worker since the list was fetched (or done): the list is stale
+            self._candidates = []

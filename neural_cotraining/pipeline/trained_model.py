@@ -79,12 +79,11 @@ class TrainedModelMethods:
 
     # ---- the tripartite make ----
     def make_fetch(self, key: dict) -> tuple:
-        names_and_configs = []
-        for kind in _KINDS:
-            table = self.config_tables[kind]()
-            row = (table & key).to_dicts()[0]
-            names_and_configs.append((row[f"{kind}_fn"], row[f"{kind}_config"]))
-        return (tuple(names_and_configs), int(key["seed"]))
+        # one query for the three configs (make_fetch runs twice per job: before training and in the transaction)
+        dataset, model, trainer = (self.config_tables[kind]().proj(f"{kind}_config") for kind in _KINDS)
+        row = (dataset * model * trainer & key).to_dicts()[0]
+        names_and_configs = tuple((row[f"{kind}_fn"], row[f"{kind}_config"]) for kind in _KINDS)
+        return (names_and_configs, int(key["seed"]))
 
     def make_compute(self, key: dict, names_and_configs: tuple, seed: int) -> tuple:
         (dataset_fn, dataset_config), (model_fn, model_config), (trainer_fn, trainer_config) = names_and_configs
@@ -130,7 +129,7 @@ class TrainedModelMethods:
             on_epoch=live.epoch,
             stop=self.stop_request,
         )
-        live.start(resumed_epoch=max((row["epoch"] for row in callback.epoch_rows), default=0))
+        live.start(resumed_epoch=max((row["epoch"] for row in callback.epoch_rows), default=None))
         return callback
 
     # ---- reading results back ----
