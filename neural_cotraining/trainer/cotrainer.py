@@ -213,8 +213,13 @@ class CoTrainer:
                 entry["regularizer"] = float(torch.stack(epoch_regularizers[task]).mean())
             entry.update(report.get(task, {}))
             metrics[task] = entry
+        metrics = self._reduce_train_metrics(metrics)
         # after the report: the report shows the weights used in this epoch, epoch_end sets the next epoch's
         self.weighting.epoch_end({task: entry["loss"] for task, entry in metrics.items() if "loss" in entry})
+        return metrics
+
+    def _reduce_train_metrics(self, metrics: dict) -> dict:
+        """The epoch's training metrics as reported; on several processes, combined over them (``distributed``)."""
         return metrics
 
     def _log_epoch(self, epoch: int, metrics: Mapping) -> None:
