@@ -74,6 +74,7 @@ def worker(schema: str, profile: bool) -> int:
     summary = queue_worker.run()
     end = time.perf_counter()
     report = {"seconds": end - start, "trained": summary.trained, "errors": [m for _, m in summary.failed],
+              "missed": summary.missed,
               "calls": trivial_builders.CALLS}
     if profiler is not None:
         import io
@@ -158,6 +159,8 @@ def run_queue(n_jobs: int, n_workers: int, profile: bool) -> dict:
         "error_examples": errors[:3],
         "jobs_left_in_queue": jobs_left,
         "jobs_per_worker": [report["trained"] for report in reports],
+        # reservations lost to a faster worker (the job was taken between fetching the list and reserving it)
+        "reservations_missed": sum(report["missed"] for report in reports),
         "wall_seconds": round(wall, 2),
         "jobs_per_second": round(n_jobs / wall, 1),
         "between_jobs_ms": {"median": round(1000 * statistics.median(gaps), 2),

@@ -41,6 +41,7 @@ class WorkerSummary:
     trained: int = 0
     failed: list = field(default_factory=list)  # (key, error message)
     handed_back: list = field(default_factory=list)  # keys stopped on request and returned to the queue
+    missed: int = 0  # jobs another worker reserved first (each costs a refill of the candidate list)
     stopped: bool = False  # by a signal (else: idle for idle_exit seconds)
 
 
@@ -55,7 +56,7 @@ class LongLivedWorker:
         poll_interval: float = 5.0,
         orphan_timeout: float | None = None,
         stop: StopRequest | None = None,
-        batch: int = 1000,
+        batch: int = 100,
     ):
         if idle_exit is not None and idle_exit < 0:
             raise ValueError(f"idle_exit must be at least 0 seconds, not {idle_exit}")
@@ -149,4 +150,5 @@ class LongLivedWorker:
                 summary.failed.append((key, f"{type(error).__name__}: {error}"))
                 logger.error("job %s failed: %s", key, error)
         else:  # False: reserved by another worker since the list was fetched (or done): the list is stale
+            summary.missed += 1
             self._candidates = []

@@ -78,10 +78,16 @@ class TrainedModelMethods:
         return super().populate(*restrictions, **kwargs)
 
     # ---- the tripartite make ----
+    def _configs(self):
+        """The three config tables joined (built once per instance: building the join costs more than running it)."""
+        if getattr(self, "_config_join", None) is None:
+            dataset, model, trainer = (self.config_tables[kind]().proj(f"{kind}_config") for kind in _KINDS)
+            self._config_join = dataset * model * trainer
+        return self._config_join
+
     def make_fetch(self, key: dict) -> tuple:
         # one query for the three configs (make_fetch runs twice per job: before training and in the transaction)
-        dataset, model, trainer = (self.config_tables[kind]().proj(f"{kind}_config") for kind in _KINDS)
-        row = (dataset * model * trainer & key).to_dicts()[0]
+        row = (self._configs() & key).to_dicts()[0]
         names_and_configs = tuple((row[f"{kind}_fn"], row[f"{kind}_config"]) for kind in _KINDS)
         return (names_and_configs, int(key["seed"]))
 

@@ -73,6 +73,15 @@ def test_each_rank_gets_its_slice_of_every_batch_in_the_single_process_order():
         assert torch.equal(torch.cat([first, second]), batch)
 
 
+def test_a_batch_that_does_not_split_evenly_is_padded_with_its_own_samples():
+    from neural_cotraining.trainer.distributed import ShardedBatchSampler
+
+    batches = [[0, 1, 2, 3], [4, 5, 6], [7]]
+    slices = [list(ShardedBatchSampler(batches, rank, 2)) for rank in (0, 1)]
+    assert slices == [[[0, 1], [4, 5], [7]], [[2, 3], [6, 4], [7]]]
+    assert len(ShardedBatchSampler(batches, 0, 2)) == 3
+
+
 class _BreakingDataset(Dataset):
     """Items 0..n-1; item ``broken`` raises, or ends its process at once when ``hard``."""
 

@@ -19,8 +19,9 @@ averaging the gradients after the backward pass is the same arithmetic (replicat
 gradient), without DDP's overlap of communication and computation.
 
 Limits: gradient-based weightings (gradnorm, pcgrad) are refused (their per-task gradients would need averaging
-before they are combined); BatchNorm statistics are per rank (rank 0's running statistics are kept); a training
-batch must hold at least ``world_size`` samples.
+before they are combined); BatchNorm statistics are per rank (rank 0's running statistics are kept); a batch whose
+size is not a multiple of ``world_size`` is padded with its own first samples (as ``DistributedSampler`` pads), so
+only such batches differ from the single-process run.
 """
 
 from .launch import RankFailedError, launch, rank_context

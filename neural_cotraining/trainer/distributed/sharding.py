@@ -2,7 +2,9 @@
 
 Slicing the single-process batches (rather than giving each rank its own sampler over the dataset) keeps the global
 batch and its composition exactly as with one process: the mean of the ranks' mean gradients over equal slices is
-the gradient of the batch mean. The loader's own sampler and generator are reused, so the trainer's per-epoch
+the gradient of the batch mean. A batch whose size is not a multiple of the world size (typically an epoch's last)
+is padded with its own first samples, as torch's ``DistributedSampler`` pads, so that every rank gets an equal,
+non-empty slice; only such batches weigh a few samples twice. The loader's own sampler and generator are reused, so the trainer's per-epoch
 reseeding (``trainer.seeding``) shuffles identically on every rank, and the cyclers see the same number of batches.
 """
 
@@ -10,15 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 from torch.utils.data import DataLoader, Sampler
 
 __all__ = ["ShardedBatchSampler", "shard_loader", "shard_split"]
 
 
 class ShardedBatchSampler(Sampler):
-    """Yields rank ``rank``'s slice (of ``world_size`` near-equal contiguous slices) of each batch of
-    ``batch_sampler``."""
+    """Yields rank ``rank``'s slice (of ``world_size`` equal contiguous slices) of each batch of ``batch_sampler``,
+    the batch padded with its first samples to a multiple of ``world_size``."""
 
     def __init__(self, batch_sampler, rank: int, world_size: int):
         self.batch_sampler = batch_sampler
@@ -27,7 +28,11 @@ class ShardedBatchSampler(Sampler):
 
     def __iter__(self):
         for batch in self.batch_sampler:
-            yield np.array_split(np.asarray(batch), self.world_size)[self.rank].tolist()
+            batch = list(batch)
+            short = -len(batch) % self.world_size
+            padded = batch + [batch[i % len(batch)] for i in range(short)]
+            size = len(padded) // self.world_size
+            yield padded[self.rank * size:(self.rank + 1) * size]
 
     def __len__(self) -> int:
         return len(self.batch_sampler)
@@ -38,12 +43,6 @@ def shard_loader(loader, rank: int, world_size: int, where: str) -> DataLoader:
     if not isinstance(loader, DataLoader) or loader.batch_sampler is None or loader.batch_size is None:
         raise ValueError(f"{where}: world_size > 1 needs a torch DataLoader with a batch_size, whose batches are "
                          f"split over the processes; got {type(loader).__name__}")
-    batch_size = loader.batch_size
-    remainder = 0 if loader.drop_last else len(loader.dataset) % batch_size
-    smallest = min(batch_size, remainder) if remainder else batch_size
-    if smallest < world_size:
-        raise ValueError(f"{where}: a batch of {smallest} samples cannot be split over world_size {world_size} "
-                         "processes; use a larger batch_size (or drop_last)")
     options = {}
     if loader.num_workers > 0:
         options = {"prefetch_factor": loader.prefetch_factor, "persistent_workers": loader.persistent_workers}
