@@ -131,3 +131,18 @@ def test_bad_distributed_options_are_refused_before_training(options, message):
         cotrainer(TinyMultiTaskModel(), flagship_dataloaders(), seed=7, cb=lambda: calls.append(1),
                   **{**CONFIG, "loss_weighting": None, **options})
     assert "\n" not in str(error.value) and calls == []
+
+
+def test_more_cuda_processes_than_visible_gpus_are_refused(monkeypatch):
+    from neural_cotraining.trainer.distributed import check_distributed_options
+
+    # as on a machine with one GPU (this check runs before anything touches a device)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.distributed, "is_backend_available", lambda name: True)
+    with pytest.raises(ValueError, match="world_size 2 needs 2 GPUs, but 1 are visible here"):
+        check_distributed_options(2, None, "cuda")
+    with pytest.raises(ValueError, match="world_size 2 needs 2 GPUs"):
+        check_distributed_options(2, None, None)  # no device named: CUDA, as the trainer would choose
+    assert check_distributed_options(1, None, "cuda") == (1, None)
+    assert check_distributed_options(2, "gloo", "cpu") == (2, "gloo")
