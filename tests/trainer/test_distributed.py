@@ -146,3 +146,13 @@ def test_more_cuda_processes_than_visible_gpus_are_refused(monkeypatch):
         check_distributed_options(2, None, None)  # no device named: CUDA, as the trainer would choose
     assert check_distributed_options(1, None, "cuda") == (1, None)
     assert check_distributed_options(2, "gloo", "cpu") == (2, "gloo")
+
+
+def test_loaders_with_worker_processes_run_on_every_rank():
+    loaders = flagship_dataloaders(seed=0, extra_split=False)
+    image = loaders["train"]["img_classification"]
+    loaders["train"]["img_classification"] = DataLoader(image.dataset, batch_size=8, shuffle=True,
+                                                        generator=image.generator, num_workers=1)
+    score, output, _ = cotrainer(TinyMultiTaskModel(seed=0, dropout=0.0), loaders, seed=7, world_size=2,
+                                 **{**CONFIG, "max_epochs": 1})
+    assert output["epochs_run"] == 1 and score == score

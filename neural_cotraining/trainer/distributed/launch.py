@@ -126,7 +126,7 @@ def launch(train, model, dataloaders, seed, uid, cb, world_size: int, backend: s
     payload = pickle.dumps((model, dataloaders, seed, uid, resume, config))
     processes = [
         context.Process(target=_rank_main, args=(rank, world_size, backend, init_method, train, payload, errors),
-                        name=f"rank-{rank}", daemon=True)
+                        name=f"rank-{rank}")  # not a daemon: its DataLoaders may start worker processes
         for rank in range(1, world_size)
     ]
     logger.info("training on %d processes (%s), rank 0 is process %d", world_size, backend, os.getpid())
