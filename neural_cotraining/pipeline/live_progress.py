@@ -97,20 +97,19 @@ class LiveProgress:
         self._started = False
         self._last_beat = time.monotonic()
 
-    def _write_start(self, epoch: int) -> None:
-        """The job's row for this run; an earlier attempt's epochs after the resumed one are forgotten (they are
-        trained again). Runs inside the caller's transaction."""
+    def _write_start(self, values: dict) -> None:
+        """The job's row for this run, holding ``values`` (epoch, best score); an earlier attempt's epochs after the
+        resumed one are forgotten (they are trained again). Runs inside the caller's transaction."""
         jobs = self._jobs()
-        worker = f"{platform.node()}:{os.getpid()}"
+        values = {"best_score": None, **values, "worker": f"{platform.node()}:{os.getpid()}"}
         if jobs & self._key:  # an earlier attempt's row (epoch rows need it, so there are none without it)
             earlier = self._epochs() & self._key
             if self._resumed_epoch is not None:
                 earlier &= f"epoch > {self._resumed_epoch}"
             earlier.delete_quick()
-            _set(jobs, self._key, {"epoch": epoch, "worker": worker, "best_score": None},
-                 now=("started_ts", "heartbeat_ts"))
+            _set(jobs, self._key, values, now=("started_ts", "heartbeat_ts"))
         else:
-            jobs.insert1({**self._key, "epoch": epoch, "worker": worker})
+            jobs.insert1({**self._key, **values})
         self._started = True
 
     def epoch(self, epoch: int, rows: list[dict], score: float | None) -> None:
@@ -120,15 +119,17 @@ class LiveProgress:
         if score is not None:
             values["best_score"] = score if math.isfinite(score) else None
         with self._jobs().connection.transaction:
-            if not self._started:
-                self._write_start(epoch)
+            first = not self._started
+            if first:
+                self._write_start(values)
             epochs = self._epochs()
             again = epoch in self._reported or (self._resumed_epoch is not None and epoch <= self._resumed_epoch)
             if again:  # reported before (in this run, or by the run it resumes): the newer values count
                 (epochs & self._key & {"epoch": epoch}).delete_quick()
             self._reported.add(epoch)
             epochs.insert([{**self._key, **row} for row in rows])
-            _set(self._jobs(), self._key, values, now=("heartbeat_ts",))
+            if not first:
+                _set(self._jobs(), self._key, values, now=("heartbeat_ts",))
         self._last_beat = time.monotonic()
 
     def heartbeat(self) -> None:
@@ -140,7 +141,7 @@ class LiveProgress:
                 _set(self._jobs(), self._key, {}, now=("heartbeat_ts",))
             else:  # a long first epoch: show the job before its first report
                 with self._jobs().connection.transaction:
-                    self._write_start(self._resumed_epoch or 0)
+                    self._write_start({"epoch": self._resumed_epoch or 0})
 
     def clear(self) -> None:
         """Delete the job's live rows (inside the transaction that stores the trained model)."""
