@@ -12,7 +12,9 @@ completing the job, picking and reserving the next, fetching its configs, buildi
 callback), median and p95 over all workers' gaps; also the time inside the job's one ``cb`` call (the live
 progress write) and the throughput. ``--profile`` stores the top functions (cProfile, cumulative) of worker 0.
 
-``python -m benchmarks.queue [--quick] [--jobs N] [--workers N] [--profile]``  (``--worker SCHEMA`` is a worker)
+``--mode populate`` runs DataJoint's ``populate(reserve_jobs=True)`` in each worker instead, for comparison.
+
+``python -m benchmarks.queue [--quick] [--jobs N] [--workers N] [--profile] [--mode worker|populate]``  (``--worker SCHEMA`` is a worker)
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def _ms(values: list[float]) -> dict:
     return {"median": round(1000 * statistics.median(values), 2), "p95": round(1000 * percentile(values, 0.95), 2)}
 
 
-def worker(schema: str, profile: bool) -> int:
+def worker(schema: str, profile: bool, mode: str) -> int:
     """A worker process: connect, say "ready", wait for "go", work the queue off, print one JSON line."""
     import torch
 
@@ -71,10 +73,14 @@ def worker(schema: str, profile: bool) -> int:
         profiler = cProfile.Profile()
         profiler.enable()
     start = time.perf_counter()
-    summary = queue_worker.run()
+    if mode == "populate":  # DataJoint's one-shot populate, for comparison
+        result = tables.TrainedModel().populate(reserve_jobs=True, suppress_errors=True)
+        trained, errors, missed = result["success_count"], [m for _, m in result["error_list"]], None
+    else:
+        summary = queue_worker.run()
+        trained, errors, missed = summary.trained, [m for _, m in summary.failed], summary.missed
     end = time.perf_counter()
-    report = {"seconds": end - start, "trained": summary.trained, "errors": [m for _, m in summary.failed],
-              "missed": summary.missed,
+    report = {"seconds": end - start, "trained": trained, "errors": errors, "missed": missed,
               "calls": trivial_builders.CALLS}
     if profiler is not None:
         import io
@@ -88,7 +94,7 @@ def worker(schema: str, profile: bool) -> int:
     return 0
 
 
-def run_queue(n_jobs: int, n_workers: int, profile: bool) -> dict:
+def run_queue(n_jobs: int, n_workers: int, profile: bool, mode: str) -> dict:
     with throwaway_schema("queue") as tables:
         from neural_cotraining.builders import allow_builder_modules
 
@@ -100,8 +106,8 @@ def run_queue(n_jobs: int, n_workers: int, profile: bool) -> dict:
         tables.TrainedModel().jobs.refresh()  # the queue exists before any worker looks at it
         logs = [tempfile.TemporaryFile(mode="w+") for _ in range(n_workers)]
         processes = [
-            subprocess.Popen([sys.executable, "-m", "benchmarks.queue", "--worker", tables.schema.database]
-                             + (["--profile"] if profile and index == 0 else []),
+            subprocess.Popen([sys.executable, "-m", "benchmarks.queue", "--worker", tables.schema.database,
+                              "--mode", mode] + (["--profile"] if profile and index == 0 else []),
                              cwd=REPO_ROOT, env=child_env(threads=1), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=log, text=True)
             for index, log in enumerate(logs)
@@ -151,7 +157,8 @@ def run_queue(n_jobs: int, n_workers: int, profile: bool) -> dict:
     off_cpu_queue = [gap - wait for gap, wait in zip(gaps, gap_wait)]
     every_job_once = seeds == list(range(1, n_jobs + 1)) and stored == seeds
     result = {
-        "workload": {"jobs": n_jobs, "workers": n_workers, "builders": BUILDERS, "threads_per_worker": 1},
+        "workload": {"jobs": n_jobs, "workers": n_workers, "builders": BUILDERS, "threads_per_worker": 1,
+                     "mode": mode},
         "every_job_once": every_job_once,
         "jobs_trained": len(seeds),
         "results_stored": len(stored),
@@ -160,7 +167,7 @@ def run_queue(n_jobs: int, n_workers: int, profile: bool) -> dict:
         "jobs_left_in_queue": jobs_left,
         "jobs_per_worker": [report["trained"] for report in reports],
         # reservations lost to a faster worker (the job was taken between fetching the list and reserving it)
-        "reservations_missed": sum(report["missed"] for report in reports),
+        "reservations_missed": None if mode == "populate" else sum(report["missed"] for report in reports),
         "wall_seconds": round(wall, 2),
         "jobs_per_second": round(n_jobs / wall, 1),
         "between_jobs_ms": {"median": round(1000 * statistics.median(gaps), 2),
@@ -185,13 +192,16 @@ def main(argv=None) -> int:
         parser.add_argument("--jobs", type=int, default=None, help="jobs in the queue (default 1000; quick: 40)")
         parser.add_argument("--workers", type=int, default=8, help="worker processes (default 8)")
         parser.add_argument("--profile", action="store_true", help="store worker 0's cProfile")
+        parser.add_argument("--mode", choices=("worker", "populate"), default="worker",
+                            help="worker: long-lived workers (default); populate: DataJoint's populate(reserve_jobs="
+                                 "True) per process, for comparison")
 
     arguments = parse_args(__doc__.splitlines()[0], argv, extra)
     if arguments.worker:
-        return worker(arguments.worker, arguments.profile)
+        return worker(arguments.worker, arguments.profile, arguments.mode)
     n_jobs = arguments.jobs or (40 if arguments.quick else 1000)
     load = LoadMonitor()
-    result = run_queue(n_jobs, arguments.workers, arguments.profile)
+    result = run_queue(n_jobs, arguments.workers, arguments.profile, arguments.mode)
     p95 = result["between_jobs_ms"]["p95"]
     result["target"] = {"between_jobs_ms_p95": f"< {TARGET_P95_MS}"}
     result["target_met"] = bool(result["every_job_once"] and result["errors"] == 0 and p95 < TARGET_P95_MS)
