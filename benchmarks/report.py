@@ -16,7 +16,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 
 from benchmarks.common import DEFAULT_OUTPUT, median_interval
 
-ORDER = ("trainer_overhead", "pipeline_overhead", "workers", "memory", "gpu")
+ORDER = ("trainer_overhead", "pipeline_overhead", "workers", "queue", "distributed", "memory", "gpu")
 
 
 def _met(result: dict) -> str:
@@ -104,6 +104,30 @@ def _workers_rows(r: dict) -> list[list[str]]:
     ]]
 
 
+def _queue_rows(r: dict) -> list[list[str]]:
+    gap, parts = r["between_jobs_ms"], r["between_jobs_breakdown_ms"]
+    once = "every job once" if r["every_job_once"] else "**not every job exactly once**"
+    return [[
+        f"Queue: {r['workload']['jobs']:,} trivial jobs, {r['workload']['workers']} long-lived worker processes:"
+        " pipeline time between one job and the same worker's next",
+        f"{once}, {r['errors']} errors, {r['jobs_per_second']:.0f} jobs/s; median {gap['median']:.0f} ms, p95"
+        f" {gap['p95']:.0f} ms (waiting for a CPU: median {parts['waiting_for_a_cpu']['median']:.0f}, p95"
+        f" {parts['waiting_for_a_cpu']['p95']:.0f} ms; without that wait: median"
+        f" {parts['gap_without_cpu_wait']['median']:.0f}, p95 {parts['gap_without_cpu_wait']['p95']:.0f} ms)",
+        _target(r["target"]["between_jobs_ms_p95"], " ms (p95)"), _met(r),
+    ]]
+
+
+def _distributed_rows(r: dict) -> list[list[str]]:
+    parts = []
+    for name, entry in r["workloads"].items():
+        rates = entry["samples_per_second"]
+        parts.append(f"{name} model {rates['world_size_2']['median']:,.0f} vs. {rates['world_size_1']['median']:,.0f}"
+                     f" ({entry['speedup_2_over_1']:.2f}×)")
+    return [["One job on 2 processes vs. 1 (CPU, gloo, 1 thread each): training samples/s",
+             "; ".join(parts) + f", median of {r['repeats']}", "–", "–"]]
+
+
 def _memory_rows(r: dict) -> list[list[str]]:
     demo = r["demo"]
     demo_text = (f"demo {demo['peak_rss_mib']:.0f} MiB ({demo['wall_seconds'] / 60:.1f} min)" if "peak_rss_mib" in demo
@@ -135,7 +159,7 @@ def _gpu_rows(r: dict) -> list[list[str]]:
 
 
 ROWS = {"trainer_overhead": _trainer_rows, "pipeline_overhead": _pipeline_rows, "workers": _workers_rows,
-        "memory": _memory_rows, "gpu": _gpu_rows}
+        "queue": _queue_rows, "distributed": _distributed_rows, "memory": _memory_rows, "gpu": _gpu_rows}
 
 
 def load_results(folder: str | Path) -> dict[str, dict]:

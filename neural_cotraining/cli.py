@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .cli_errors import USER_ERRORS, CommandError, logs_to_stderr, one_line, report
+from .cli_workers import add_commands as add_worker_commands
 
 __all__ = ["main", "build_parser"]
 
@@ -134,6 +135,10 @@ def _status(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
         print(f"  error in {_labels(error)}: {one_line(error['error'])}")
     for job in status["checkpointed"]:
         print(f"  checkpoint of {_labels(job)} at epoch {job['checkpoint_epoch']}")
+    for job in status["live"]:
+        best = "n/a" if job["best_score"] is None else f"{job['best_score']:.4g}"
+        print(f"  {job['state']}: {_labels(job)}: epoch {job['epoch']}, best score {best}, "
+              f"last heartbeat {job['heartbeat']}, worker {job['worker']}")
     return 0 if status["error"] == 0 else 2
 
 
@@ -176,11 +181,12 @@ def _results(arguments: argparse.Namespace) -> int:
 
 
 def _plot(arguments: argparse.Namespace) -> int:
-    from .pipeline.experiments import epoch_table, experiment_keys
+    from .pipeline.experiments import epoch_table, experiment_keys, live_epoch_table
     from .plots import plot_epoch_curves
 
     experiment, tables = _open(arguments)
-    paths = plot_epoch_curves(epoch_table(tables, experiment_keys(tables, experiment)), arguments.output)
+    keys = experiment_keys(tables, experiment)
+    paths = plot_epoch_curves(epoch_table(tables, keys) + live_epoch_table(tables, keys), arguments.output)
     for path in paths:
         print(path)
     return 0 if paths else _fail("no per-epoch results to plot yet")
@@ -263,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--csv", help="also write the table as CSV")
     results.add_argument("--json", help="also write the table as JSON")
     results.add_argument("--metrics", nargs="*", help="show only columns containing these words")
-    plot = experiment_command("plot", _plot, "per-epoch curves per task and split (PNG)")
+    plot = experiment_command("plot", _plot, "per-epoch curves per task and split (PNG), running jobs' too")
     plot.add_argument("--output", default="results/plots", help="folder for the PNGs")
     affinity = experiment_command("affinity", _affinity,
                                   "task-affinity study: train every single task and pair, summarise the gains")
@@ -271,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "else results/affinity)")
     affinity.add_argument("--reserve-jobs", action="store_true",
                           help="coordinate with other workers via the jobs table")
+    add_worker_commands(commands)
     drop = commands.add_parser("drop", help="drop a schema and everything in it (asks first)")
     drop.add_argument("schema")
     drop.add_argument("--yes", action="store_true", help="do not ask")

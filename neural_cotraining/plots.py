@@ -23,6 +23,7 @@ def plot_epoch_curves(rows: list[dict], output_dir: str | Path) -> list[Path]:
 
     Each figure holds one experiment label combination; a panel per (task, metric), a line per split and seed.
     Loss weights reported by the trainer (metric names containing "weight" or "log_variance") get panels too.
+    Rows with ``running: True`` (jobs still training, from the live tables) are drawn dashed, marked "(running)".
     """
     import matplotlib
 
@@ -37,7 +38,8 @@ def plot_epoch_curves(rows: list[dict], output_dir: str | Path) -> list[Path]:
             continue
         figure_key = (row["dataset"], row["model"], row["trainer"])
         panel_key = (row["task"], row["metric"])
-        groups[figure_key][panel_key][(row["split"], row["seed"])].append((row["epoch"], row["value"]))
+        line_key = (row["split"], row["seed"], bool(row.get("running")))
+        groups[figure_key][panel_key][line_key].append((row["epoch"], row["value"]))
     paths = []
     for (dataset, model, trainer), panels in sorted(groups.items()):
         # a metric that is zero throughout (e.g. the regularizer of a task without one) gets no panel
@@ -49,9 +51,11 @@ def plot_epoch_curves(rows: list[dict], output_dir: str | Path) -> list[Path]:
         lines = (len(names) + columns - 1) // columns
         figure, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.2 * lines), squeeze=False)
         for axis, (task, metric) in zip(axes.flat, names):
-            for (split, seed), points in sorted(panels[(task, metric)].items()):
+            for (split, seed, running), points in sorted(panels[(task, metric)].items()):
                 points.sort()
-                axis.plot([p[0] for p in points], [p[1] for p in points], marker=".", label=f"{split} s{seed}")
+                label = f"{split} s{seed}" + (" (running)" if running else "")
+                axis.plot([p[0] for p in points], [p[1] for p in points], marker=".", label=label,
+                          linestyle="--" if running else "-")
             axis.set_title(f"{task}: {metric}", fontsize=9)
             axis.set_xlabel("epoch")
             axis.legend(fontsize=7)

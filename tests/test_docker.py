@@ -196,18 +196,23 @@ def test_no_credentials_in_the_compose_file(compose):
     assert ".env" in (DOCKER / ".gitignore").read_text().split()
 
 
-def test_worker_populates_with_reserved_jobs_and_scales(compose):
+def test_worker_is_a_long_lived_worker_and_scales(compose):
     worker = compose.services["worker"]
     # N replicas: no fixed container name, no fixed host port
     assert "container_name" not in worker and "ports" not in worker
     assert depends_condition(worker, "setup") == "service_completed_successfully"
     argv = shlex.split(expand_like_sh(shell_script(worker), read_env_file(ENV_EXAMPLE)))
-    argv = argv[1:] if argv[0] == "exec" else argv
-    assert argv[:2] == ["neural-cotraining", "populate"] and "--reserve-jobs" in argv
+    # exec: the worker is the container's main process, so `docker compose stop` signals it, not a shell
+    assert argv[0] == "exec"
+    argv = argv[1:]
+    assert argv[:2] == ["neural-cotraining", "worker"]
     from neural_cotraining.cli import build_parser
 
     arguments = build_parser().parse_args(argv[1:])  # the CLI accepts the command line as written
-    assert arguments.command == "populate" and arguments.reserve_jobs
+    assert arguments.command == "worker" and arguments.idle_exit is not None and arguments.idle_exit > 0
+    # the grace period lets the worker finish its epoch and checkpoint before docker kills it
+    grace = str(worker.get("stop_grace_period", ""))
+    assert re.match(r"^[1-9]\d*m", grace), f"stop_grace_period {grace!r}: give the epoch minutes, not seconds"
     # /configs in the image holds the repository's configs/ (see the Dockerfile)
     assert (ROOT / "configs" / Path(arguments.experiment).relative_to("/configs")).is_file()
 

@@ -6,12 +6,15 @@ Contract:
   ``Seed``, ``Dataset``, ``Model``, ``Trainer`` (``add_entry(fn, config, comment=...)`` -> primary key, idempotent;
   nnfabrik's argument names and methods work too) and ``TrainedModel`` (``populate(...)``, ``load_model(key)`` ->
   (dataloaders, model), ``get_full_config``, parts ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and
-  ``UnitResult`` (per-neuron test results keyed by task, session and unit id)).
+  ``UnitResult`` (per-neuron test results keyed by task, session and unit id)), ``Checkpoint``, and the live
+  progress of running jobs ``LiveJob`` / ``LiveEpochMetric`` (``live_progress``).
   It refuses the server's system schemas and other people's schemas (``ForeignSchemaError``). Importing this
   package connects to nothing.
 - ``drop_plan(name)`` lists what ``drop_schema(name)`` would remove (tables, rows); both refuse non-pipeline schemas.
 - ``TrainedModelBase`` and ``ScoringBase`` (``pipeline.user_tables``): base classes for the user's own trained-model
   variants and for computed tables downstream of a trained-model table.
+- ``LongLivedWorker`` (``long_lived_worker``): trains jobs until idle or stopped by SIGTERM/SIGINT, which checkpoints
+  the epoch in progress and hands the job back to the queue (``stopping``).
 - ``ensure_server()`` makes a local MariaDB answer (start / install / enable root over TCP / packet size).
 - ``run_affinity_study(tables, study, output_dir)`` (``pipeline.affinity_runs``) adds, trains and summarises a
   task-affinity study (every single task and pair over seeds; gains over the single-task baselines, CSV + heatmap).
@@ -24,6 +27,7 @@ warnings.filterwarnings("ignore", message="No datajoint.json found", category=Us
 
 from .affinity_runs import AffinityResult, run_affinity_study  # noqa: E402
 from .callback import TrainingCallback  # noqa: E402
+from .long_lived_worker import LongLivedWorker, WorkerSummary  # noqa: E402
 from .schema import (  # noqa: E402
     DatabaseUnavailableError,
     SchemaOutdatedError,
@@ -56,6 +60,8 @@ __all__ = [
     "DatabaseSettings",
     "database_settings",
     "TrainingCallback",
+    "LongLivedWorker",
+    "WorkerSummary",
     "BrokenResultError",
     "serialize_state",
     "deserialize_state",

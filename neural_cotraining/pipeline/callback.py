@@ -3,6 +3,9 @@
 ``cb()`` with no arguments works, as nnfabrik trainers call it. Trainers that know the richer protocol call
 ``cb(epoch=e, metrics={split: {task: {metric: value}}})`` after each epoch and may pass ``state=...`` at a
 checkpoint interval; ``cb.resume_state()`` hands back a state to resume from (None: start fresh).
+``on_epoch(epoch, rows, score)`` sees each epoch's rows as they come (live progress). Given a
+:class:`~.stopping.StopRequest`, a requested stop saves a checkpoint at the end of the epoch in progress (the
+callback asks the trainer for its state through ``wants_state``) and raises :class:`~.stopping.TrainingStopped`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import logging
 import math
 from typing import Any, Callable
+
+from .stopping import StopRequest, TrainingStopped
 
 __all__ = ["TrainingCallback", "metric_rows"]
 
@@ -45,11 +50,16 @@ class TrainingCallback:
         on_heartbeat: Callable[[], None] | None = None,
         on_checkpoint: Callable[[int, dict], None] | None = None,
         resume_from: dict | None = None,
+        on_epoch: Callable[[int, list[dict], float | None], None] | None = None,
+        stop: StopRequest | None = None,
         on_call: Callable[..., None] | None = None,
     ):
         self.epoch_rows: list[dict] = []
         self._on_heartbeat = on_heartbeat
         self._on_checkpoint = on_checkpoint
+        self._on_epoch = on_epoch
+        self._stop = stop
+        self._reports_epochs = False  # a plain nnfabrik trainer only ever calls cb()
         self._resume_from = resume_from
         self._on_call = on_call
         # a resumed run reports only the epochs after its checkpoint; the earlier ones are in the state's history
@@ -57,20 +67,36 @@ class TrainingCallback:
             if isinstance(entry, dict) and "epoch" in entry and "metrics" in entry:
                 self.epoch_rows.extend(metric_rows(entry["epoch"], entry["metrics"]))
 
-    def __call__(self, epoch: int | None = None, metrics: dict | None = None, state: Any = None, **other: Any) -> None:
+    def __call__(
+        self, epoch: int | None = None, metrics: dict | None = None, state: Any = None, score: Any = None, **other: Any
+    ) -> None:
+        stop = self._stop
+        if stop is not None and stop.requested and (stop.immediately or not self._reports_epochs):
+            raise TrainingStopped("stopped on request; the job resumes from its newest checkpoint")
         if self._on_heartbeat is not None:
             self._on_heartbeat()
         if self._on_call is not None:
-            given = {"epoch": epoch, "metrics": metrics, "state": state}
+            given = {"epoch": epoch, "metrics": metrics, "state": state, "score": score}
             self._on_call(**{name: value for name, value in given.items() if value is not None}, **other)
+        if epoch is not None:
+            self._reports_epochs = True
         if epoch is not None and metrics:
             rows = metric_rows(epoch, metrics)
             # a resumed run reports epochs again that an earlier attempt reported: keep the latest
             self.epoch_rows = [r for r in self.epoch_rows if r["epoch"] != int(epoch)] + rows
+            if self._on_epoch is not None:
+                self._on_epoch(int(epoch), rows, None if score is None else float(score))
         # nnfabrik's checkpoint template passes state={"action": ..., "optimizer": ...}: for call_back, not ours
         ours = not (isinstance(state, dict) and "action" in state)
         if epoch is not None and state is not None and ours and self._on_checkpoint is not None:
             self._on_checkpoint(int(epoch), state)
+        if stop is not None and stop.requested and epoch is not None:
+            saved = "a checkpoint saved" if state is not None and self._on_checkpoint is not None else "no checkpoint"
+            raise TrainingStopped(f"stopped on request after epoch {int(epoch)} ({saved})")
+
+    def wants_state(self) -> bool:
+        """True when a stop is pending: the trainer then hands over its state at the end of this epoch."""
+        return self._stop is not None and self._stop.requested and self._on_checkpoint is not None
 
     def resume_state(self) -> dict | None:
         return self._resume_from

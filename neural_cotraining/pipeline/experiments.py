@@ -8,7 +8,10 @@ from types import SimpleNamespace
 from ..builders import allow_builder_modules, check_entry
 from ..configs.experiment import Experiment
 
-__all__ = ["add_experiment", "check_experiment", "experiment_keys", "job_status", "results_table", "epoch_table"]
+__all__ = [
+    "add_experiment", "check_experiment", "experiment_keys", "job_status", "results_table", "epoch_table",
+    "live_table", "live_epoch_table", "schema_keys",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,20 @@ def experiment_keys(tables: SimpleNamespace, experiment: Experiment) -> list[dic
     return _labelled_keys(experiment, keys)
 
 
+def schema_keys(tables: SimpleNamespace) -> list[dict]:
+    """Every job of the schema (all combinations of its entries and seeds), labelled by the entries' comments
+    (their hash's first 8 characters where a comment is empty)."""
+    labels = {}
+    for kind, table_name in _KIND_TABLES.items():
+        for row in getattr(tables, table_name)().to_dicts():
+            labels[kind, row[f"{kind}_hash"]] = row[f"{kind}_comment"] or row[f"{kind}_hash"][:8]
+    return [
+        {"labels": {kind: labels[kind, key[f"{kind}_hash"]] for kind in _KIND_TABLES},
+         "key": {name: _plain(value) for name, value in key.items()}}
+        for key in tables.TrainedModel().key_source.keys()
+    ]
+
+
 def _plain(value):
     return value.item() if hasattr(value, "item") else value  # DataJoint hands back numpy integers
 
@@ -115,6 +132,7 @@ def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
             epoch = max(int(row["epoch"]) for row in rows)
             running.append({**job["labels"], "seed": job["key"]["seed"], "checkpoint_epoch": epoch})
     status["checkpointed"] = running
+    status["live"] = live_table(tables, keys)
     status["not_started"] = status["total"] - status["done"] - status["pending"] - status["reserved"] - status["error"]
     status["errors"] = errors
     return status
@@ -154,5 +172,50 @@ def epoch_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
     return [
         {**job["labels"], "seed": int(row["seed"]), **{column: row[column] for column in columns}}
         for job, found in _rows_per_job(tables.TrainedModel.EpochMetric(), keys, order_by="epoch")
+        for row in found
+    ]
+
+
+_QUEUE_STATES = {"reserved": "running", "pending": "waiting to resume", "error": "failed"}
+
+
+def _queue_rows(tables: SimpleNamespace, keys: list[dict]) -> dict:
+    """{id(job): its row in the jobs table} for the jobs among ``keys`` that have a queue entry."""
+    jobs = tables.TrainedModel().jobs
+    return {id(job): rows[0] for job, rows in _rows_per_job(jobs, keys) if rows} if jobs.is_declared else {}
+
+
+def live_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
+    """One labelled row per live job among ``keys``: training now (reserved in the queue; epoch 0 until its first
+    epoch is reported) or interrupted (live rows left, waiting to resume or failed), with epoch, best score so far,
+    last heartbeat, worker and state."""
+    queue = _queue_rows(tables, keys)
+    live = {id(job): rows[0] for job, rows in _rows_per_job(tables.LiveJob(), keys) if rows}
+    table = []
+    for job in keys:
+        row, queued = live.get(id(job)), queue.get(id(job), {})
+        status = queued.get("status")
+        if row is None and status != "reserved":
+            continue
+        table.append({
+            **job["labels"], "seed": job["key"]["seed"],
+            "state": _QUEUE_STATES.get(status, "stopped"),
+            "epoch": int(row["epoch"]) if row else 0,
+            "best_score": None if row is None or row["best_score"] is None else float(row["best_score"]),
+            "heartbeat": str(row["heartbeat_ts"] if row else queued["reserved_time"]),
+            "worker": row["worker"] if row else f"{queued['host']}:{queued['pid']}",
+        })
+    return table
+
+
+def live_epoch_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
+    """Per-epoch metric rows so far of the unfinished jobs among ``keys`` (training, or waiting to resume; not
+    failed ones), labelled as ``epoch_table``'s, plus ``running: True``."""
+    columns = ("epoch", "split", "task", "metric", "value")
+    queue = _queue_rows(tables, keys)
+    return [
+        {**job["labels"], "seed": int(row["seed"]), **{column: row[column] for column in columns}, "running": True}
+        for job, found in _rows_per_job(tables.LiveEpochMetric(), keys, order_by="epoch")
+        if queue.get(id(job), {}).get("status") != "error"
         for row in found
     ]

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import datajoint as dj
 
 from .entries import DatasetEntries, FabrikantEntries, ModelEntries, TrainerEntries
+from .live_progress import declare_live_tables
 from .user_tables import TrainedModelBase
 
 __all__ = ["declare_tables"]
@@ -77,6 +78,7 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
         """
 
     context["Checkpoint"] = schema(Checkpoint, context=context)
+    declare_live_tables(schema, context)
 
     class TrainedModel(TrainedModelBase):
         table_comment = "a model trained from one dataset, model, trainer and seed entry"
@@ -86,4 +88,6 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
     return SimpleNamespace(schema=schema, **{name: context[name] for name in _TABLE_NAMES})
 
 
-_TABLE_NAMES = ("Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel", "Checkpoint")
+_TABLE_NAMES = (
+    "Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel", "Checkpoint", "LiveJob", "LiveEpochMetric"
+)

@@ -19,6 +19,7 @@ import torch
 from ..builder_helpers import get_all_parts
 from .callback import TrainingCallback
 from .checkpoints import CheckpointStore
+from .live_progress import LiveProgress
 from .unit_results import unit_rows
 from .workers import ReservationHeartbeat, release_dead_reservations
 
@@ -65,8 +66,10 @@ class TrainedModelMethods:
     """What a trained-model table does: the make, the training callback, reading results back (nnfabrik's
     ``TrainedModelBase`` methods under its names). The tables it reads come from properties (``dataset_table``,
     ``model_table``, ``trainer_table``, ``seed_table``, ``user_table``, ``checkpoint_table``) and its parts are
-    ``ModelState`` (alias ``ModelStorage``) and ``EpochMetric``; see :class:`.user_tables.TrainedModelBase`."""
+    ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and ``UnitResult``; running jobs' progress goes to
+    ``live_tables``. See :class:`.user_tables.TrainedModelBase`."""
 
+    stop_request = None  # a StopRequest (set by a long-lived worker): stop at an epoch's end, hand the job back
     checkpoints_kept = 2  # the newest checkpoints kept per job (each holds the best weights so far too)
     heartbeat_interval = 30.0  # seconds between renewals of a job's reservation
     comment_delimitter = "."  # nnfabrik's name: joins the trainer, model and dataset comments into ``comment``
@@ -83,8 +86,17 @@ class TrainedModelMethods:
         return super().populate(*restrictions, **kwargs)
 
     # ---- the tripartite make ----
+    def _configs(self):
+        """The three config tables joined (built once per instance: building the join costs more than running it)."""
+        if getattr(self, "_config_join", None) is None:
+            dataset, model, trainer = (self._config_table(kind).proj(f"{kind}_config") for kind in _KINDS)
+            self._config_join = dataset * model * trainer
+        return self._config_join
+
     def make_fetch(self, key: dict) -> tuple:
-        names_and_configs = tuple((self._config_table(kind) & key).fn_config for kind in _KINDS)
+        # one query for the three configs (make_fetch runs twice per job: before training and in the transaction)
+        row = (self._configs() & key).to_dicts()[0]
+        names_and_configs = tuple((row[f"{kind}_fn"], row[f"{kind}_config"]) for kind in _KINDS)
         return (names_and_configs, int(key["seed"]))
 
     def make_compute(self, key: dict, names_and_configs: tuple, seed: int) -> tuple:
@@ -112,20 +124,41 @@ class TrainedModelMethods:
         self.UnitResult.insert([{**key, **row} for row in unit_rows(output)])
         if self.checkpoint_table is not None:
             self.checkpoints(key).clear()
+        live = self.live_progress(key)
+        if live is not None:
+            live.clear()
 
     def checkpoints(self, key: dict) -> CheckpointStore:
         return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept)
 
+    def live_progress(self, key: dict) -> LiveProgress | None:
+        tables = self.live_tables
+        return LiveProgress(*tables, key, heartbeat_interval=self.heartbeat_interval) if tables else None
+
     def training_callback(self, key: dict) -> TrainingCallback:
-        """The ``cb`` handed to the trainer: renews the job's reservation, saves checkpoints, offers the latest,
-        and passes what the trainer reports on to :meth:`call_back`."""
+        """The ``cb`` handed to the trainer: renews the job's reservation and live heartbeat, writes live progress,
+        saves checkpoints, offers the latest, stops on the worker's request, and passes what the trainer reports on
+        to :meth:`call_back`."""
         store = self.checkpoints(key) if self.checkpoint_table is not None else None
-        return TrainingCallback(
-            on_heartbeat=ReservationHeartbeat(self.jobs, key, interval=self.heartbeat_interval),
+        live = self.live_progress(key)
+        reservation = ReservationHeartbeat(self.jobs, key, interval=self.heartbeat_interval)
+
+        def heartbeat() -> None:
+            reservation()
+            if live is not None:
+                live.heartbeat()
+
+        callback = TrainingCallback(
+            on_heartbeat=heartbeat,
             on_checkpoint=store.save if store else None,
             resume_from=store.latest() if store else None,
+            on_epoch=live.epoch if live is not None else None,
+            stop=self.stop_request,
             on_call=self._pass_to_call_back,
         )
+        if live is not None:
+            live.start(resumed_epoch=max((row["epoch"] for row in callback.epoch_rows), default=None))
+        return callback
 
     def call_back(self, uid=None, epoch=None, model=None, info=None) -> None:
         """nnfabrik's hook, called with what the trainer passes to ``cb(...)``; override it to act during training."""

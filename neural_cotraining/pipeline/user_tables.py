@@ -16,8 +16,9 @@ pipeline's make. Subclass it, point ``nnfabrik`` at the pipeline's tables and de
 It gets ``populate`` (checkpoints, heartbeats, dead-worker recovery), ``load_model``, ``get_full_config``,
 ``call_back`` and the parts ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and ``UnitResult``. Each table can be pointed
 elsewhere with ``dataset_table``, ``model_table``, ``trainer_table``, ``seed_table``, ``user_table`` or
-``checkpoint_table`` (``None``: no checkpoints). Variants in one schema share its ``Checkpoint`` table: checkpoints
-are keyed by the job, and every variant trains a job the same way.
+``checkpoint_table`` (``None``: no checkpoints) and ``live_tables`` (``None``: no live progress). Variants in one
+schema share its ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric`` tables: they are keyed by the job, and every
+variant trains a job the same way.
 
 ``ScoringBase`` (a smaller version of nnfabrik's): a computed table downstream of a trained-model table, one number
 per trained model, from ``measure_function(dataloader, model)`` on the trained model (``load_model``)::
@@ -136,6 +137,13 @@ class TrainedModelBase(TrainedModelMethods, dj.Computed):
     @property
     def checkpoint_table(self):
         return find_table(self.nnfabrik, "Checkpoint", required=False)
+
+    @property
+    def live_tables(self):
+        """(LiveJob, LiveEpochMetric), or None where the tables given hold none (no live progress then)."""
+        job = find_table(self.nnfabrik, "LiveJob", required=False)
+        epochs = find_table(self.nnfabrik, "LiveEpochMetric", required=False)
+        return (job, epochs) if job is not None and epochs is not None else None
 
     @property
     def definition(self) -> str:

@@ -35,14 +35,17 @@ class ReservationHeartbeat:
         self._jobs = jobs_table
         self._key = dict(key)
         self._interval = interval
-        self._last = float("-inf")
+        self._last = time.monotonic()  # made when the job starts, just after its reservation
+        self._declared: bool | None = None
 
     def __call__(self) -> None:
         now = time.monotonic()
         if now - self._last < self._interval:
             return
         self._last = now
-        if not self._jobs.is_declared:  # populate without reserve_jobs: nothing to renew
+        if self._declared is None:
+            self._declared = self._jobs.is_declared
+        if not self._declared:  # populate without reserve_jobs: nothing to renew
             return
         from datajoint.condition import make_condition
 

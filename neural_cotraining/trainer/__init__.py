@@ -72,6 +72,10 @@ key                        default             meaning
                                                epoch's (``best_epoch`` is then the last epoch), e.g. to compare
                                                conditions after the same number of epochs, as the demo does
 ``verbose``                True                tqdm bar per epoch (only when stderr is a terminal)
+``world_size``             1                   processes training this one job (data parallel, see
+                                               ``trainer.distributed``): this process is rank 0 and starts the
+                                               others; each training batch is split over them (same global batch)
+``backend``                None                torch.distributed backend: None = "nccl" on CUDA, "gloo" on CPU
 =========================  ==================  ==================================================================
 
 Rounds: a task's loss in a round is the mean of its batch losses in that round; the weighting combines the tasks'

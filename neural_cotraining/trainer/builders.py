@@ -15,6 +15,8 @@ from ..builders import checks_config
 from .callbacks import EpochCallback
 from .cotrainer import CoTrainer
 from .cyclers import build_cycler
+from .distributed import DistributedCoTrainer, GradientAveraging, check_distributed_options, launch, shard_split
+from .distributed.launch import current_rank
 from .early_stopping import EarlyStopping
 from .keywords import check_int, check_number, reject_unknown_keys
 from .losses import LOSSES, build_loss, default_loss_name
@@ -179,6 +181,8 @@ def cotrainer(
     checkpoint_every: int = 0,
     restore_best: bool = True,
     verbose: bool = True,
+    world_size: int = 1,
+    backend: str | None = None,
 ):
     """Co-train ``model`` on every task of ``dataloaders["train"]``; returns ``(score, output, model_state)``.
 
@@ -186,12 +190,21 @@ def cotrainer(
     main task's accuracy, correlation or loss) at the best epoch, ``model_state`` the best weights on CPU, ``output``
     the JSON-able record described in the ``neural_cotraining.trainer`` docstring, where every config key is listed.
     """
+    config = {name: value for name, value in locals().items() if name not in _CALL_ARGUMENTS}  # first: the config
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {seed!r}")
     seed = int(seed)  # DataJoint hands out numpy integers
+    rank = current_rank()
+    if rank is None:  # not yet one of several processes: check, and start them if asked to
+        world_size, backend = check_distributed_options(world_size, backend, device, loss_weighting)
+        if world_size > 1:
+            return launch(cotrainer, model, dataloaders, seed, uid, cb, world_size, backend, config)
     splits = normalise_dataloaders(dataloaders)
+    full_splits = dict(splits)
+    if rank is not None:
+        splits["train"] = shard_split(splits["train"], rank.rank, rank.world_size)
     max_epochs = check_int("max_epochs", max_epochs, minimum=1)
     patience = check_int("patience", patience, minimum=1, allow_none=True)
     checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=0)
@@ -220,6 +233,8 @@ def cotrainer(
     train_cycler = build_cycler(cycler, splits["train"], seed, main_task=main_task, ratio=ratio)
 
     resolved_device = _resolve_device(device)
+    if rank is not None and resolved_device.type == "cuda":
+        resolved_device = torch.device("cuda", rank.rank)  # one GPU per process
     model.to(resolved_device)
     for loss in losses.values():
         loss.to(resolved_device)
@@ -241,7 +256,13 @@ def cotrainer(
         "co-training %s on %s: tasks %s (main %s), cycler %s, weighting %s, monitor %s",
         uid if uid is not None else "a model", resolved_device, train_tasks, main_task, cycler, loss_weighting, monitor,
     )
-    trainer = CoTrainer(
+    trainer_class, distributed = CoTrainer, {}
+    if rank is not None:
+        weighting = GradientAveraging(weighting, train_optimizer, rank.world_size, rank.group)
+        trainer_class = DistributedCoTrainer
+        distributed = {"rank": rank.rank, "world_size": rank.world_size, "group": rank.group,
+                       "evaluation_splits": full_splits}
+    trainer = trainer_class(
         model,
         splits,
         seed,
@@ -262,5 +283,9 @@ def cotrainer(
         callback=EpochCallback(cb),
         uid=uid,
         restore_best=restore_best,
+        **distributed,
     )
     return trainer.train()
+
+
+_CALL_ARGUMENTS = ("model", "dataloaders", "seed", "uid", "cb")

@@ -10,6 +10,10 @@
   throttle); a plain heartbeat only once per epoch.
 - Resume: if ``cb`` has a callable attribute ``resume_state``, ``cb.resume_state()`` is called once before training;
   a dict it returns is such an S and training continues from it.
+- A checkpoint on request: if ``cb`` has a callable attribute ``wants_state`` and ``cb.wants_state()`` is true at the
+  end of an epoch, the state is passed then as at a checkpoint epoch (e.g. a worker asked to stop saves one).
+- If ``cb`` takes the keyword ``score`` (or ``**kwargs``), each epoch's call also gets ``score=``: the score (the
+  monitored ``score_metric``) of the best epoch so far, for live progress.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class EpochCallback:
         var_keyword, names = _accepted(cb) if cb is not None else (False, set())
         self.rich = cb is not None and (var_keyword or {"epoch", "metrics"} <= names)
         self.accepts_state = self.rich and (var_keyword or "state" in names)
+        self.accepts_score = self.rich and (var_keyword or "score" in names)
         self.beats_between_epochs = self.rich and _callable_without_arguments(cb)
         if self.rich and not self.accepts_state:
             logger.info("cb takes epoch and metrics but no state: checkpoints will not be passed to it")
@@ -74,13 +79,21 @@ class EpochCallback:
         if self.beats_between_epochs:
             self.cb()
 
-    def epoch_end(self, epoch: int, metrics: dict, state_fn: Callable[[], dict] | None = None) -> None:
-        """Report an epoch; ``state_fn`` (given at checkpoint epochs) builds the state only if ``cb`` takes it."""
+    def _wants_state(self) -> bool:
+        wants = getattr(self.cb, "wants_state", None)
+        return callable(wants) and bool(wants())
+
+    def epoch_end(
+        self, epoch: int, metrics: dict, state_fn: Callable[[], dict], checkpoint: bool, score: float | None = None
+    ) -> None:
+        """Report an epoch; ``state_fn`` builds the state only at a ``checkpoint`` epoch (or when ``cb`` asks for it)
+        and only if ``cb`` takes it."""
         if self.cb is None:
             return
         if not self.rich:
             self.cb()
-        elif state_fn is not None and self.accepts_state:
-            self.cb(epoch=epoch, metrics=metrics, state=state_fn())
-        else:
-            self.cb(epoch=epoch, metrics=metrics)
+            return
+        extra = {"score": score} if self.accepts_score else {}
+        if self.accepts_state and (checkpoint or self._wants_state()):
+            extra["state"] = state_fn()
+        self.cb(epoch=epoch, metrics=metrics, **extra)

@@ -229,8 +229,13 @@ class CoTrainer:
                 entry["regularizer"] = float(torch.stack(epoch_regularizers[task]).mean())
             entry.update(report.get(task, {}))
             metrics[task] = entry
+        metrics = self._reduce_train_metrics(metrics)
         # after the report: the report shows the weights used in this epoch, epoch_end sets the next epoch's
         self.weighting.epoch_end({task: entry["loss"] for task, entry in metrics.items() if "loss" in entry})
+        return metrics
+
+    def _reduce_train_metrics(self, metrics: dict) -> dict:
+        """The epoch's training metrics as reported; on several processes, combined over them (``distributed``)."""
         return metrics
 
     def _log_epoch(self, epoch: int, metrics: Mapping) -> None:
@@ -261,8 +266,14 @@ class CoTrainer:
             self.epoch = epoch
             self._log_epoch(epoch, metrics)
             checkpoint = self.checkpoint_every > 0 and epoch % self.checkpoint_every == 0
-            self.callback.epoch_end(epoch, copy.deepcopy(metrics), self.state_dict if checkpoint else None)
+            self.callback.epoch_end(epoch, copy.deepcopy(metrics), self.state_dict, checkpoint, self._best_score())
         return self._finish()
+
+    def _best_score(self) -> float | None:
+        """``score_metric`` at the best epoch so far (None before any epoch improved)."""
+        best = self.early_stopping.best_epoch
+        metrics = next((entry["metrics"] for entry in self.history if entry["epoch"] == best), None)
+        return flatten_metrics(metrics)[self.score_metric] if metrics else None
 
     def _finish(self) -> tuple[float, dict, dict[str, torch.Tensor]]:
         best_epoch = self.early_stopping.best_epoch

@@ -124,3 +124,26 @@ def connection_killing_cotrainer(model, dataloaders, seed, uid=None, cb=None, ki
     from neural_cotraining.trainer import cotrainer
 
     return cotrainer(model, dataloaders, seed, uid=uid, cb=_ConnectionKillingCallback(cb, kill_at_epoch), **config)
+
+
+class _BreakingDataset(torch.utils.data.Dataset):
+    """Wraps a dataset; item ``broken`` raises (in whichever process loads it)."""
+
+    def __init__(self, dataset, broken):
+        self.dataset, self.broken = dataset, broken
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        if index == self.broken:
+            raise ValueError(f"broken sample {index}")
+        return self.dataset[index]
+
+
+def breaking_regression(seed, n_samples=16, batch_size=8, broken=None):
+    """random_regression with unshuffled training batches whose item ``broken`` raises."""
+    loaders = random_regression(seed, n_samples=n_samples, batch_size=batch_size)
+    train = loaders["train"]["regression"]
+    loaders["train"]["regression"] = DataLoader(_BreakingDataset(train.dataset, broken), batch_size=batch_size)
+    return loaders

@@ -1,0 +1,50 @@
+"""LiveProgress: a job's live rows appear with its first report (or a heartbeat during a long first epoch), move on
+per epoch, forget an earlier attempt's epochs after the checkpoint it resumes from, and go away with clear()."""
+
+from neural_cotraining.pipeline.live_progress import LiveProgress
+from neural_cotraining.trainer import cotrainer
+from tests.pipeline import tiny_builders
+
+
+def job_key(pipeline):
+    key = {}
+    key.update(pipeline.Dataset().add_entry(tiny_builders.random_regression, {}))
+    key.update(pipeline.Model().add_entry(tiny_builders.linear_model, {}))
+    key.update(pipeline.Trainer().add_entry(cotrainer, {}))
+    pipeline.Seed().insert1({"seed": 1})
+    return {**key, "seed": 1}
+
+
+def rows(epoch, value):
+    return [{"epoch": epoch, "split": "validation", "task": "t", "metric": "loss", "value": value}]
+
+
+def live_values(pipeline):
+    return {int(r["epoch"]): r["value"] for r in pipeline.LiveEpochMetric().to_dicts()}
+
+
+def test_live_rows_follow_the_run_and_a_resumed_run_forgets_what_it_trains_again(pipeline):
+    key = job_key(pipeline)
+    live = LiveProgress(pipeline.LiveJob, pipeline.LiveEpochMetric, key, heartbeat_interval=0.0)
+    live.start()
+    assert len(pipeline.LiveJob()) == 0  # nothing written before the first report or heartbeat
+    live.heartbeat()  # a long first epoch: the job shows up at epoch 0
+    assert pipeline.LiveJob().to_dicts()[0]["epoch"] == 0
+    for epoch, value in ((1, 3.0), (2, 2.0), (3, 1.5)):
+        live.epoch(epoch, rows(epoch, value), score=value)
+    job = pipeline.LiveJob().to_dicts()[0]
+    assert (job["epoch"], job["best_score"]) == (3, 1.5) and live_values(pipeline) == {1: 3.0, 2: 2.0, 3: 1.5}
+
+    again = LiveProgress(pipeline.LiveJob, pipeline.LiveEpochMetric, key)  # another worker resumes after epoch 2
+    again.start(resumed_epoch=2)
+    again.epoch(3, rows(3, 1.4), score=1.4)
+    assert live_values(pipeline) == {1: 3.0, 2: 2.0, 3: 1.4}
+    again.epoch(3, rows(3, 1.3), score=1.3)  # reported twice in one run: the newer values count
+    assert live_values(pipeline) == {1: 3.0, 2: 2.0, 3: 1.3}
+
+    fresh = LiveProgress(pipeline.LiveJob, pipeline.LiveEpochMetric, key)  # a restart without a checkpoint
+    fresh.start()
+    fresh.epoch(1, rows(1, 2.5), score=2.5)
+    assert live_values(pipeline) == {1: 2.5} and pipeline.LiveJob().to_dicts()[0]["best_score"] == 2.5
+    fresh.clear()
+    assert len(pipeline.LiveJob()) == len(pipeline.LiveEpochMetric()) == 0

@@ -1,0 +1,133 @@
+"""Long-lived workers (``neural-cotraining worker``): SIGTERM hands a job over without changing its result; an idle
+worker waits for jobs and exits after ``--idle-exit`` seconds; live progress is visible while a job trains."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datajoint as dj
+import pytest
+import torch
+
+from neural_cotraining.cli import main
+from neural_cotraining.trainer import cotrainer
+from tests.pipeline import tiny_builders
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAINER_CONFIG = {
+    "max_epochs": 5,
+    "patience": None,
+    "checkpoint_every": 0,  # no periodic checkpoints: the one the stop saves is the only one
+    "loss_functions": {"regression": "mse"},
+    "lr": 0.02,
+    "verbose": False,
+}
+DATASET_CONFIG = {"n_samples": 32, "delay": 0.03, "batch_size": 8}  # ~1 s an epoch: time to signal it
+
+
+def start_worker(schema_name, *options):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests", OMP_NUM_THREADS="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "neural_cotraining.cli", "worker", "--schema", schema_name, "--poll", "0.2", *options],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def wait_for(condition, what, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+def add_job(pipeline):
+    pipeline.Dataset().add_entry(tiny_builders.slow_regression, DATASET_CONFIG)
+    pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 6})
+    pipeline.Trainer().add_entry(cotrainer, TRAINER_CONFIG)
+    pipeline.Seed().insert1({"seed": 3})
+
+
+def test_sigterm_hands_the_job_over_and_the_result_is_unchanged(pipeline, schema_name):
+    add_job(pipeline)
+    first = start_worker(schema_name, "--idle-exit", "0")
+    # live progress, read from this process while the worker trains
+    live = wait_for(lambda: [row for row in pipeline.LiveJob().to_dicts() if row["epoch"] >= 1], "epoch 1")[0]
+    assert live["worker"].endswith(f":{first.pid}")
+    assert len(pipeline.LiveEpochMetric() & {"epoch": 1}) > 0 and len(pipeline.TrainedModel()) == 0
+    first.send_signal(signal.SIGTERM)
+    stdout, stderr = first.communicate(timeout=60)
+    assert first.returncode == 0, stderr
+    assert "1 handed back (stopped by a signal)" in stdout
+    trained = pipeline.TrainedModel()
+    assert len(trained) == 0
+    assert len(trained.jobs.pending) == 1 and len(trained.jobs.errors) == 0  # back in the queue, not failed
+    stopped_at = pipeline.Checkpoint().to_arrays("epoch").tolist()
+    assert len(stopped_at) == 1 and 1 <= stopped_at[0] < TRAINER_CONFIG["max_epochs"], stopped_at
+
+    second = start_worker(schema_name, "--idle-exit", "0")
+    stdout, stderr = second.communicate(timeout=180)
+    assert second.returncode == 0, stderr
+    assert "1 trained, 0 failed" in stdout
+    assert f"from the checkpoint of epoch {stopped_at[0]}" in stderr
+
+    dataloaders = tiny_builders.slow_regression(seed=3, **{**DATASET_CONFIG, "delay": 0.0})
+    model = tiny_builders.linear_model(dataloaders, seed=3, hidden=6)
+    score, output, state = cotrainer(model, dataloaders, seed=3, **TRAINER_CONFIG)
+    _, stored = trained.load_model()
+    for name, tensor in state.items():
+        assert torch.equal(stored.state_dict()[name], tensor), name
+    row = trained.to_dicts()[0]
+    assert row["score"] == score and row["output"]["history"] == output["history"]
+    assert sorted(set(trained.EpochMetric().to_arrays("epoch").tolist())) == [1, 2, 3, 4, 5]
+    # the final transaction removed the live rows and the checkpoint
+    assert len(pipeline.LiveJob()) == len(pipeline.LiveEpochMetric()) == len(pipeline.Checkpoint()) == 0
+
+
+def test_an_idle_worker_waits_for_new_jobs_then_exits(pipeline, schema_name):
+    worker = start_worker(schema_name, "--idle-exit", "4")
+    time.sleep(1.0)  # the worker is up (or starting) with an empty queue
+    pipeline.Dataset().add_entry(tiny_builders.random_regression, {"n_samples": 16})
+    pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 3})
+    pipeline.Trainer().add_entry(tiny_builders.sgd_trainer, {"epochs": 2})
+    pipeline.Seed().insert([{"seed": 1}, {"seed": 2}])
+    stdout, stderr = worker.communicate(timeout=120)
+    assert worker.returncode == 0, stderr
+    assert "2 trained, 0 failed, 0 handed back" in stdout
+    assert sorted(pipeline.TrainedModel().to_arrays("seed").tolist()) == [1, 2]
+
+
+def test_live_progress_while_training_and_in_status(pipeline, schema_name, capsys):
+    add_job(pipeline)
+    worker = start_worker(schema_name, "--idle-exit", "0")
+    try:
+        wait_for(lambda: len(pipeline.LiveEpochMetric() & "epoch >= 2"), "epoch 2")
+        live_epoch_1 = {(r["split"], r["task"], r["metric"]): r["value"]
+                        for r in (pipeline.LiveEpochMetric() & {"epoch": 1}).to_dicts()}
+        job = pipeline.LiveJob().to_dicts()[0]
+        assert job["best_score"] is not None and job["epoch"] >= 2
+        assert main(["watch", "--schema", schema_name, "--times", "1"]) == 0
+        shown = capsys.readouterr().out
+        assert "running" in shown and f":{worker.pid}" in shown
+    finally:
+        stdout, stderr = worker.communicate(timeout=180)
+    assert worker.returncode == 0, stderr
+    stored = {(r["split"], r["task"], r["metric"]): r["value"]
+              for r in (pipeline.TrainedModel.EpochMetric() & {"epoch": 1}).to_dicts()}
+    assert stored == live_epoch_1  # the live rows were the epoch's final values
+    # the score is the validation loss (lower is better): the final best is at least as good as the best so far
+    assert pipeline.TrainedModel().to_dicts()[0]["score"] <= job["best_score"]
+    assert len(pipeline.LiveJob()) == len(pipeline.LiveEpochMetric()) == 0
+
+
+def test_a_negative_idle_exit_is_refused_before_connecting(capsys):
+    schema = "nct_test_never_made"
+    assert main(["worker", "--schema", schema, "--idle-exit", "-1"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error == "error: --idle-exit must be at least 0 seconds, not -1.0"
+    assert schema not in dj.list_schemas()
