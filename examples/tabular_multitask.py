@@ -31,7 +31,7 @@ import time
 import torch
 
 from neural_cotraining.affinity_scores import group_label
-from neural_cotraining.cli import print_table
+from neural_cotraining.cli_common import print_table
 from neural_cotraining.configs.affinity_study import AffinityStudy
 from neural_cotraining.configs.tabular import tabular_heads, tabular_loss_functions, tabular_monitor
 from neural_cotraining.pipeline import activate

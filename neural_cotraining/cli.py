@@ -8,8 +8,10 @@ import json
 import logging
 import multiprocessing
 import sys
+import time
 from pathlib import Path
 
+from .cli_common import open_experiment, print_table
 from .cli_errors import USER_ERRORS, CommandError, logs_to_stderr, one_line, report
 from .cli_workers import add_commands as add_worker_commands
 
@@ -20,27 +22,6 @@ logger = logging.getLogger("neural_cotraining")
 
 def _fail(message: str, hint: str | None = None) -> int:
     return report(CommandError(message, hint))
-
-
-def _open(arguments: argparse.Namespace, adding: bool = False):
-    """(experiment, tables) for commands that take an experiment file; ``adding`` inserts the file's entries. The
-    file is checked first (builders, config keys, hashes), so a bad file touches no database."""
-    from .configs import load_experiment
-    from .pipeline import activate
-    from .pipeline.experiments import add_experiment, check_experiment
-
-    experiment = load_experiment(arguments.experiment)
-    schema = arguments.schema or experiment.schema
-    if not schema:
-        raise CommandError(f"{arguments.experiment} names no schema", hint="add 'schema:' to the file or pass --schema")
-    try:
-        check_experiment(experiment)
-    except USER_ERRORS as error:
-        raise CommandError(f"{arguments.experiment}: {error}") from error
-    tables = activate(schema)
-    if adding:
-        add_experiment(tables, experiment)
-    return experiment, tables
 
 
 def _db(arguments: argparse.Namespace) -> int:
@@ -55,7 +36,7 @@ def _db(arguments: argparse.Namespace) -> int:
 def _add(arguments: argparse.Namespace) -> int:
     from .pipeline.experiments import experiment_keys
 
-    experiment, tables = _open(arguments, adding=True)
+    experiment, tables = open_experiment(arguments, adding=True)
     for job in experiment_keys(tables, experiment):
         print(json.dumps({**job["labels"], **job["key"]}))
     return 0
@@ -89,7 +70,7 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
 
 
 def _populate(arguments: argparse.Namespace) -> int:
-    experiment, tables = _open(arguments, adding=arguments.add)
+    experiment, tables = open_experiment(arguments, adding=arguments.add)
     schema = arguments.schema or experiment.schema
     reserve = arguments.reserve_jobs or arguments.workers > 1
     if arguments.workers == 1:
@@ -125,7 +106,7 @@ def _status(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
     from .pipeline.experiments import experiment_keys, job_status
 
     if tables is None:
-        experiment, tables = _open(arguments)
+        experiment, tables = open_experiment(arguments)
     status = job_status(tables, experiment_keys(tables, experiment))
     print(
         f"jobs: {status['total']} | done {status['done']} | pending {status['pending']} | "
@@ -142,24 +123,10 @@ def _status(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
     return 0 if status["error"] == 0 else 2
 
 
-def _format_value(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return "" if value is None else str(value)
-
-
-def print_table(rows: list[dict], columns: list[str], stream=None) -> None:
-    stream = stream or sys.stdout
-    widths = {c: max(len(c), *(len(_format_value(r.get(c))) for r in rows)) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns), file=stream)
-    for row in rows:
-        print("  ".join(_format_value(row.get(c)).ljust(widths[c]) for c in columns), file=stream)
-
-
 def _results(arguments: argparse.Namespace) -> int:
     from .pipeline.experiments import experiment_keys, results_table
 
-    experiment, tables = _open(arguments)
+    experiment, tables = open_experiment(arguments)
     rows = results_table(tables, experiment_keys(tables, experiment))
     if not rows:
         print("no trained models yet")
@@ -184,7 +151,7 @@ def _plot(arguments: argparse.Namespace) -> int:
     from .pipeline.experiments import epoch_table, experiment_keys, live_epoch_table
     from .plots import plot_epoch_curves
 
-    experiment, tables = _open(arguments)
+    experiment, tables = open_experiment(arguments)
     keys = experiment_keys(tables, experiment)
     paths = plot_epoch_curves(epoch_table(tables, keys) + live_epoch_table(tables, keys), arguments.output)
     for path in paths:
@@ -237,9 +204,30 @@ def _drop(arguments: argparse.Namespace) -> int:
 
 
 def _demo(arguments: argparse.Namespace) -> int:
-    from .demo import run_demo
+    """The demo end to end through the commands above, then its summary (``demo.write_summary``)."""
+    from .configs import load_experiment
+    from .demo import DEMO_EXPERIMENT, write_summary
+    from .pipeline import activate, database_settings, ensure_server
+    from .pipeline.experiments import add_experiment, experiment_keys, results_table
 
-    return run_demo(schema=arguments.schema, workers=arguments.workers, output_dir=arguments.output)
+    started = time.monotonic()
+    settings = database_settings()
+    print(f"database: {settings.describe()} ({ensure_server(settings)})")
+    path = str(arguments.experiment or DEMO_EXPERIMENT)
+    experiment = load_experiment(path)
+    tables = activate(arguments.schema)
+    print(f"experiment {path}: {len(add_experiment(tables, experiment))} jobs in schema {arguments.schema}")
+    common = [path, "--schema", arguments.schema]
+    status = main(["populate", *common, "--workers", str(arguments.workers)])
+    output = Path(arguments.output)
+    main(["results", *common, "--csv", str(output / "results.csv"), "--json", str(output / "results.json"),
+          "--metrics", "test/"])
+    main(["plot", *common, "--output", str(output / "plots")])
+    summary = write_summary(results_table(tables, experiment_keys(tables, experiment)), experiment, output)
+    figure = ", robustness.png" if summary["robustness_figure"] else ""
+    print(f"\nresults in {output}/ (results.csv, results.json, summary.json, plots/{figure}); "
+          f"{time.monotonic() - started:.0f} s in all")
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -284,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     drop.set_defaults(handler=_drop)
     demo = commands.add_parser("demo", help="run the demo experiment end to end and print its results")
     demo.add_argument("--schema", default="neural_cotraining_demo", help="database schema to use")
-    demo.add_argument("--workers", type=int, default=1, help="local worker processes")
+    demo.add_argument("--experiment", help="an edited copy of the demo's experiment file (default: the packaged one)")
+    demo.add_argument("--workers", type=int, default=2, help="local worker processes")
     demo.add_argument("--output", default="results/demo", help="folder for the results table and plots")
     demo.set_defaults(handler=_demo)
     return parser
@@ -292,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    if arguments.command == "populate" and arguments.workers < 1:
+    if arguments.command in ("populate", "demo") and arguments.workers < 1:
         return _fail("--workers must be at least 1")
     logs_to_stderr()
     logging.basicConfig(

@@ -11,6 +11,8 @@ import logging
 import sys
 import time
 
+from .cli_common import open_experiment, print_table
+
 __all__ = ["add_commands"]
 
 logger = logging.getLogger("neural_cotraining")
@@ -31,10 +33,9 @@ def _tables_and_keys(arguments: argparse.Namespace):
         if not arguments.schema:
             raise ValueError("give an experiment file or --schema")
         return activate(arguments.schema), None
-    from .cli import _open
     from .pipeline.experiments import experiment_keys
 
-    experiment, tables = _open(arguments)
+    experiment, tables = open_experiment(arguments)
     return tables, experiment_keys(tables, experiment)
 
 
@@ -62,7 +63,6 @@ def _worker(arguments: argparse.Namespace) -> int:
 
 def _watch(arguments: argparse.Namespace) -> int:
     _check_seconds("--interval", arguments.interval, strict=True)
-    from .cli import print_table
     from .pipeline.experiments import job_status, schema_keys
 
     tables, keys = _tables_and_keys(arguments)

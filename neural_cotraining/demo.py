@@ -6,7 +6,8 @@ responses are shuffled across images (MTL-Shuffled) and a network trained on noi
 scikit-learn's digits co-trained with simulated neurons (known ground truth) in five conditions -- ``image_only``,
 ``cotrain``, ``cotrain_shuffled``, ``noise_trained``, ``neural_only`` -- over three seeds (``configs/demo.yaml``).
 
-``neural-cotraining demo`` makes the database answer, adds and populates the experiment, then prints per condition
+``neural-cotraining demo`` (the command line runs it: it makes the database answer, adds and populates the
+experiment and writes the results table and per-epoch plots) then calls :func:`write_summary`, which prints per condition
 the mean ± sd over seeds of the accuracy (clean, at each noise level, under corruptions) and of the neural test
 correlation, the per-seed paired differences ``cotrain - image_only`` and ``cotrain - cotrain_shuffled`` at each
 noise level, and one sentence per comparison that states the result only as far as the seeds support it
@@ -18,12 +19,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 
 from . import analysis
 
-__all__ = ["DEMO_EXPERIMENT", "CONDITIONS", "COMPARISONS", "run_demo", "oracle_correlation", "report"]
+__all__ = ["DEMO_EXPERIMENT", "CONDITIONS", "COMPARISONS", "oracle_correlation", "report", "write_summary"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,34 +114,17 @@ def report(rows: list[dict], oracle: float | None = None) -> dict:
     }
 
 
-def run_demo(schema: str = "neural_cotraining_demo", workers: int = 2, output_dir: str = "results/demo",
-             experiment_path: str | Path = DEMO_EXPERIMENT) -> int:
-    from .cli import main as cli_main
-    from .configs import load_experiment
-    from .pipeline import activate, database_settings, ensure_server
-    from .pipeline.experiments import add_experiment, experiment_keys, results_table
+def write_summary(rows: list[dict], experiment, output_dir: str | Path) -> dict:
+    """Print the demo's report for the results ``rows`` of ``experiment``; write ``summary.json`` and
+    ``plots/robustness.png`` under ``output_dir``; returns the summary."""
     from .plots import plot_robustness_curves
 
-    started = time.monotonic()
-    settings = database_settings()
-    print(f"database: {settings.describe()} ({ensure_server(settings)})")
-    experiment = load_experiment(experiment_path)
-    tables = activate(schema)
-    jobs = add_experiment(tables, experiment)
-    print(f"experiment {experiment_path}: {len(jobs)} jobs in schema {schema}")
-    arguments = ["populate", str(experiment_path), "--schema", schema, "--workers", str(workers)]
-    status = cli_main(arguments)
-    rows = results_table(tables, experiment_keys(tables, experiment))
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    cli_main(["results", str(experiment_path), "--schema", schema, "--csv", str(output / "results.csv"),
-              "--json", str(output / "results.json"), "--metrics", "test/"])
-    cli_main(["plot", str(experiment_path), "--schema", schema, "--output", str(output / "plots")])
     summary = report(rows, oracle_correlation(experiment))
     per_seed = analysis.metrics_per_seed(rows, condition_label="dataset")
     figure = plot_robustness_curves(per_seed, output / "plots" / "robustness.png",
                                     conditions=[c for c in CONDITIONS if c in per_seed])
+    summary["robustness_figure"] = str(figure) if figure else None
     (output / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"\nresults in {output}/ (results.csv, results.json, summary.json, plots/"
-          f"{', robustness.png' if figure else ''}); {time.monotonic() - started:.0f} s in all")
-    return status
+    return summary

@@ -54,3 +54,65 @@ def test_the_resolver_sees_relative_imports():
     # guards against a vacuous pass: these relative imports must resolve to absolute names
     assert "neural_cotraining.builders.resolve_builder" in imported_modules(PACKAGE / "pipeline" / "entries.py")
     assert "neural_cotraining.trainer.weighting.base" in imported_modules(PACKAGE / "trainer" / "weighting" / "dwa.py")
+
+
+def module_name(path: Path) -> str:
+    name = ".".join(("neural_cotraining", *path.relative_to(PACKAGE).with_suffix("").parts))
+    return name.removesuffix(".__init__")
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports; a package and its own submodules are left out of each other's
+    edges (a package re-exporting its submodules' names is no circle)."""
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        edges = set()
+        for imported in imported_modules(path):
+            parts = imported.split(".")
+            target = next((".".join(parts[:k]) for k in range(len(parts), 0, -1) if ".".join(parts[:k]) in modules),
+                          None)
+            related = target is not None and (target.startswith(name + ".") or name.startswith(target + "."))
+            if target is not None and target != name and not related:
+                edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every set of two or more modules that import each other, directly or through others (Tarjan)."""
+    index, low, stack, found, counter = {}, {}, [], [], [0]
+
+    def visit(node):
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_itself_through_others():
+    assert circles(import_graph()) == []
+
+
+def test_the_circle_finder_finds_a_circle():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert "neural_cotraining.cli_common" in import_graph()["neural_cotraining.cli"]

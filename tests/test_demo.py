@@ -4,7 +4,8 @@ import json
 
 import yaml
 
-from neural_cotraining.demo import CONDITIONS, DEMO_EXPERIMENT, run_demo
+from neural_cotraining.cli import main
+from neural_cotraining.demo import CONDITIONS, DEMO_EXPERIMENT
 
 
 def shrink(experiment: dict) -> dict:
@@ -39,7 +40,9 @@ def test_demo_prints_the_summary_and_writes_its_files(tmp_path, schema_name, cap
     path = tmp_path / "demo.yaml"
     path.write_text(yaml.safe_dump(shrink(yaml.safe_load(DEMO_EXPERIMENT.read_text()))))
     try:
-        assert run_demo(schema=schema_name, workers=1, output_dir=str(tmp_path / "out"), experiment_path=path) == 0
+        arguments = ["demo", "--experiment", str(path), "--schema", schema_name, "--output", str(tmp_path / "out"),
+                     "--workers", "1"]
+        assert main(arguments) == 0
     finally:
         from neural_cotraining.pipeline import activate
 
