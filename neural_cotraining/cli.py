@@ -7,6 +7,7 @@ import csv
 import json
 import logging
 import multiprocessing
+import os
 import sys
 import time
 from pathlib import Path
@@ -42,15 +43,21 @@ def _add(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None) -> list:
-    """One worker process: its own connection, populating the experiment's jobs; ``[(labels, message)]`` of the
-    jobs that failed. As a process of its own it exits with status 2 when any failed."""
+def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None,
+                     threads: int | None = None) -> list:
+    """One worker process: its own connection, populating the experiment's jobs with ``threads`` torch threads
+    (None: torch's default); ``[(labels, message)]`` of the jobs that failed. As a process of its own it exits with
+    status 2 when any failed."""
     from .configs import load_experiment
     from .pipeline import activate
     from .pipeline.experiments import experiment_keys
 
     logs_to_stderr()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     experiment = load_experiment(experiment_path)
     tables = activate(schema)
     jobs = experiment_keys(tables, experiment)
@@ -73,8 +80,11 @@ def _populate(arguments: argparse.Namespace) -> int:
     experiment, tables = open_experiment(arguments, adding=arguments.add)
     schema = arguments.schema or experiment.schema
     reserve = arguments.reserve_jobs or arguments.workers > 1
+    threads = arguments.threads
+    if threads is None and arguments.workers > 1:  # the cores shared out, not every worker on all of them
+        threads = max(1, (os.cpu_count() or 1) // arguments.workers)
     if arguments.workers == 1:
-        failed = _populate_worker(schema, arguments.experiment, reserve, arguments.orphan_timeout)
+        failed = _populate_worker(schema, arguments.experiment, reserve, arguments.orphan_timeout, threads)
         if not reserve:  # with reserve_jobs the jobs table keeps the errors and the status lists them
             for labels, message in failed:
                 print(f"  failed {labels}: {message}")
@@ -85,7 +95,7 @@ def _populate(arguments: argparse.Namespace) -> int:
         workers = [
             context.Process(
                 target=_populate_worker,
-                args=(schema, arguments.experiment, True, arguments.orphan_timeout),
+                args=(schema, arguments.experiment, True, arguments.orphan_timeout, threads),
                 name=f"worker-{index}",
             )
             for index in range(arguments.workers)
@@ -218,7 +228,7 @@ def _demo(arguments: argparse.Namespace) -> int:
     tables = activate(arguments.schema)
     print(f"experiment {path}: {len(add_experiment(tables, experiment))} jobs in schema {arguments.schema}")
     common = [path, "--schema", arguments.schema]
-    status = main(["populate", *common, "--workers", str(arguments.workers)])
+    status = main(["populate", *common, "--workers", str(arguments.workers), "--threads", str(arguments.threads)])
     output = Path(arguments.output)
     main(["results", *common, "--csv", str(output / "results.csv"), "--json", str(output / "results.json"),
           "--metrics", "test/"])
@@ -250,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     populate.add_argument("--reserve-jobs", action="store_true", help="coordinate with other workers via the jobs table")
     populate.add_argument("--add", action="store_true", help="insert the file's entries first (as `add` does)")
     populate.add_argument("--workers", type=int, default=1, help="local worker processes (implies --reserve-jobs)")
+    populate.add_argument("--threads", type=int, default=None,
+                          help="torch threads per worker (default: the cores shared among the workers; one worker: "
+                               "torch's default)")
     populate.add_argument("--orphan-timeout", type=float, default=None,
                           help="re-pend reservations not renewed for this many seconds (dead workers on other hosts)")
     experiment_command("status", _status, "jobs done / pending / reserved / failed, with error messages")
@@ -274,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--schema", default="neural_cotraining_demo", help="database schema to use")
     demo.add_argument("--experiment", help="an edited copy of the demo's experiment file (default: the packaged one)")
     demo.add_argument("--workers", type=int, default=2, help="local worker processes")
+    demo.add_argument("--threads", type=int, default=1,
+                      help="torch threads per worker (the figures depend on it; the README's are from 1)")
     demo.add_argument("--output", default="results/demo", help="folder for the results table and plots")
     demo.set_defaults(handler=_demo)
     return parser
@@ -283,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     if arguments.command in ("populate", "demo") and arguments.workers < 1:
         return _fail("--workers must be at least 1")
+    if arguments.command in ("populate", "demo") and arguments.threads is not None and arguments.threads < 1:
+        return _fail("--threads must be at least 1")
     logs_to_stderr()
     logging.basicConfig(
         level=logging.DEBUG if arguments.verbose else logging.INFO,
