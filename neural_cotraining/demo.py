@@ -92,7 +92,7 @@ def report(rows: list[dict], oracle: float | None = None) -> dict:
         metrics = ["test accuracy", *levels, "noise accuracy", "corruption accuracy"]
         differences = {m: analysis.paired_difference(per_seed, first, second, m) for m in metrics}
         comparisons[f"{first} - {second}"] = differences
-        sentences.append(analysis.claim(first, second, {m: differences[m] for m in levels}))
+        sentences.append(analysis.claim(first, second, {m: differences[m] for m in [*levels, "noise accuracy"]}))
     if comparisons:
         print("\npaired differences over the same seeds, mean ± sd (number of seeds with a positive difference):")
         metrics = ["test accuracy", *levels, "noise accuracy", "corruption accuracy"]

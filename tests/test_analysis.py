@@ -58,28 +58,44 @@ def test_summary_and_paired_differences_are_per_seed():
     assert analysis.noise_level_metrics(per_seed) == ["noise 0.1", "noise 0.4"]
 
 
-def test_claim_names_only_the_levels_where_every_seed_agrees():
+def test_sign_test():
+    assert analysis.sign_test(3, 3) == 0.125
+    assert analysis.sign_test(5, 5) == 1 / 32
+    assert analysis.sign_test(4, 5) == 6 / 32
+    assert analysis.sign_test(0, 4) == 1.0
+
+
+def test_with_three_seeds_nothing_is_stated_as_found():
     per_seed = analysis.metrics_per_seed(rows())
     differences = {m: analysis.paired_difference(per_seed, "cotrain", "shuffled", m)
                    for m in ("noise 0.1", "noise 0.4")}
     sentence = analysis.claim("cotrain", "shuffled", differences)
-    assert sentence.startswith("cotrain beats shuffled at noise 0.1 in 3 of 3 seeds (largest +0.083 ± 0.029")
-    assert "at noise 0.4 the seeds disagree" in sentence  # -0.05, +0.10, -0.05
-    assert "p = 0.125" in sentence
-
-
-def test_claim_says_so_when_nothing_is_consistent():
-    per_seed = analysis.metrics_per_seed(rows())
-    differences = {"noise 0.4": analysis.paired_difference(per_seed, "cotrain", "shuffled", "noise 0.4")}
-    assert analysis.claim("cotrain", "shuffled", differences) == (
-        "cotrain vs. shuffled: no consistent difference at any noise level over 3 seeds."
+    assert sentence == (
+        "cotrain vs. shuffled: no difference that 3 seeds support; not separable from chance: higher at noise 0.1 "
+        "in 3 of 3 seeds (+0.083 ± 0.029, sign test p = 0.12); the seeds split at noise 0.4."
     )
-    assert "no seeds in common" in analysis.claim("a", "b", {"noise 0.1": None})
 
 
-def test_claim_reports_a_consistent_loss_too():
-    per_seed = analysis.metrics_per_seed(rows())
-    differences = {"noise 0.1": analysis.paired_difference(per_seed, "shuffled", "cotrain", "noise 0.1")}
-    assert analysis.claim("shuffled", "cotrain", differences).startswith(
-        "shuffled is worse than cotrain at noise 0.1 in 3 of 3 seeds (-0.083 ± 0.029 at noise 0.1)"
+def five_seed_differences(values: dict[str, list[float]]) -> dict:
+    per_seed = {"a": {}, "b": {}}
+    for seed in range(5):
+        per_seed["a"][seed] = {metric: v[seed] for metric, v in values.items()}
+        per_seed["b"][seed] = {metric: 0.0 for metric in values}
+    return {metric: analysis.paired_difference(per_seed, "a", "b", metric) for metric in values}
+
+
+def test_five_agreeing_seeds_are_stated_and_split_seeds_are_named():
+    differences = five_seed_differences({
+        "noise 0.1": [0.1, 0.2, 0.1, 0.3, 0.1],          # 5 of 5 higher: p = 1/32
+        "noise 0.4": [0.1, -0.2, 0.1, -0.3, 0.1],        # 3 of 5: split
+        "noise accuracy": [-0.1, -0.1, -0.2, -0.1, 0.1],  # 4 of 5 lower: not separable from chance
+    })
+    assert analysis.claim("a", "b", differences) == (
+        "a vs. b: higher at noise 0.1 in 5 of 5 seeds (+0.160 ± 0.089, sign test p = 0.031); not separable from "
+        "chance: lower in noise accuracy in 4 of 5 seeds (-0.080 ± 0.110, sign test p = 0.19); the seeds split at "
+        "noise 0.4."
     )
+
+
+def test_claim_without_common_seeds():
+    assert analysis.claim("a", "b", {"noise 0.1": None}) == "a vs. b: no seeds in common to compare."
