@@ -77,6 +77,7 @@ def trainer_losses(config: dict, tasks) -> dict:
 def check_cotrainer(config: dict) -> None:
     from neural_cotraining.trainer import CYCLERS
     from neural_cotraining.trainer.metrics import metric_names
+    from neural_cotraining.trainer.builders import apply_count_task_scheme
     from neural_cotraining.trainer.optimization import build_optimizer, build_scheduler
     from neural_cotraining.trainer.weighting import build_weighting
 
@@ -98,7 +99,8 @@ def check_cotrainer(config: dict) -> None:
         config.get("lr_scheduler"), optimizer, config.get("lr_scheduler_options"), config.get("max_epochs", 100), "max"
     )
     if losses:
-        build_weighting(config.get("loss_weighting", "fixed"), losses, config.get("loss_weighting_options"))
+        weighting, options = config.get("loss_weighting", "fixed"), config.get("loss_weighting_options")
+        build_weighting(weighting, apply_count_task_scheme(losses, weighting, options), options)
 
 
 NESTED_CHECKS = {

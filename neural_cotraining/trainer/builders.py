@@ -71,7 +71,7 @@ def _resolve_losses(loss_functions, splits) -> dict:
     return losses
 
 
-def _count_losses_with_dispersion(losses: dict, loss_weighting, options) -> dict:
+def apply_count_task_scheme(losses: dict, loss_weighting, options) -> dict:
     """Under likelihood weighting with ``count_tasks="dispersion"`` (the original co-trainer's scheme), a Poisson
     task's loss becomes the negative binomial, whose learned dispersion stands in for its uncertainty weight."""
     if loss_weighting != "likelihood" or not isinstance(options, Mapping) or options.get("count_tasks") != "dispersion":
@@ -221,7 +221,7 @@ def cotrainer(
     if loss_functions is None:
         loss_functions = _declared(model, "task_losses", splits)
     loss_weighting, loss_weighting_options = _resolve_weighting(model, loss_weighting, loss_weighting_options, splits)
-    losses = _count_losses_with_dispersion(
+    losses = apply_count_task_scheme(
         _resolve_losses(loss_functions, splits), loss_weighting, loss_weighting_options
     )
     monitor = _resolve_monitor(monitor, main_task, losses, splits["validation"])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from neural_cotraining.builders import ConfigKeyError, DisallowedBuilderError
+from neural_cotraining.builders import ConfigKeyError, ConfigValueError, DisallowedBuilderError
 from neural_cotraining.hashing import UnhashableConfigError, make_hash
 from tests.pipeline import tiny_builders
 
@@ -57,3 +57,23 @@ def test_unhashable_config_inserts_nothing(pipeline):
     with pytest.raises(UnhashableConfigError, match="config\\['noise'\\]"):
         pipeline.Dataset().add_entry(tiny_builders.random_regression, {"noise": object()})
     assert len(pipeline.Dataset()) == 0
+
+
+@pytest.mark.parametrize(
+    "kind, name, config, error, message",
+    [
+        ("Dataset", "neural_cotraining.dataset.builders.cotraining_loaders", {"image": {"shuffle_responses": True}},
+         ConfigKeyError, "image does not accept.*shuffle_responses"),
+        ("Dataset", "neural_cotraining.dataset.builders.digits_loaders", {"train_noise_levels": [0.1, -0.2]},
+         ConfigValueError, "train_noise_levels"),
+        ("Dataset", "neural_cotraining.dataset.builders.cotraining_loaders",
+         {"image": {"train_noise_levels": [float("nan")]}}, ConfigValueError, "train_noise_levels"),
+        ("Trainer", "neural_cotraining.trainer.builders.cotrainer",
+         {"loss_weighting": "likelihood", "loss_weighting_options": {"log_variance_decay": -0.5}},
+         ConfigValueError, "log_variance_decay"),
+    ],
+)
+def test_a_bad_config_value_is_refused_by_name_and_inserts_nothing(pipeline, kind, name, config, error, message):
+    with pytest.raises(error, match=message):
+        getattr(pipeline, kind)().add_entry(name, config)
+    assert len(getattr(pipeline, kind)()) == 0 and len(pipeline.Fabrikant()) == 0
