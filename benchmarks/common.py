@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import functools
 import inspect
@@ -17,6 +18,7 @@ import os
 import platform
 import statistics
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -300,3 +302,55 @@ def child_env(threads: int = 1) -> dict:
     env["MKL_NUM_THREADS"] = str(threads)
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@dataclasses.dataclass
+class WorkersInStep:
+    """What :func:`run_workers_in_step` saw: each worker's last JSON line, the wall time of the go signal, and the
+    system's CPU seconds at go and at the end (None where /proc/stat is missing)."""
+
+    reports: list[dict]
+    go: float
+    cpu_at_go: tuple[float, float] | None
+    cpu_at_end: tuple[float, float] | None
+
+
+def run_workers_in_step(commands: Sequence[Sequence[str]], timeout: float) -> WorkersInStep:
+    """Start one worker process per command (1 thread each), wait until every one prints "ready", send them all
+    "go" at once and collect each one's last JSON line; a worker that fails to start or exits non-zero raises with
+    the tail of its log."""
+    logs = [tempfile.TemporaryFile(mode="w+") for _ in commands]
+    processes = [
+        subprocess.Popen(list(command), cwd=REPO_ROOT, env=child_env(threads=1), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=log, text=True)
+        for command, log in zip(commands, logs)
+    ]
+    try:
+        for process, log in zip(processes, logs):
+            line = None
+            while line != "ready":  # DataJoint prints its connection message to stdout first
+                text = process.stdout.readline()
+                if not text:
+                    log.seek(0)
+                    raise RuntimeError(f"a worker failed to start: {log.read()[-2000:]}")
+                line = text.strip()
+        cpu_at_go = system_cpu_seconds()
+        go = time.time()
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        reports = []
+        for process, log in zip(processes, logs):
+            stdout, _ = process.communicate(timeout=timeout)
+            if process.returncode != 0:
+                log.seek(0)
+                raise RuntimeError(f"a worker exited with {process.returncode}: {log.read()[-2000:]}")
+            reports.append(json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1]))
+        return WorkersInStep(reports, go, cpu_at_go, system_cpu_seconds())
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        for log in logs:
+            log.close()

@@ -22,16 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import REPO_ROOT, LoadMonitor, child_env, parse_args, throwaway_schema, write_result
+from benchmarks.common import LoadMonitor, parse_args, run_workers_in_step, throwaway_schema, write_result
 
 NAME = "queue"
 TARGET_P95_MS = 50.0
@@ -104,42 +102,13 @@ def run_queue(n_jobs: int, n_workers: int, profile: bool, mode: str) -> dict:
         tables.Trainer().add_entry(f"{BUILDERS}.trivial_trainer", {}, comment="trivial")
         tables.Seed().insert([{"seed": seed} for seed in range(1, n_jobs + 1)])
         tables.TrainedModel().jobs.refresh()  # the queue exists before any worker looks at it
-        logs = [tempfile.TemporaryFile(mode="w+") for _ in range(n_workers)]
-        processes = [
-            subprocess.Popen([sys.executable, "-m", "benchmarks.queue", "--worker", tables.schema.database,
-                              "--mode", mode] + (["--profile"] if profile and index == 0 else []),
-                             cwd=REPO_ROOT, env=child_env(threads=1), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=log, text=True)
-            for index, log in enumerate(logs)
+        commands = [
+            [sys.executable, "-m", "benchmarks.queue", "--worker", tables.schema.database, "--mode", mode]
+            + (["--profile"] if profile and index == 0 else [])
+            for index in range(n_workers)
         ]
-        try:
-            for process, log in zip(processes, logs):
-                line = None
-                while line != "ready":  # DataJoint prints its connection message to stdout first
-                    text = process.stdout.readline()
-                    if not text:
-                        log.seek(0)
-                        raise RuntimeError(f"a worker failed to start: {log.read()[-2000:]}")
-                    line = text.strip()
-            go = time.time()
-            for process in processes:
-                process.stdin.write("go\n")
-                process.stdin.flush()
-            reports = []
-            for process, log in zip(processes, logs):
-                stdout, _ = process.communicate(timeout=3600)
-                if process.returncode != 0:
-                    log.seek(0)
-                    raise RuntimeError(f"a worker exited with {process.returncode}: {log.read()[-2000:]}")
-                reports.append(json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1]))
-            wall = time.time() - go
-        finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-            for log in logs:
-                log.close()
+        run = run_workers_in_step(commands, timeout=3600)
+        reports, wall = run.reports, time.time() - run.go
         trained = tables.TrainedModel()
         stored = sorted(trained.to_arrays("seed").tolist())
         jobs_left = len(trained.jobs)

@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,13 +25,11 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 from benchmarks.common import (
     LoadMonitor,
     DEMO_MODEL,
-    REPO_ROOT,
     add_entries,
-    child_env,
     interleaved_orders,
     parse_args,
+    run_workers_in_step,
     summary,
-    system_cpu_seconds,
     throwaway_schema,
     write_result,
 )
@@ -98,43 +94,9 @@ def run_queue(n_workers: int, dataset: dict, model: dict, trainer: dict, n_jobs:
     with throwaway_schema("workers") as tables:
         add_entries(tables, dataset, model, trainer, seeds=range(1, n_jobs + 1))
         tables.TrainedModel().jobs.refresh()  # the queue exists before any worker looks at it
-        logs = [tempfile.TemporaryFile(mode="w+") for _ in range(n_workers)]
-        processes = [
-            subprocess.Popen([sys.executable, "-m", "benchmarks.workers", "--worker", tables.schema.database],
-                             cwd=REPO_ROOT, env=child_env(threads=1), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=log, text=True)
-            for log in logs
-        ]
-        try:
-            for process, log in zip(processes, logs):
-                line = None
-                while line != "ready":  # DataJoint prints its connection message to stdout first
-                    text = process.stdout.readline()
-                    if not text:
-                        log.seek(0)
-                        raise RuntimeError(f"a worker failed to start: {log.read()[-2000:]}")
-                    line = text.strip()
-            cpu_at_go = system_cpu_seconds()
-            go = time.time()
-            for process in processes:
-                process.stdin.write("go\n")
-                process.stdin.flush()
-            reports = []
-            for process, log in zip(processes, logs):
-                stdout, _ = process.communicate(timeout=1800)
-                if process.returncode != 0:
-                    log.seek(0)
-                    raise RuntimeError(f"a worker exited with {process.returncode}: {log.read()[-2000:]}")
-                lines = [line for line in stdout.splitlines() if line.startswith("{")]
-                reports.append(json.loads(lines[-1]))
-            cpu_at_end = system_cpu_seconds()
-        finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-            for log in logs:
-                log.close()
+        command = [sys.executable, "-m", "benchmarks.workers", "--worker", tables.schema.database]
+        run = run_workers_in_step([command] * n_workers, timeout=1800)
+        reports, go, cpu_at_go, cpu_at_end = run.reports, run.go, run.cpu_at_go, run.cpu_at_end
         trained = len(tables.TrainedModel())
     errors = [error for report in reports for error in report["errors"]]
     if errors or trained != n_jobs:

@@ -174,3 +174,13 @@ def test_cli_refuses_a_bad_affinity_file_before_touching_the_database(tmp_path, 
                     "trainers: {t: {fn: a.d}}\naffinity: {tasks: [x, y], group_size: 7}\n")
     assert main(["affinity", str(path)]) == 1
     assert "group_size must be an integer from 3" in capsys.readouterr().err
+
+
+def test_an_affinity_file_with_a_yaml_error_is_named_in_one_line(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text("schema: s\naffinity: [unclosed\n")
+    with pytest.raises(ExperimentFileError) as error:
+        load_affinity_file(path)
+    message = str(error.value)
+    assert message.startswith(f"{path} line 3, column 1: not valid YAML") and "\n" not in message
+    assert "<unicode string>" not in message

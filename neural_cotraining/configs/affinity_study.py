@@ -39,9 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .experiment import Experiment, ExperimentFileError, experiment_from_dict
+from .experiment import Experiment, ExperimentFileError, experiment_from_dict, read_yaml_file
 
 __all__ = [
     "AFFINITY_KEYS",
@@ -294,11 +292,4 @@ def study_from_dict(raw: Any, source: str = "affinity file") -> tuple[Experiment
 
 def load_affinity_file(path: str | Path) -> tuple[Experiment, AffinityStudy, str | None]:
     """Read and check an affinity file (see the module docstring)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ExperimentFileError(f"{path}: no such affinity file")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ExperimentFileError(f"{path}: not valid YAML: {error}") from error
-    return study_from_dict(raw, source=str(path))
+    return study_from_dict(read_yaml_file(path, "affinity file"), source=str(path))

@@ -126,12 +126,17 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return f"{place}: not valid YAML: {problem}" + (f" ({context})" if context else "")
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def read_yaml_file(path: str | Path, what: str = "experiment file") -> Any:
+    """The parsed YAML file; a missing file or a syntax error is an ``ExperimentFileError`` of one line naming the
+    file (and the line and column)."""
     path = Path(path)
     if not path.is_file():
-        raise ExperimentFileError(f"{path}: no such experiment file")
+        raise ExperimentFileError(f"{path}: no such {what}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ExperimentFileError(f"{path}{_yaml_problem(error)}") from None
-    return experiment_from_dict(raw, source=str(path))
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    return experiment_from_dict(read_yaml_file(path), source=str(path))
