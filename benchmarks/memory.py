@@ -3,8 +3,8 @@
 - ``baseline``: Python with torch, the package and DataJoint imported and connected to a schema, nothing trained;
 - ``one_job``: ``TrainedModel().populate()`` of one job, the demo's co-training entry (digits + two simulated sessions,
   30 epochs with early stopping, robustness sets); ``--quick``: a reduced job (tiny data, 1 epoch);
-- ``demo``: ``neural-cotraining demo --schema <throwaway> --output <tmp>``, the whole demo (25 jobs in 2 worker processes, ~2 min);
-  skipped with ``--quick``.
+- ``demo``: ``neural-cotraining demo --schema <throwaway> --output <tmp>``, the whole demo (25 jobs in 2 worker
+  processes, ~2 min); skipped with ``--quick``.
 
 Every child uses one torch thread (``OMP_NUM_THREADS=1``). Throwaway schemas are dropped afterwards.
 

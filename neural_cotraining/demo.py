@@ -6,8 +6,8 @@ responses are shuffled across images (MTL-Shuffled) and a network trained on noi
 scikit-learn's digits co-trained with simulated neurons (known ground truth) in five conditions -- ``image_only``,
 ``cotrain``, ``cotrain_shuffled``, ``noise_trained``, ``neural_only`` -- over three seeds (``configs/demo.yaml``).
 
-``neural-cotraining demo`` (the command line runs it: it makes the database answer, adds and populates the
-experiment and writes the results table and per-epoch plots) then calls :func:`write_summary`, which prints per condition
+``neural-cotraining demo`` (the command line: it makes the database answer, adds and populates the experiment and
+writes the results table and per-epoch plots) then calls :func:`write_summary`, which prints per condition
 the mean ± sd over seeds of the accuracy (clean, at each noise level, under corruptions) and of the neural test
 correlation, the per-seed paired differences ``cotrain - image_only`` and ``cotrain - cotrain_shuffled`` at each
 noise level, and one sentence per comparison that states the result only as far as the seeds support it
@@ -82,6 +82,13 @@ def report(rows: list[dict], oracle: float | None = None) -> dict:
         print("\naccuracy at each noise level, mean ± sd over seeds:")
         _print_rows(["condition", "clean", *levels],
                     [[c, _cell(summary[c].get("test accuracy")), *(_cell(summary[c].get(m)) for m in levels)]
+                     for c in conditions if "test accuracy" in summary[c]])
+    corruptions = sorted({m for c in conditions for m in summary[c] if m.startswith("corruption ")
+                          and m != "corruption accuracy"})
+    if corruptions:
+        print("\naccuracy under each corruption (mean over its severities), mean ± sd over seeds:")
+        _print_rows(["condition", *(m.split(" ", 1)[1] for m in corruptions)],
+                    [[c, *(_cell(summary[c].get(m)) for m in corruptions)]
                      for c in conditions if "test accuracy" in summary[c]])
     if oracle is not None:
         print(f"\noracle correlation of the simulated neurons (leave-one-out, test trials): {oracle:.3f}")

@@ -53,6 +53,9 @@ def test_demo_prints_the_summary_and_writes_its_files(tmp_path, schema_name, cap
     assert table[1].split()[:4] == ["condition", "seeds", "test", "accuracy"]
     assert [line.split()[0] for line in table[2:7]] == CONDITIONS
     assert "oracle correlation of the simulated neurons (leave-one-out, test trials): 0." in out
+    corruptions = out.split("accuracy under each corruption")[1].splitlines()
+    assert corruptions[1].split() == ["condition", "gaussian_blur"]
+    assert [line.split()[0] for line in corruptions[2:6]] == CONDITIONS[:4]
     paired = out.split("paired differences over the same seeds")[1].splitlines()
     assert [line.split()[0] for line in paired[2:4]] == ["cotrain", "cotrain"]
     assert "cotrain - image_only" in paired[2] and "cotrain - cotrain_shuffled" in paired[3]

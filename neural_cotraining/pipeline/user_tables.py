@@ -14,10 +14,10 @@ pipeline's make. Subclass it, point ``nnfabrik`` at the pipeline's tables and de
     QuickTrainedModel.populate()
 
 It gets ``populate`` (checkpoints, heartbeats, dead-worker recovery), ``load_model``, ``get_full_config``,
-``call_back`` and the parts ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and ``UnitResult``. Each table can be pointed
-elsewhere with ``dataset_table``, ``model_table``, ``trainer_table``, ``seed_table``, ``user_table`` or
-``checkpoint_table`` (``None``: no checkpoints) and ``live_tables`` (``None``: no live progress). Variants in one
-schema share its ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric`` tables: they are keyed by the job, and every
+``call_back`` and the parts ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and ``UnitResult``. Each
+table can be pointed elsewhere with ``dataset_table``, ``model_table``, ``trainer_table``, ``seed_table``,
+``user_table``, ``checkpoint_table`` (``None``: no checkpoints) or ``live_tables`` (``None``: no live progress).
+Variants in one schema share its ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric`` tables: they are keyed by the job, and every
 variant trains a job the same way.
 
 ``ScoringBase`` (a smaller version of nnfabrik's): a computed table downstream of a trained-model table, one number

@@ -117,5 +117,6 @@ def simulated_neural_loaders(
         sessions, seed, batch_size=batch_size, eval_batch_size=eval_batch_size,
         validation_fraction=validation_fraction, test_images_per_batch=test_images_per_batch,
         normalize_images=normalize_images, image_mean=image_mean, image_std=image_std,
-        normalize_responses=normalize_responses, shuffle_responses=shuffle_responses, task=task, num_workers=num_workers,
+        normalize_responses=normalize_responses, shuffle_responses=shuffle_responses, task=task,
+        num_workers=num_workers,
     )
