@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import datajoint as dj
-import pytest
 import torch
 
 from neural_cotraining.cli import main

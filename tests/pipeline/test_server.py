@@ -4,7 +4,7 @@ import sys
 import pymysql
 import pytest
 
-from neural_cotraining.pipeline import DatabaseUnavailableError, ServerError, database_settings, ensure_server
+from neural_cotraining.pipeline import ServerError, database_settings, ensure_server
 from neural_cotraining.pipeline.server import MAX_ALLOWED_PACKET
 
 

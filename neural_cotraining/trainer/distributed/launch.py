@@ -23,7 +23,6 @@ import socket
 import traceback
 from dataclasses import dataclass
 
-import torch
 import torch.distributed as dist
 
 __all__ = ["RankFailedError", "RankContext", "current_rank", "launch", "rank_context"]
