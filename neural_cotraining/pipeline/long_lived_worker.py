@@ -26,6 +26,11 @@ __all__ = ["LongLivedWorker", "WorkerSummary", "return_to_queue"]
 
 logger = logging.getLogger(__name__)
 
+#: failed reservations in a row after which the candidate list counts as stale and is fetched again; one miss
+#: (another worker was faster) leaves the rest of a list of 100 keys valid, and a reservation attempt costs less
+#: than fetching the list
+STALE_AFTER_MISSES = 3
+
 
 def return_to_queue(jobs, key: dict) -> None:
     """Make ``key``'s job pending again (it was stopped on request, not broken), keeping its priority."""
@@ -72,6 +77,7 @@ class LongLivedWorker:
         self.stop = stop or StopRequest()
         self.batch = batch
         self._candidates: list[dict] = []
+        self._missed_in_a_row = 0
         self._random = random.Random()  # each worker its own order: workers rarely race for the same job
 
     # ---- the queue ----
@@ -85,7 +91,10 @@ class LongLivedWorker:
             restrictions = (self.restriction,) if self.restriction is not None else ()
             jobs.refresh(*restrictions, delay=-1)  # adds the jobs of entries inserted since
             release_dead_reservations(self.trained, orphan_timeout=self.orphan_timeout)
-        rows = self._pending().to_dicts(order_by="priority ASC, scheduled_time ASC", limit=self.batch)
+        # the keys and priority only: the rest of a job row (user, host, ...) costs time to read and is not needed
+        rows = self._pending().proj("priority", "scheduled_time").to_dicts(
+            order_by="priority ASC, scheduled_time ASC", limit=self.batch
+        )
         names = self.trained.jobs.primary_key
         # most urgent priority first; within one priority a random order, so that N workers that fetched the same
         # list do not all try the same first job (a failed reservation costs a round trip and a refill)
@@ -149,6 +158,10 @@ class LongLivedWorker:
             else:
                 summary.failed.append((key, f"{type(error).__name__}: {error}"))
                 logger.error("job %s failed: %s", key, error)
-        else:  # False: reserved by another worker since the list was fetched (or done): the list is stale
+        else:  # False: reserved by another worker since the list was fetched (or done)
             summary.missed += 1
-            self._candidates = []
+            self._missed_in_a_row += 1
+            if self._missed_in_a_row >= STALE_AFTER_MISSES:  # the list has gone stale: fetch a fresh one
+                self._candidates = []
+            return
+        self._missed_in_a_row = 0

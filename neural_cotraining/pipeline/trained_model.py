@@ -89,7 +89,9 @@ class TrainedModelMethods:
     def _configs(self):
         """The three config tables joined (built once per instance: building the join costs more than running it)."""
         if getattr(self, "_config_join", None) is None:
-            dataset, model, trainer = (self._config_table(kind).proj(f"{kind}_config") for kind in _KINDS)
+            dataset, model, trainer = (
+                self._config_table(kind).proj(f"{kind}_config", f"{kind}_comment") for kind in _KINDS
+            )
             self._config_join = dataset * model * trainer
         return self._config_join
 
@@ -97,9 +99,10 @@ class TrainedModelMethods:
         # one query for the three configs (make_fetch runs twice per job: before training and in the transaction)
         row = (self._configs() & key).to_dicts()[0]
         names_and_configs = tuple((row[f"{kind}_fn"], row[f"{kind}_config"]) for kind in _KINDS)
-        return (names_and_configs, int(key["seed"]))
+        comment = self.comment_delimitter.join(row[f"{kind}_comment"] for kind in _COMMENT_ORDER)[:_COMMENT_LENGTH]
+        return (names_and_configs, int(key["seed"]), comment)
 
-    def make_compute(self, key: dict, names_and_configs: tuple, seed: int) -> tuple:
+    def make_compute(self, key: dict, names_and_configs: tuple, seed: int, comment: str) -> tuple:
         (dataset_fn, dataset_config), (model_fn, model_config), (trainer_fn, trainer_config) = names_and_configs
         callback = self.training_callback(key)
         dataloaders, model, trainer = get_all_parts(
@@ -112,12 +115,12 @@ class TrainedModelMethods:
         )
         score = _check_result(score, model_state)
         unit_rows(output)  # refuse malformed per-neuron results here, before the transaction
-        return score, output, serialize_state(model_state), callback.epoch_rows
+        return score, output, serialize_state(model_state), callback.epoch_rows, comment
 
-    def make_insert(self, key: dict, score: float, output: Any, state_bytes: bytes, epoch_rows: list) -> None:
-        fabrikant = self.user_table().ensure()
-        comments = [(self._config_table(kind) & key).to_dicts()[0][f"{kind}_comment"] for kind in _COMMENT_ORDER]
-        comment = self.comment_delimitter.join(comments)[:_COMMENT_LENGTH]
+    def make_insert(
+        self, key: dict, score: float, output: Any, state_bytes: bytes, epoch_rows: list, comment: str
+    ) -> None:
+        fabrikant = self._fabrikant()
         self.insert1({**key, "comment": comment, "score": score, "output": output, "fabrikant_name": fabrikant})
         self.ModelState.insert1({**key, "model_state": state_bytes})
         self.EpochMetric.insert([{**key, **row} for row in epoch_rows])
@@ -127,6 +130,13 @@ class TrainedModelMethods:
         live = self.live_progress(key)
         if live is not None:
             live.clear()
+
+    def _fabrikant(self) -> str:
+        """Who trained it (``Fabrikant.ensure``), looked up once per table object: the database user and the
+        fabrikant row do not change while a worker runs, and each lookup costs three queries per job."""
+        if getattr(self, "_fabrikant_name", None) is None:
+            self._fabrikant_name = self.user_table().ensure()
+        return self._fabrikant_name
 
     def checkpoints(self, key: dict) -> CheckpointStore:
         return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept)
