@@ -56,8 +56,8 @@ def headline_metrics(row: dict) -> dict[str, float]:
         if level:
             metrics[f"noise {float(level.group(1)):g}"] = float(value)
             noise.append(float(value))
-        elif _CORRUPTION.match(name):
-            corruptions[_CORRUPTION.match(name).group(1)].append(float(value))
+        elif corruption := _CORRUPTION.match(name):
+            corruptions[corruption.group(1)].append(float(value))
     if noise:
         metrics["noise accuracy"] = _mean(noise)
     for name, values in corruptions.items():

@@ -77,34 +77,33 @@ def report(rows: list[dict], oracle: float | None = None) -> dict:
     _print_rows(["condition", "seeds", *TABLE_COLUMNS],
                 [[c, str(len(summary[c]["seeds"])), *(_cell(summary[c].get(m)) for m in TABLE_COLUMNS)]
                  for c in conditions])
+    image_conditions = [c for c in conditions if "test accuracy" in summary[c]]
     levels = analysis.noise_level_metrics(per_seed)
-    if levels:
-        print("\naccuracy at each noise level, mean ± sd over seeds:")
-        _print_rows(["condition", "clean", *levels],
-                    [[c, _cell(summary[c].get("test accuracy")), *(_cell(summary[c].get(m)) for m in levels)]
-                     for c in conditions if "test accuracy" in summary[c]])
     corruptions = sorted({m for c in conditions for m in summary[c] if m.startswith("corruption ")
                           and m != "corruption accuracy"})
-    if corruptions:
-        print("\naccuracy under each corruption (mean over its severities), mean ± sd over seeds:")
-        _print_rows(["condition", *(m.split(" ", 1)[1] for m in corruptions)],
-                    [[c, *(_cell(summary[c].get(m)) for m in corruptions)]
-                     for c in conditions if "test accuracy" in summary[c]])
+    for title, present, metrics, labels in (
+        ("accuracy at each noise level", levels, ["test accuracy", *levels], ["clean", *levels]),
+        ("accuracy under each corruption (mean over its severities)", corruptions, corruptions,
+         [m.split(" ", 1)[1] for m in corruptions]),
+    ):
+        if present:
+            print(f"\n{title}, mean ± sd over seeds:")
+            _print_rows(["condition", *labels],
+                        [[c, *(_cell(summary[c].get(m)) for m in metrics)] for c in image_conditions])
     if oracle is not None:
         print(f"\noracle correlation of the simulated neurons (leave-one-out, test trials): {oracle:.3f}")
     comparisons, sentences = {}, []
+    compared = ["test accuracy", *levels, "noise accuracy", "corruption accuracy"]
     for first, second in COMPARISONS:
         if first not in per_seed or second not in per_seed:
             continue
-        metrics = ["test accuracy", *levels, "noise accuracy", "corruption accuracy"]
-        differences = {m: analysis.paired_difference(per_seed, first, second, m) for m in metrics}
+        differences = {m: analysis.paired_difference(per_seed, first, second, m) for m in compared}
         comparisons[f"{first} - {second}"] = differences
         sentences.append(analysis.claim(first, second, {m: differences[m] for m in [*levels, "noise accuracy"]}))
     if comparisons:
         print("\npaired differences over the same seeds, mean ± sd (number of seeds with a positive difference):")
-        metrics = ["test accuracy", *levels, "noise accuracy", "corruption accuracy"]
-        _print_rows(["comparison", *metrics],
-                    [[name, *(_difference_cell(d.get(m)) for m in metrics)] for name, d in comparisons.items()])
+        _print_rows(["comparison", *compared],
+                    [[name, *(_difference_cell(d.get(m)) for m in compared)] for name, d in comparisons.items()])
         print()
         for sentence in sentences:
             print(sentence)
@@ -129,7 +128,7 @@ def write_summary(rows: list[dict], experiment, output_dir: str | Path) -> dict:
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     summary = report(rows, oracle_correlation(experiment))
-    per_seed = analysis.metrics_per_seed(rows, condition_label="dataset")
+    per_seed = summary["per_seed"]  # {condition: {seed: metrics}}, as report() computed it
     figure = plot_robustness_curves(per_seed, output / "plots" / "robustness.png",
                                     conditions=[c for c in CONDITIONS if c in per_seed])
     summary["robustness_figure"] = str(figure) if figure else None

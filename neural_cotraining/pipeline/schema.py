@@ -59,7 +59,7 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     """Open (creating if needed) the schema ``schema_name`` and its tables.
 
     Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
-    ``TrainedModel`` and ``Checkpoint``. Nothing connects at import time; this is where the connection is made.
+    ``TrainedModel``, ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric``. Nothing connects at import time; this is where the connection is made.
     Refuses the server's system schemas, and a schema holding tables none of which is the pipeline's unless
     ``allow_other_tables`` (see :mod:`.schema_guard`). A schema made by an older version that lacks columns added
     since is refused with the reason, or brought up to date with ``upgrade=True`` (the columns are added with their

@@ -5,6 +5,7 @@ The config keys, their defaults and meaning are listed in the ``neural_cotrainin
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping
 
@@ -143,8 +144,8 @@ def check_trainer_config(config: dict) -> None:
     """Value checks run when an entry is added (``builders.checks_config``): the likelihood weighting's options."""
     options = config.get("loss_weighting_options")
     if config.get("loss_weighting") == "likelihood" and isinstance(options, Mapping):
-        known = ("log_variance_decay", "log_variance_bounds", "count_tasks")
-        check_likelihood_options(**{key: options[key] for key in known if key in options})
+        known = inspect.signature(check_likelihood_options).parameters
+        check_likelihood_options(**{key: value for key, value in options.items() if key in known})
 
 
 @checks_config(check_trainer_config)

@@ -8,7 +8,6 @@ rotations fills with the training-set mean colour.
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 
@@ -19,7 +18,6 @@ from torch.utils.data import default_collate
 __all__ = [
     "BatchAugmentation",
     "NoiseAugmentation",
-    "check_noise_levels",
     "AugmentingCollate",
     "random_crop",
     "random_horizontal_flip",
@@ -100,18 +98,6 @@ class BatchAugmentation:
         if self.horizontal_flip:
             images = random_horizontal_flip(images, generator)
         return random_rotation(images, self.rotation_degrees, generator)
-
-
-def check_noise_levels(levels, name: str = "train_noise_levels") -> tuple[float, ...]:
-    """A list of finite, non-negative noise standard deviations (pixel units) as a tuple; raises naming ``name``."""
-    if levels is None:
-        return ()
-    if isinstance(levels, (str, bytes)) or not isinstance(levels, (list, tuple)):
-        raise ValueError(f"{name} must be a list of noise standard deviations, got {levels!r}")
-    for level in levels:
-        if isinstance(level, bool) or not isinstance(level, numbers.Real) or not math.isfinite(level) or level < 0:
-            raise ValueError(f"{name} must hold finite numbers >= 0 (pixel standard deviations), got {level!r}")
-    return tuple(float(level) for level in levels)
 
 
 @dataclass(frozen=True)

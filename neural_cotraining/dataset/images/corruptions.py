@@ -41,6 +41,7 @@ __all__ = [
     "corrupt",
     "noise_key",
     "corruption_key",
+    "check_noise_levels",
 ]
 
 SEVERITIES = (1, 2, 3, 4, 5)
@@ -157,6 +158,18 @@ def corrupt(images: torch.Tensor, name: str, severity: int, generator: torch.Gen
     return CORRUPTIONS[name](images, severity, generator)
 
 
+def check_noise_levels(levels, name: str = "train_noise_levels") -> tuple[float, ...]:
+    """A list of finite, non-negative noise standard deviations (pixel units) as a tuple; raises naming ``name``."""
+    if levels is None:
+        return ()
+    if isinstance(levels, (str, bytes)) or not isinstance(levels, (list, tuple)):
+        raise ValueError(f"{name} must be a list of noise standard deviations, got {levels!r}")
+    for level in levels:
+        if isinstance(level, bool) or not isinstance(level, numbers.Real) or not math.isfinite(level) or level < 0:
+            raise ValueError(f"{name} must hold finite numbers >= 0 (pixel standard deviations), got {level!r}")
+    return tuple(float(level) for level in levels)
+
+
 def check_robustness_options(noise_levels: Iterable, corruptions: Iterable, severities: Iterable) -> None:
     """Refuse unknown corruption names, severities outside 1..5 and negative noise levels before any work."""
     unknown = sorted(set(corruptions) - set(CORRUPTIONS))
@@ -165,8 +178,4 @@ def check_robustness_options(noise_levels: Iterable, corruptions: Iterable, seve
     bad = [s for s in severities if s not in SEVERITIES]
     if bad:
         raise ValueError(f"severities must be among {list(SEVERITIES)}, got {bad}")
-    negative = [
-        level for level in noise_levels if isinstance(level, bool) or not isinstance(level, numbers.Real) or level < 0
-    ]
-    if negative:
-        raise ValueError(f"noise_levels must be non-negative numbers, got {negative}")
+    check_noise_levels(list(noise_levels), "noise_levels")

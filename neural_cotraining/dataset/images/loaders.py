@@ -20,10 +20,11 @@ from torch.utils.data import DataLoader
 
 from ...builders import checks_config
 from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
-from .augmentation import AugmentingCollate, BatchAugmentation, NoiseAugmentation, check_noise_levels
+from .augmentation import AugmentingCollate, BatchAugmentation, NoiseAugmentation
 from .corruptions import (
     CORRUPTIONS,
     SEVERITIES,
+    check_noise_levels,
     check_robustness_options,
     corrupt,
     corruption_key,

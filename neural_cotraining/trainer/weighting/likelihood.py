@@ -34,12 +34,12 @@ this option is set; a task whose loss has no learned dispersion is refused here)
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
+from ..keywords import check_number
 from ..losses import LIKELIHOOD_FORMS
 from .base import LossWeighting
 
@@ -52,19 +52,11 @@ COUNT_TASK_SCHEMES = ("kendall", "dispersion")
 UNWEIGHTED = "unweighted"
 
 
-def _check_number(value, name: str, minimum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"loss_weighting_options {name} must be a finite number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"loss_weighting_options {name} must be >= {minimum}, got {value!r}")
-    return float(value)
-
-
 def check_likelihood_options(
     log_variance_decay=0.0, log_variance_bounds=None, count_tasks="kendall"
 ) -> tuple[float, tuple[float | None, float | None] | None, str]:
     """The likelihood options, checked: ``(decay, bounds, count_tasks)``; raises naming the bad key."""
-    decay = _check_number(log_variance_decay, "log_variance_decay", minimum=0.0)
+    decay = check_number("loss_weighting_options log_variance_decay", log_variance_decay, minimum=0.0)
     bounds = None
     if log_variance_bounds is not None:
         if isinstance(log_variance_bounds, (str, bytes)) or not isinstance(log_variance_bounds, Sequence) or len(
@@ -75,7 +67,7 @@ def check_likelihood_options(
                 f"got {log_variance_bounds!r}"
             )
         low, high = (
-            None if value is None else _check_number(value, "log_variance_bounds") for value in log_variance_bounds
+            check_number("loss_weighting_options log_variance_bounds", value, allow_none=True) for value in log_variance_bounds
         )
         if low is not None and high is not None and not low < high:
             raise ValueError(f"loss_weighting_options log_variance_bounds needs low < high, got {[low, high]}")
