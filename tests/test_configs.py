@@ -68,9 +68,9 @@ def check_multitask_model(config: dict) -> None:
 
 
 def trainer_losses(config: dict, tasks) -> dict:
-    from neural_cotraining.trainer.losses import DEFAULT_LOSSES, build_loss
+    from neural_cotraining.trainer.losses import FLAGSHIP_TASK_LOSSES, build_loss
 
-    names = {**{t: DEFAULT_LOSSES[t] for t in tasks if t in DEFAULT_LOSSES}, **(config.get("loss_functions") or {})}
+    names = {**{t: FLAGSHIP_TASK_LOSSES[t] for t in tasks if t in FLAGSHIP_TASK_LOSSES}, **(config.get("loss_functions") or {})}
     return {task: build_loss(name) for task, name in names.items()}
 
 

@@ -9,9 +9,11 @@ import inspect
 import logging
 from collections.abc import Mapping
 
-import numpy as np
 import torch
 
+from ..common.config_keys import strict_keywords
+from ..common.names import IMAGE_CLASSIFICATION
+from ..common.seeds import check_seed
 from ..registry import checks_config
 from .callbacks import EpochCallback
 from .cotrainer import CoTrainer
@@ -19,7 +21,7 @@ from .cyclers import build_cycler
 from .distributed import DistributedCoTrainer, GradientAveraging, check_distributed_options, launch, shard_split
 from .distributed.launch import current_rank
 from .early_stopping import EarlyStopping
-from .keywords import check_int, check_number, reject_unknown_keys
+from .keywords import check_int, check_number
 from .losses import LOSSES, build_loss, default_loss_name
 from .metrics import METRIC_MODES, PRIMARY_METRIC, metric_kind, metric_names
 from .optimization import build_optimizer, build_scheduler
@@ -48,7 +50,7 @@ def _resolve_device(device) -> torch.device:
 
 def _resolve_main_task(main_task, train_tasks: list[str]) -> str:
     if main_task is None:
-        return "img_classification" if "img_classification" in train_tasks else train_tasks[0]
+        return IMAGE_CLASSIFICATION if IMAGE_CLASSIFICATION in train_tasks else train_tasks[0]
     if main_task not in train_tasks:
         raise ValueError(f"main_task {main_task!r} is not a training task; training tasks: {train_tasks}")
     return main_task
@@ -149,7 +151,7 @@ def check_trainer_config(config: dict) -> None:
 
 
 @checks_config(check_trainer_config)
-@reject_unknown_keys
+@strict_keywords(passed=("model", "dataloaders", "seed", "uid", "cb"))
 def cotrainer(
     model: torch.nn.Module,
     dataloaders: Mapping,
@@ -194,9 +196,7 @@ def cotrainer(
     config = {name: value for name, value in locals().items() if name not in _CALL_ARGUMENTS}  # first: the config
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {seed!r}")
-    seed = int(seed)  # DataJoint hands out numpy integers
+    seed = check_seed(seed, "cotrainer")  # DataJoint hands out numpy integers
     rank = current_rank()
     if rank is None:  # not yet one of several processes: check, and start them if asked to
         world_size, backend = check_distributed_options(world_size, backend, device, loss_weighting)

@@ -29,7 +29,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from ...registry import checks_config
-from .._config import as_pair, check_fraction, check_positive_int, derive_seed, make_generator, strict_builder
+from ...common.names import NEURAL as NEURAL_TASK  # the default task name
+from ...common.names import SPLITS, TRAIN, VALIDATION
+from ...common.seeds import derive_data_seed
+from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
 from ..images.preprocessing import (
     as_channel_values,
     channel_statistics,
@@ -51,7 +54,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["NEURAL_TASK", "build_neural_loaders", "neural_loaders", "monkey_static_loaders", "filetree_static_loaders"]
 
-NEURAL_TASK = "neural"
 IMAGE_STATISTICS = ("train", "folder")
 
 
@@ -158,7 +160,7 @@ def build_neural_loaders(
         )
         logger.info(
             "session %s: %d neurons, %d/%d/%d train/validation/test trials, images %s",
-            key, session.n_neurons, *(len(parts[n]) for n in ("train", "validation", "test")), tuple(pixels.shape[1:]),
+            key, session.n_neurons, *(len(parts[n]) for n in SPLITS), tuple(pixels.shape[1:]),
         )
     return loaders
 
@@ -177,9 +179,9 @@ def _shuffled(responses: np.ndarray, session: NeuralSession, parts: dict, seed: 
     """The shuffled-responses control (``shuffle``): training and validation responses re-paired with other images
     of their own split, test responses untouched."""
     responses = np.array(responses, copy=True)
-    for name in ("train", "validation"):
+    for name in (TRAIN, VALIDATION):
         trials = parts[name]
-        shuffle_seed = derive_seed(seed, "shuffle_responses", session.data_key, name)
+        shuffle_seed = derive_data_seed(seed, "shuffle_responses", session.data_key, name)
         image_ids = session.trial_image_ids[trials]
         responses[trials] = shuffle_responses_across_images(responses[trials], image_ids, shuffle_seed)
     logger.info("session %s: training and validation responses shuffled across images (control)", session.data_key)

@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 
+from ...common.names import IMAGE_CLASSIFICATION
 from .base import Cycler, Slot
 
 __all__ = ["RatioCycler", "parse_ratio_schedule"]
@@ -57,7 +58,7 @@ def parse_ratio_schedule(ratio) -> list[tuple[int, Fraction]]:
 class RatioCycler(Cycler):
     """k auxiliary batches (per auxiliary task) per main-task batch; see the module docstring."""
 
-    def __init__(self, loaders: Mapping, seed: int = 0, main_task: str = "img_classification", ratio=1):
+    def __init__(self, loaders: Mapping, seed: int = 0, main_task: str = IMAGE_CLASSIFICATION, ratio=1):
         self.schedule = parse_ratio_schedule(ratio)
         super().__init__(loaders, seed)
         if main_task not in self.loaders:

@@ -19,6 +19,7 @@ cross_entropy, ``n_neurons`` -> poisson; anything else must be named.
 
 from __future__ import annotations
 
+from ...common.names import IMAGE_CLASSIFICATION, NEURAL
 from .base import KINDS, LIKELIHOOD_FORMS, TaskLoss, match_shapes
 from .classification import BCEWithLogitsLoss, CrossEntropyLoss
 from .counts import NegativeBinomialLoss, PartialPoissonLoss, PoissonLoss
@@ -27,7 +28,7 @@ from .regression import MSELoss, SmoothL1Loss
 __all__ = [
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
-    "DEFAULT_LOSSES",
+    "FLAGSHIP_TASK_LOSSES",
     "KINDS",
     "LIKELIHOOD_FORMS",
     "LOSSES",
@@ -55,8 +56,8 @@ LOSSES: dict[str, type[TaskLoss]] = {
     )
 }
 
-#: losses of the flagship experiment's task names
-DEFAULT_LOSSES = {"img_classification": "cross_entropy", "neural": "poisson"}
+#: the loss of each of the flagship experiment's task names (a task without a ``loss_functions`` entry)
+FLAGSHIP_TASK_LOSSES = {IMAGE_CLASSIFICATION: "cross_entropy", NEURAL: "poisson"}
 
 
 def build_loss(name: str) -> TaskLoss:
@@ -68,8 +69,8 @@ def build_loss(name: str) -> TaskLoss:
 
 def default_loss_name(task: str, loaders) -> str:
     """The loss for a task without a ``loss_functions`` entry: by flagship name, else by dataset attributes."""
-    if task in DEFAULT_LOSSES:
-        return DEFAULT_LOSSES[task]
+    if task in FLAGSHIP_TASK_LOSSES:
+        return FLAGSHIP_TASK_LOSSES[task]
     datasets = [getattr(loader, "dataset", None) for loader in loaders]
     if datasets and all(hasattr(dataset, "n_classes") for dataset in datasets):
         return "cross_entropy"
