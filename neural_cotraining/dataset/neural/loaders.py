@@ -32,6 +32,7 @@ from ...registry import checks_config
 from ...common.names import NEURAL as NEURAL_TASK  # the default task name
 from ...common.names import SPLITS, TRAIN, VALIDATION
 from ...common.seeds import derive_data_seed
+from ..neural_formats import register_neural_format
 from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
 from ..images.preprocessing import (
     as_channel_values,
@@ -198,6 +199,7 @@ def _loader_options(arguments: dict) -> dict:
     return {name: arguments[name] for name in LOADER_OPTIONS if name in arguments}
 
 
+@register_neural_format("own")
 @checks_config(check_neural_config)
 @strict_builder
 def neural_loaders(
@@ -237,6 +239,7 @@ def neural_loaders(
     return build_neural_loaders(sessions, seed, **_loader_options(locals()))
 
 
+@register_neural_format("monkey_static")
 @checks_config(check_neural_config)
 @strict_builder
 def monkey_static_loaders(
@@ -299,6 +302,7 @@ def monkey_static_loaders(
     return build_neural_loaders(sessions, seed, nnvision_image_count=image_count, **options)
 
 
+@register_neural_format("filetree")
 @checks_config(check_neural_config)
 @strict_builder
 def filetree_static_loaders(

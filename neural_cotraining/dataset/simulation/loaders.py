@@ -13,6 +13,7 @@ import numpy as np
 from ...registry import checks_config
 from ...hashing import make_hash
 from ...common.seeds import derive_data_seed
+from ..neural_formats import register_neural_format
 from .._config import as_pair, strict_builder
 from ..neural.loaders import NEURAL_TASK, build_neural_loaders, check_neural_config
 from ..neural.own_format import read_sessions
@@ -61,6 +62,7 @@ def _load_or_simulate(path, simulation: dict):
     return read_sessions(folder)
 
 
+@register_neural_format("simulated")
 @checks_config(check_neural_config)
 @strict_builder
 def simulated_neural_loaders(

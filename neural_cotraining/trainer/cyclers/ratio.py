@@ -19,6 +19,7 @@ from fractions import Fraction
 
 from ...common.names import IMAGE_CLASSIFICATION
 from .base import Cycler, Slot
+from .registry import register_cycler
 
 __all__ = ["RatioCycler", "parse_ratio_schedule"]
 
@@ -106,3 +107,9 @@ class RatioCycler(Cycler):
     def __len__(self) -> int:
         n_main = sum(self.loader_length(self.main_task, data_key) for data_key in self.loaders[self.main_task])
         return n_main + len(self.auxiliary_tasks) * math.floor(n_main * self.ratio)
+
+
+@register_cycler("ratio")
+def ratio_cycler(loaders: Mapping, seed: int, main_task: str, ratio=None) -> RatioCycler:
+    """The ``ratio`` cycler (one auxiliary batch per main-task batch unless ``ratio`` says otherwise)."""
+    return RatioCycler(loaders, seed, main_task=main_task, ratio=1 if ratio is None else ratio)

@@ -24,6 +24,7 @@ from .base import KINDS, LIKELIHOOD_FORMS, TaskLoss, match_shapes
 from .classification import BCEWithLogitsLoss, CrossEntropyLoss
 from .counts import NegativeBinomialLoss, PartialPoissonLoss, PoissonLoss
 from .regression import MSELoss, SmoothL1Loss
+from .registry import LOSSES, register_loss
 
 __all__ = [
     "BCEWithLogitsLoss",
@@ -41,20 +42,8 @@ __all__ = [
     "build_loss",
     "default_loss_name",
     "match_shapes",
+    "register_loss",
 ]
-
-LOSSES: dict[str, type[TaskLoss]] = {
-    cls.name: cls
-    for cls in (
-        CrossEntropyLoss,
-        BCEWithLogitsLoss,
-        MSELoss,
-        SmoothL1Loss,
-        PoissonLoss,
-        NegativeBinomialLoss,
-        PartialPoissonLoss,
-    )
-}
 
 #: the loss of each of the flagship experiment's task names (a task without a ``loss_functions`` entry)
 FLAGSHIP_TASK_LOSSES = {IMAGE_CLASSIFICATION: "cross_entropy", NEURAL: "poisson"}
@@ -62,9 +51,7 @@ FLAGSHIP_TASK_LOSSES = {IMAGE_CLASSIFICATION: "cross_entropy", NEURAL: "poisson"
 
 def build_loss(name: str) -> TaskLoss:
     """A fresh loss module by config name."""
-    if not isinstance(name, str) or name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
-    return LOSSES[name]()
+    return LOSSES.lookup(name)()
 
 
 def default_loss_name(task: str, loaders) -> str:

@@ -26,7 +26,8 @@ take per-task gradients at the same parameters inside one round, so each round s
 max_size_cycle cyclers do; the trainer warns once if a round lacks a task). Which parameters are shared is decided
 per round from the autograd graph (``weighting.gradients``).
 
-New strategies subclass ``LossWeighting`` and register in ``WEIGHTINGS``; the trainer needs no change.
+New strategies subclass ``LossWeighting`` and register with ``@register_weighting("name")``; the trainer needs no
+change.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .fixed import FixedWeighting
 from .gradnorm import GradNormWeighting
 from .likelihood import LikelihoodWeighting
 from .pcgrad import PCGradWeighting, project_conflicting
+from .registry import WEIGHTINGS, register_weighting
 
 __all__ = [
     "DeclaredWeighting",
@@ -55,27 +57,12 @@ __all__ = [
     "WEIGHTINGS",
     "build_weighting",
     "project_conflicting",
+    "register_weighting",
 ]
-
-WEIGHTINGS: dict[str, type[LossWeighting]] = {
-    cls.name: cls
-    for cls in (
-        FixedWeighting,
-        EqualWeighting,
-        LikelihoodWeighting,
-        DynamicWeightAverage,
-        GradNormWeighting,
-        PCGradWeighting,
-        DeclaredWeighting,
-    )
-}
-
 
 def build_weighting(name: str, losses: Mapping, options: Mapping | None = None) -> LossWeighting:
     """The weighting ``name`` for ``{task: TaskLoss}``, with ``options`` checked against its constructor."""
-    if not isinstance(name, str) or name not in WEIGHTINGS:
-        raise ValueError(f"unknown loss_weighting {name!r}; choose one of {sorted(WEIGHTINGS)}")
-    cls = WEIGHTINGS[name]
+    cls = WEIGHTINGS.lookup(name)
     if options is not None and not isinstance(options, Mapping):
         raise ValueError(f"loss_weighting_options must be a dict or None, got {options!r}")
     options = dict(options or {})
