@@ -22,8 +22,9 @@ def test_a_decorator_registers_and_a_lookup_finds():
         things.lookup("frist")
     with pytest.raises(ValueError, match="thing 'first' is already registered"):
         things.register("first", First)
-    things.register("first", dict, replace=True)
-    assert things["first"] is dict
+    Second = type("Second", (), {})
+    things.register("first", Second, replace=True)
+    assert things["first"] is Second and Second.name == "first"
     things.unregister("first")
     assert len(things) == 0
     with pytest.raises(TypeError, match="must be callable"):
