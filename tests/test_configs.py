@@ -77,7 +77,7 @@ def trainer_losses(config: dict, tasks) -> dict:
 def check_cotrainer(config: dict) -> None:
     from neural_cotraining.trainer import CYCLERS
     from neural_cotraining.trainer.metrics import metric_names
-    from neural_cotraining.trainer.builders import apply_count_task_scheme
+    from neural_cotraining.trainer.assembly import apply_count_task_scheme
     from neural_cotraining.trainer.optimization import build_optimizer, build_scheduler
     from neural_cotraining.trainer.weighting import build_weighting
 

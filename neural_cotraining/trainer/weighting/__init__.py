@@ -56,12 +56,13 @@ __all__ = [
     "PCGradWeighting",
     "WEIGHTINGS",
     "build_weighting",
+    "check_weighting_options",
     "project_conflicting",
     "register_weighting",
 ]
 
-def build_weighting(name: str, losses: Mapping, options: Mapping | None = None) -> LossWeighting:
-    """The weighting ``name`` for ``{task: TaskLoss}``, with ``options`` checked against its constructor."""
+def check_weighting_options(name: str, options: Mapping | None) -> dict:
+    """``options`` of the weighting ``name`` as a dict, each key checked against what the weighting accepts."""
     cls = WEIGHTINGS.lookup(name)
     if options is not None and not isinstance(options, Mapping):
         raise ValueError(f"loss_weighting_options must be a dict or None, got {options!r}")
@@ -74,4 +75,10 @@ def build_weighting(name: str, losses: Mapping, options: Mapping | None = None) 
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ValueError(f"unknown loss_weighting_options {unknown} for {name!r}; accepted: {accepted}")
-    return cls.from_losses(losses, **options)
+    return options
+
+
+def build_weighting(name: str, losses: Mapping, options: Mapping | None = None) -> LossWeighting:
+    """The weighting ``name`` for ``{task: TaskLoss}``, with ``options`` checked against its constructor."""
+    options = check_weighting_options(name, options)
+    return WEIGHTINGS[name].from_losses(losses, **options)
