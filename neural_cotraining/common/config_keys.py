@@ -1,9 +1,9 @@
 """The one strict-key check: a config key a function does not accept is refused, naming the accepted ones.
 
 Configs come from files and database rows, so the message has to say which keys *are* accepted (Python's own
-``unexpected keyword argument`` does not). Every layer raises :class:`ConfigKeyError` for it; the layers' older
-names (``registry.ConfigKeyError``, ``models.UnknownConfigKeyError``) are subclasses, so ``except`` clauses on
-either keep working.
+``unexpected keyword argument`` does not). Every layer raises :class:`ConfigKeyError` for it: the models' documented
+``UnknownConfigKeyError`` is this class, the registry's ``ConfigKeyError`` (also a ``BuilderError``) a subclass,
+so ``except`` clauses on any of them keep working.
 """
 
 from __future__ import annotations
