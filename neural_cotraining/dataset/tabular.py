@@ -53,6 +53,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..common.seeds import derive_data_seed
+from ..registry import register_builder
 from ._config import check_fraction, check_positive_int, make_generator, strict_builder
 
 logger = logging.getLogger(__name__)
@@ -223,6 +224,7 @@ def _targets(table: _Table, task: str, kind: str, train: np.ndarray, standardize
     return (values - mean) / std, float(mean), float(std)
 
 
+@register_builder("dataset")
 @strict_builder
 def tabular_loaders(
     seed,

@@ -16,7 +16,7 @@ import torch
 
 from ..common.config_keys import strict_keywords
 from ..common.seeds import check_seed
-from ..registry import checks_config
+from ..registry import checks_config, register_builder
 from .assembly import assemble_trainer
 from .distributed import check_distributed_options, train_distributed
 from .plan import TrainerPlan
@@ -37,6 +37,7 @@ def check_trainer_config(config: dict) -> None:
     TrainerPlan.from_config({**defaults, **config})
 
 
+@register_builder("trainer")
 @checks_config(check_trainer_config)
 @strict_keywords(passed=_CALL_ARGUMENTS)
 def cotrainer(

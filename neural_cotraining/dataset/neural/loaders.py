@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ...registry import checks_config
+from ...registry import checks_config, register_builder
 from ...common.names import NEURAL as NEURAL_TASK  # the default task name
 from ...common.names import SPLITS, TRAIN, VALIDATION
 from ...common.seeds import derive_data_seed
@@ -199,6 +199,7 @@ def _loader_options(arguments: dict) -> dict:
     return {name: arguments[name] for name in LOADER_OPTIONS if name in arguments}
 
 
+@register_builder("dataset")
 @register_neural_format("own")
 @checks_config(check_neural_config)
 @strict_builder
@@ -239,6 +240,7 @@ def neural_loaders(
     return build_neural_loaders(sessions, seed, **_loader_options(locals()))
 
 
+@register_builder("dataset")
 @register_neural_format("monkey_static")
 @checks_config(check_neural_config)
 @strict_builder
@@ -302,6 +304,7 @@ def monkey_static_loaders(
     return build_neural_loaders(sessions, seed, nnvision_image_count=image_count, **options)
 
 
+@register_builder("dataset")
 @register_neural_format("filetree")
 @checks_config(check_neural_config)
 @strict_builder

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...registry import checks_config
+from ...registry import checks_config, register_builder
 from ...hashing import make_hash
 from ...common.seeds import derive_data_seed
 from ..neural_formats import register_neural_format
@@ -62,6 +62,7 @@ def _load_or_simulate(path, simulation: dict):
     return read_sessions(folder)
 
 
+@register_builder("dataset")
 @register_neural_format("simulated")
 @checks_config(check_neural_config)
 @strict_builder
