@@ -9,7 +9,7 @@ are primary keys and come with an allow-list.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 __all__ = ["Registry"]

@@ -44,7 +44,7 @@ class CheckpointStore:
         if not rows:
             return None
         logger.info("resuming %s from the checkpoint of epoch %d", self._key, rows[0]["epoch"])
-        return deto_torch_bytes(rows[0]["state"])
+        return from_torch_bytes(rows[0]["state"])
 
     def clear(self) -> None:
         (self._table() & self._key).delete_quick()
