@@ -5,12 +5,18 @@ Runs in a subprocess, since a process holds one DataJoint connection and the oth
 
 import json
 import os
+import shutil
+import socket
 import subprocess
+import tempfile
 import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from neural_cotraining.pipeline import database_settings, ensure_server
+from neural_cotraining.pipeline.server_data_dir import stop_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
@@ -44,6 +50,12 @@ finally:
 """
 
 
+def _unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_pipeline_runs_on_postgresql():
     environment = dict(os.environ, DJ_BACKEND="postgresql", DJ_HOST="127.0.0.1", DJ_PORT="5432", DJ_USER="postgres",
                        DJ_PASS="", PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests",
@@ -61,16 +73,34 @@ def test_pipeline_runs_on_postgresql():
     assert report["same_weights"]
 
 
-def test_a_stopped_local_postgresql_is_started():
-    import glob
+def _postmaster_start_of_the_shared_server():
+    import psycopg2
 
-    settings = database_settings({"DJ_BACKEND": "postgresql", "DJ_USER": "postgres"})
-    versions = [Path(path).name for path in glob.glob("/etc/postgresql/*")]
-    assert versions, "the local PostgreSQL cluster is installed (neural-cotraining db installs it)"
-    for version in versions:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop"], check=True, timeout=60)
-    ready = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], capture_output=True, text=True)
-    assert ready.returncode != 0  # really stopped
-    assert ensure_server(settings).startswith("PostgreSQL ")
-    ready = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], capture_output=True, text=True)
-    assert ready.returncode == 0
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_postmaster_start_time()")
+        started = cursor.fetchone()[0]
+    connection.close()
+    return started
+
+
+@pytest.mark.db
+def test_a_stopped_local_postgresql_is_started():
+    """On a throwaway server of the test's own (data directory, socket, port); the shared server keeps running."""
+    shared_started = _postmaster_start_of_the_shared_server()
+    data_dir = Path(tempfile.mkdtemp(prefix="nct_postgres_"))
+    port = _unused_port()
+    settings = database_settings({"DJ_BACKEND": "postgresql", "DJ_USER": "postgres", "DJ_PORT": str(port)})
+    try:
+        ensure_server(settings, data_dir=data_dir)  # a fresh data directory: made and started
+        assert stop_postgres(data_dir)
+        ready = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", str(port)], capture_output=True, text=True)
+        assert ready.returncode != 0  # really stopped
+        assert ensure_server(settings, data_dir=data_dir).startswith("PostgreSQL ")
+        ready = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", str(port)], capture_output=True, text=True)
+        assert ready.returncode == 0
+        assert (data_dir / "postmaster.pid").read_text().splitlines()[3] == str(port)
+    finally:
+        stop_postgres(data_dir)
+        shutil.rmtree(data_dir)
+    assert _postmaster_start_of_the_shared_server() == shared_started
