@@ -16,7 +16,7 @@ from .entries import DatasetEntries, FabrikantEntries, ModelEntries, TrainerEntr
 from .live_progress import declare_live_tables
 from .user_tables import TrainedModelBase
 
-__all__ = ["declare_tables"]
+__all__ = ["declare_tables", "TABLE_NAMES_IN_DATABASE"]
 
 _ENTRY_METHODS = {"dataset": DatasetEntries, "model": ModelEntries, "trainer": TrainerEntries}
 FN_LENGTH = 96  # dotted builder names; keeps the TrainedModel key within MySQL's 3072-byte index limit
@@ -90,4 +90,10 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
 
 _TABLE_NAMES = (
     "Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel", "Checkpoint", "LiveJob", "LiveEpochMetric"
+)
+# what declare_tables makes, as the database names them (a schema holding one of these that the pipeline did not
+# make is never used: see schema_ownership)
+TABLE_NAMES_IN_DATABASE = (
+    "fabrikant", "seed", "dataset", "model", "trainer", "checkpoint", "live_job", "live_epoch_metric", "__trained_model",
+    "__trained_model__model_state", "__trained_model__epoch_metric", "__trained_model__unit_result",
 )
