@@ -19,6 +19,7 @@ from typing import Any, Callable
 from ..builder_helpers import get_data, get_model, get_trainer
 from ..builders import builder_name, check_entry, resolve_builder
 from ..hashing import make_hash, plain_config
+from .entry_limits import check_entry_fits
 
 __all__ = ["ConfigEntries", "DatasetEntries", "ModelEntries", "TrainerEntries", "FabrikantEntries"]
 
@@ -138,6 +139,7 @@ class ConfigEntries:
         name = fn if isinstance(fn, str) else builder_name(fn)
         if not isinstance(fn, str) and resolve_builder(name) is not fn:
             raise ValueError(f"{name} does not resolve to the function given (is it defined at module level?)")
+        check_entry_fits(name, given["comment"] or "", f"{self.kind} entry")
         check_entry(name, config, self.kind)
         key = {self._fn: name, self._hash: make_hash(config)}
         if self & key:

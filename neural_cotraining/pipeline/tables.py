@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import datajoint as dj
 
+from .entry_limits import COMMENT_LENGTH, FN_LENGTH
 from .entries import DatasetEntries, FabrikantEntries, ModelEntries, TrainerEntries
 from .live_progress import declare_live_tables
 from .user_tables import TrainedModelBase
@@ -19,7 +20,6 @@ from .user_tables import TrainedModelBase
 __all__ = ["declare_tables", "TABLE_NAMES_IN_DATABASE"]
 
 _ENTRY_METHODS = {"dataset": DatasetEntries, "model": ModelEntries, "trainer": TrainerEntries}
-FN_LENGTH = 96  # dotted builder names; keeps the TrainedModel key within MySQL's 3072-byte index limit
 
 
 def _config_table(kind: str, fabrikant: type) -> type:
@@ -29,7 +29,7 @@ def _config_table(kind: str, fabrikant: type) -> type:
     {kind}_hash: char(32)             # make_hash(config)
     ---
     {kind}_config: <blob>             # keyword arguments of the builder
-    {kind}_comment = "": varchar(256)
+    {kind}_comment = "": varchar({COMMENT_LENGTH})
     -> Fabrikant.proj({kind}_fabrikant="fabrikant_name")
     {kind}_ts = CURRENT_TIMESTAMP: datetime
     """
