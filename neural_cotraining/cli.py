@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from .cli_common import open_experiment, print_table
-from .cli_errors import USER_ERRORS, CommandError, logs_to_stderr, one_line, report
+from .cli_errors import USER_ERRORS, CommandError, logs_to_stderr, one_line, report, writing_to
 from .cli_workers import add_commands as add_worker_commands
 
 __all__ = ["main", "build_parser"]
@@ -146,14 +146,16 @@ def _results(arguments: argparse.Namespace) -> int:
              or any(m in c for m in arguments.metrics)]
     print_table(rows, shown)
     if arguments.csv:
-        Path(arguments.csv).parent.mkdir(parents=True, exist_ok=True)
-        with open(arguments.csv, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
+        with writing_to(arguments.csv):
+            Path(arguments.csv).parent.mkdir(parents=True, exist_ok=True)
+            with open(arguments.csv, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(rows)
     if arguments.json:
-        Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(arguments.json).write_text(json.dumps(rows, indent=2))
+        with writing_to(arguments.json):
+            Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(arguments.json).write_text(json.dumps(rows, indent=2))
     return 0
 
 
@@ -163,7 +165,8 @@ def _plot(arguments: argparse.Namespace) -> int:
 
     experiment, tables = open_experiment(arguments)
     keys = experiment_keys(tables, experiment)
-    paths = plot_epoch_curves(epoch_table(tables, keys) + live_epoch_table(tables, keys), arguments.output)
+    with writing_to(arguments.output):
+        paths = plot_epoch_curves(epoch_table(tables, keys) + live_epoch_table(tables, keys), arguments.output)
     for path in paths:
         print(path)
     return 0 if paths else _fail("no per-epoch results to plot yet")
