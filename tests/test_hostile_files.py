@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from neural_cotraining.builders import BuilderError, resolve_builder
+from neural_cotraining.registry import BuilderError, resolve_builder
 from neural_cotraining.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,8 @@ from .schema_guard import (
 )
 from .schema_ownership import ownership, referencing_schemas, write_marker
 from .settings import database_settings
-from .tables import TABLE_NAMES_IN_DATABASE, declare_tables
+from .tables import TABLE_NAMES, TABLE_NAMES_IN_DATABASE, declare_tables
+from .templates import declare_trained_model
 
 __all__ = ["DatabaseUnavailableError", "SchemaOutdatedError", "connect", "activate", "drop_plan", "drop_schema"]
 
@@ -74,7 +75,9 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     context: dict = {}
     schema = dj.Schema(schema_name, context=context, connection=connection)
     write_marker(connection, schema_name)
-    tables = declare_tables(schema, context)
+    declare_tables(schema, context)
+    declare_trained_model(schema, context)
+    tables = SimpleNamespace(schema=schema, **{name: context[name] for name in TABLE_NAMES})
     _check_columns(tables, schema_name, upgrade)
     return tables
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from neural_cotraining.pipeline import database_settings, ensure_server
-from neural_cotraining.pipeline.server_data_dir import stop_postgres
+from neural_cotraining.pipeline.server.data_dir import stop_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """

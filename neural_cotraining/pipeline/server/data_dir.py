@@ -20,8 +20,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from .server_commands import ServerError, run_command
-from .settings import DatabaseSettings
+from .commands import ServerError, run_command
+from ..settings import DatabaseSettings
 
 __all__ = ["mariadb_socket", "start_mariadb", "stop_mariadb", "start_postgres", "stop_postgres"]
 

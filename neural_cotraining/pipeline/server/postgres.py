@@ -11,9 +11,9 @@ import glob
 import logging
 from pathlib import Path
 
-from .server_commands import ServerError, install_debian_package, run_command, wait_until_up
-from .server_data_dir import start_postgres
-from .settings import DatabaseSettings
+from .commands import ServerError, install_debian_package, run_command, wait_until_up
+from .data_dir import start_postgres
+from ..settings import DatabaseSettings
 
 __all__ = ["ensure_postgres"]
 

@@ -21,10 +21,10 @@ import os
 import shutil
 from pathlib import Path
 
-from .postgres_server import ensure_postgres
-from .server_commands import ServerError, install_debian_package, run_command, wait_until_up
-from .server_data_dir import mariadb_socket, start_mariadb
-from .settings import DatabaseSettings, database_settings
+from .postgres import ensure_postgres
+from .commands import ServerError, install_debian_package, run_command, wait_until_up
+from .data_dir import mariadb_socket, start_mariadb
+from ..settings import DatabaseSettings, database_settings
 
 __all__ = ["ServerError", "ensure_server", "server_version", "MAX_ALLOWED_PACKET"]
 
@@ -141,7 +141,7 @@ def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float
     """Make the configured server answer (MySQL/MariaDB, or PostgreSQL with DJ_BACKEND=postgresql); its version.
 
     With ``data_dir``, a stopped local server is one of its own, started on that data directory (made when
-    empty) and ``settings.port``, never the system's (see ``server_data_dir``).
+    empty) and ``settings.port``, never the system's (see ``data_dir``).
     """
     settings = settings or database_settings()
     if data_dir is not None and not settings.is_local:
