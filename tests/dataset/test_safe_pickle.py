@@ -90,7 +90,7 @@ def test_truncated_and_missing_files_name_the_file(tmp_path):
 CRAFTED = Path(__file__).resolve().parents[1] / "data" / "pickles"
 CRAFTED_FILES = sorted(CRAFTED.glob("*.pickle"))
 DTYPES = [
-    np.dtype("f8"), np.dtype(">i4"), np.dtype("?"), np.dtype("c16"), np.dtype("U3"), np.dtype("S5"), np.dtype("V7"),
+    np.dtype("f8"), np.dtype(">i4"), np.dtype("<i4"), np.dtype("b1"), np.dtype("?"), np.dtype("c16"), np.dtype("U3"), np.dtype("S5"), np.dtype("V7"),
     np.dtype("M8[ns]"), np.dtype(">m8[25s]"), np.dtype(("<f4", (2, 3))),
     np.dtype([("a", "i1"), ("b", ">f8", (2,))]), np.dtype([("a", "i1"), ("b", "<i8")], align=True),
     np.dtype({"names": ["x"], "formats": ["u1"], "offsets": [3], "itemsize": 8, "titles": ["T"]}),
@@ -102,11 +102,13 @@ DTYPES = [
 def test_arrays_and_scalars_of_every_plain_dtype_load_as_numpy_loads_them(tmp_path, protocol):
     item_dtypes = [dtype for dtype in DTYPES if dtype.subdtype is None]  # a sub-array dtype makes a plain array
     arrays = [np.frombuffer(bytes(range(3 * dtype.itemsize)), dtype=dtype).copy() for dtype in item_dtypes]
-    data = {"arrays": arrays, "scalars": [array[1] for array in arrays], "dtypes": DTYPES}
+    # each dtype twice, so the second of "<i4" and ">i4" (one cached numpy object before BUILD) is a memo reference
+    data = {"arrays": arrays, "scalars": [array[1] for array in arrays], "dtypes": DTYPES, "again": DTYPES}
     path = tmp_path / "all.pickle"
     path.write_bytes(pickle.dumps(data, protocol=protocol))
     back, reference = load_plain_pickle(path), pickle.loads(path.read_bytes())
     assert back["dtypes"] == reference["dtypes"] == DTYPES
+    assert [dtype.str for dtype in back["again"]] == [dtype.str for dtype in DTYPES]
     # numpy itself reads some non-native arrays back in native byte order: the same values, as plain loading gives
     assert [array.dtype for array in back["arrays"]] == [array.dtype for array in reference["arrays"]]
     assert [a.tobytes() for a in back["arrays"]] == [b.tobytes() for b in reference["arrays"]]

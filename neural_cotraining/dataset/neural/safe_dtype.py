@@ -30,7 +30,8 @@ def dtype_from_reduce(code, align=False, copy=True) -> np.dtype:
     if not isinstance(code, str) or not _TYPE_CODE.fullmatch(code):
         raise UnsafeDtypeError(f"a dtype is made from {code!r}, not a plain type code")
     try:
-        return np.dtype(code)
+        # a fresh object each time (numpy caches the builtin ones): the BUILD that follows replaces exactly this one
+        return np.dtype(code, copy=True)
     except TypeError as error:
         raise UnsafeDtypeError(f"a dtype is made from the unknown type code {code!r}") from error
 
@@ -91,11 +92,14 @@ def _structure(names, fields, item_size: int, aligned: bool) -> np.dtype:
 
 def _datetime(made: np.dtype, endian: str, metadata) -> np.dtype:
     unit = metadata[1] if isinstance(metadata, tuple) and len(metadata) == 2 else None
-    if not (isinstance(unit, tuple) and len(unit) == 4 and isinstance(unit[0], bytes) and type(unit[1]) is int
-            and _DATETIME_UNIT.fullmatch(unit[0].decode("latin1")) and 0 < unit[1] < 2**31):
+    if not (isinstance(unit, tuple) and len(unit) == 4):
+        raise UnsafeDtypeError("a datetime dtype's pickled unit is not numpy's")
+    # bytes, or str in a pickle Python 2 wrote (read back as latin1)
+    name = unit[0].decode("latin1") if isinstance(unit[0], bytes) else unit[0]
+    if not (isinstance(name, str) and _DATETIME_UNIT.fullmatch(name) and type(unit[1]) is int and 0 < unit[1] < 2**31):
         raise UnsafeDtypeError("a datetime dtype's pickled unit is not numpy's")
     byte_order = endian if endian in "<>" else "="
-    return _checked(lambda: np.dtype(f"{byte_order}{made.char}8[{unit[1]}{unit[0].decode('latin1')}]"))
+    return _checked(lambda: np.dtype(f"{byte_order}{made.char}8[{unit[1]}{name}]"))
 
 
 def _checked(make) -> np.dtype:
