@@ -3,8 +3,9 @@
 ``ensure_server(settings, data_dir=...)`` uses this instead of the machine's system server: a stopped server is
 started from ``data_dir`` (made first when empty) on ``settings.port``, listening on ``settings.host`` only, with its
 socket and pid file inside ``data_dir``; no system configuration file is read or written (``--no-defaults``). So a
-test, or a user without access to the system server, runs a real server that nothing else shares and that can be
-stopped without stopping anyone else's (:func:`stop_mariadb`, :func:`stop_postgres`).
+test runs a real server that nothing else shares and that can be stopped without stopping anyone else's
+(:func:`stop_mariadb`, :func:`stop_postgres`). Tried as root only (the tests' case); the default local account (root
+or postgres, empty password) is the one made usable over TCP.
 
 Servers refuse to run as root: when this process is root, the data directory is handed to the servers' system
 account (``mysql``, ``postgres``) and they run under it.
