@@ -21,6 +21,7 @@ def _unused_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.db
 def test_ensure_server_reports_the_version_and_raises_the_packet_limit():
     settings = database_settings()
     version = ensure_server(settings)
