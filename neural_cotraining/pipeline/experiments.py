@@ -33,10 +33,12 @@ def _add_entries(tables: SimpleNamespace, experiment: Experiment) -> dict:
 def add_experiment(tables: SimpleNamespace, experiment: Experiment) -> list[dict]:
     """Insert the experiment's entries and seeds; returns one labelled key per job to train.
 
-    Every entry is checked (allow-list, config keys, hashability) before anything is inserted.
+    Every entry is checked (allow-list, config keys, hashability; trained models that configs name exist and fit)
+    before anything is inserted.
     """
-    check_experiment(experiment)
-    keys = _add_entries(tables, experiment)
+    with tables.TrainedModel().trained_networks():
+        check_experiment(experiment)
+        keys = _add_entries(tables, experiment)
     tables.Seed().insert([{"seed": int(seed)} for seed in experiment.seeds], skip_duplicates=True)
     return _labelled_keys(experiment, keys)
 
