@@ -214,30 +214,52 @@ def _drop(arguments: argparse.Namespace) -> int:
 
 
 def _demo(arguments: argparse.Namespace) -> int:
-    """The demo end to end through the commands above, then its summary (``demo.write_summary``)."""
-    from .configs import load_experiment
-    from .demo import DEMO_EXPERIMENT, write_summary
+    """The demo (or ``--study``) end to end through the commands above, then its summary (``demo.write_summary``).
+    Models that a condition's data is made from (MTL-Oracle's predictor, a teacher) are added and trained first."""
+    from .configs import experiment_from_dict
+    from .configs.experiment import read_yaml_file
+    from .demo import STUDIES, write_summary
     from .pipeline import activate, database_settings, ensure_server
     from .pipeline.experiments import add_experiment, experiment_keys, results_table
 
     started = time.monotonic()
     settings = database_settings()
     print(f"database: {settings.describe()} ({ensure_server(settings)})")
-    path = str(arguments.experiment or DEMO_EXPERIMENT)
-    experiment = load_experiment(path)
-    tables = activate(arguments.schema)
-    print(f"experiment {path}: {len(add_experiment(tables, experiment))} jobs in schema {arguments.schema}")
-    common = [path, "--schema", arguments.schema]
-    status = main(["populate", *common, "--workers", str(arguments.workers), "--threads", str(arguments.threads)])
-    output = Path(arguments.output)
+    default_path, comparisons = STUDIES[arguments.study]
+    path = str(arguments.experiment or default_path)
+    raw = read_yaml_file(path)
+    output = Path(arguments.output or f"results/{arguments.study}")
+    schema = arguments.schema or (raw.get("schema") if isinstance(raw, dict) else None) or "neural_cotraining_demo"
+    if arguments.seeds is not None:  # the workers read the file: write the one with these seeds beside the results
+        raw["seeds"] = list(range(1, arguments.seeds + 1))
+        output.mkdir(parents=True, exist_ok=True)
+        path = str(output / "experiment.yaml")
+        Path(path).write_text(yaml_dump(raw))
+    experiment = experiment_from_dict(raw, source=path)
+    tables = activate(schema)
+    common = [path, "--schema", schema]
+    stages = [experiment.without_trained_model_inputs(), experiment] \
+        if experiment.dataset_labels_on_trained_models() else [experiment]
+    status = 0
+    for stage in stages:
+        print(f"experiment {path}: {len(add_experiment(tables, stage))} jobs in schema {schema}")
+        status = max(status, main(["populate", *common, "--workers", str(arguments.workers),
+                                   "--threads", str(arguments.threads)]))
     main(["results", *common, "--csv", str(output / "results.csv"), "--json", str(output / "results.json"),
           "--metrics", "test/"])
     main(["plot", *common, "--output", str(output / "plots")])
-    summary = write_summary(results_table(tables, experiment_keys(tables, experiment)), experiment, output)
+    summary = write_summary(results_table(tables, experiment_keys(tables, experiment)), experiment, output,
+                            comparisons=comparisons)
     figure = ", robustness.png" if summary["robustness_figure"] else ""
     print(f"\nresults in {output}/ (results.csv, results.json, summary.json, plots/{figure}); "
           f"{time.monotonic() - started:.0f} s in all")
     return status
+
+
+def yaml_dump(raw: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(raw, sort_keys=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,13 +305,19 @@ def build_parser() -> argparse.ArgumentParser:
     drop.add_argument("schema")
     drop.add_argument("--yes", action="store_true", help="do not ask")
     drop.set_defaults(handler=_drop)
-    demo = commands.add_parser("demo", help="run the demo experiment end to end and print its results")
-    demo.add_argument("--schema", default="neural_cotraining_demo", help="database schema to use")
-    demo.add_argument("--experiment", help="an edited copy of the demo's experiment file (default: the packaged one)")
+    demo = commands.add_parser("demo", help="run the demo experiment (or a study beside it) end to end and print its "
+                                            "results")
+    demo.add_argument("--study", choices=["demo", "controls"], default="demo",
+                      help="controls: the demo's conditions plus a positive control (teacher units) and MTL-Oracle, "
+                           "each with its shuffled control (configs/controls.yaml)")
+    demo.add_argument("--seeds", type=int, help="train seeds 1..N instead of the file's")
+    demo.add_argument("--schema", help="database schema to use (default: the file's; the demo's: "
+                                       "neural_cotraining_demo)")
+    demo.add_argument("--experiment", help="an edited copy of the study's experiment file (default: the packaged one)")
     demo.add_argument("--workers", type=int, default=2, help="local worker processes")
     demo.add_argument("--threads", type=int, default=1,
                       help="torch threads per worker (the figures depend on it; the README's are from 1)")
-    demo.add_argument("--output", default="results/demo", help="folder for the results table and plots")
+    demo.add_argument("--output", help="folder for the results table and plots (default: results/<study>)")
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -300,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("--workers must be at least 1")
     if arguments.command in ("populate", "demo") and arguments.threads is not None and arguments.threads < 1:
         return _fail("--threads must be at least 1")
+    if arguments.command == "demo" and arguments.seeds is not None and arguments.seeds < 1:
+        return _fail("--seeds must be at least 1")
     logs_to_stderr()
     logging.basicConfig(
         level=logging.DEBUG if arguments.verbose else logging.INFO,

@@ -24,7 +24,7 @@ entry's hash records the trained model it used. Such an entry can only be added 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from ..hashing import make_hash
 
 __all__ = [
     "Entry", "Experiment", "ExperimentFileError", "load_experiment", "experiment_from_dict", "trained_model_labels",
+    "names_trained_model",
 ]
 
 _KINDS = ("datasets", "models", "trainers")
@@ -63,6 +64,18 @@ class Experiment:
     trainers: dict
     builder_modules: list = field(default_factory=list)
     combinations: list | None = None
+
+    def dataset_labels_on_trained_models(self) -> list[str]:
+        """Labels of the datasets whose configs name a trained model (they can be added only once it is trained)."""
+        return [label for label, entry in self.datasets.items() if names_trained_model(entry.config)]
+
+    def without_trained_model_inputs(self) -> "Experiment":
+        """This experiment less the datasets that name trained models (and their combinations): what can be added
+        and trained first."""
+        waiting = set(self.dataset_labels_on_trained_models())
+        combinations = [c for c in self.label_combinations() if c["dataset"] not in waiting]
+        datasets = {label: entry for label, entry in self.datasets.items() if label not in waiting}
+        return replace(self, datasets=datasets, combinations=combinations)
 
     def label_combinations(self) -> list[dict]:
         """[{"dataset": label, "model": label, "trainer": label}, ...] to train."""
@@ -127,6 +140,15 @@ def experiment_from_dict(raw: Any, source: str = "experiment") -> Experiment:
     if not isinstance(schema, str):
         raise ExperimentFileError(f"{source}: 'schema' must be a string")
     return Experiment(schema=schema, seeds=seeds, builder_modules=modules, combinations=combinations, **kinds)
+
+
+def names_trained_model(config: Any) -> bool:
+    """Whether ``config`` holds a ``trained_model`` reference anywhere."""
+    if isinstance(config, dict):
+        return TRAINED_MODEL in config or any(names_trained_model(value) for value in config.values())
+    if isinstance(config, list):
+        return any(names_trained_model(value) for value in config)
+    return False
 
 
 def trained_model_labels(config: Any) -> list[dict]:

@@ -48,7 +48,8 @@ key                        default             meaning
                                                weight decay on s, as the original had), ``"log_variance_bounds":
                                                None`` ([low, high]: s projected after every step),
                                                ``"count_tasks": "kendall"`` ("dispersion": Poisson tasks become
-                                               negative binomial without a Kendall factor, the original's scheme);
+                                               negative binomial without a Kendall factor, the original's scheme;
+                                               "deviance": Poisson tasks weighed on their Poisson deviance);
                                                dwa: ``{"temperature": 2.0}``; gradnorm: ``{"alpha": 1.5, "lr":
                                                None (the trainer's lr), "gradient_parameters": "last"|"all"}``;
                                                pcgrad: none
