@@ -6,6 +6,15 @@ import uuid
 
 import pytest
 
+#: fixtures that open a database schema: a test using one needs a server and is marked ``db``
+DATABASE_FIXTURES = {"pipeline", "schema_name"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
 
 @pytest.fixture
 def schema_name() -> str:
@@ -15,7 +24,7 @@ def schema_name() -> str:
 @pytest.fixture
 def pipeline(schema_name, monkeypatch):
     """The pipeline's tables in a fresh schema, dropped afterwards; the tests' builders are allow-listed."""
-    from neural_cotraining.builders import BUILDER_MODULES_ENV
+    from neural_cotraining.registry import BUILDER_MODULES_ENV
     from neural_cotraining.pipeline import activate
 
     monkeypatch.setenv(BUILDER_MODULES_ENV, "tests")

@@ -44,6 +44,7 @@ def run(capsys, *arguments):
     return code, captured.out, captured.err
 
 
+@pytest.mark.db
 def test_db_reports_where_and_the_version(capsys):
     code, out, _ = run(capsys, "db")
     assert code == 0
@@ -129,7 +130,7 @@ def test_missing_experiment_file(capsys, tmp_path):
 
 def test_status_shows_how_far_checkpointed_jobs_got(capsys, experiment_file, schema_name):
     from neural_cotraining.pipeline import activate
-    from neural_cotraining.pipeline.checkpoints import CheckpointStore
+    from neural_cotraining.pipeline.jobs.checkpoints import CheckpointStore
 
     code, out, _ = run(capsys, "add", experiment_file)
     key = next(json.loads(line) for line in out.splitlines() if '"trainer": "sgd"' in line and '"seed": 1' in line)

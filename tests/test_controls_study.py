@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from neural_cotraining.cli import main
-from neural_cotraining.demo import CONTROL_COMPARISONS, CONTROLS_EXPERIMENT
+from neural_cotraining.demo.report import CONTROL_COMPARISONS, CONTROLS_EXPERIMENT
 
 SIMULATION = {"n_sessions": 2, "n_neurons": 6, "n_train_images": 60, "n_test_images": 10, "simulation_seed": 7}
 ROBUSTNESS = {"noise_levels": [0.1, 0.4], "corruptions": [], "severities": [1]}

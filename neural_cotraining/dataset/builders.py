@@ -21,8 +21,8 @@ from __future__ import annotations
 import inspect
 import logging
 
+from ..registry import checks_config, ConfigKeyError, register_builder
 from ._config import strict_builder
-from ..builders import ConfigKeyError, checks_config
 from .images.loaders import IMAGE_TASK, digits_loaders, image_classification_loaders
 from .neural.loaders import NEURAL_TASK, filetree_static_loaders, monkey_static_loaders, neural_loaders
 from .mtl_oracle import check_outputs, check_predictor, oracle_predictor, oracle_training_loaders
@@ -96,6 +96,7 @@ def check_cotraining_config(config: dict) -> None:
     _check_sub_config(neural, "neural", NEURAL_FORMATS[format_name])
 
 
+@register_builder("dataset")
 @checks_config(check_cotraining_config)
 @strict_builder
 def cotraining_loaders(
@@ -172,6 +173,7 @@ def check_oracle_config(config: dict) -> None:
         check_outputs(outputs, {key: loader.dataset.n_neurons for key, loader in neural.items()})
 
 
+@register_builder("dataset")
 @checks_config(check_oracle_config)
 @strict_builder
 def oracle_cotraining_loaders(

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import datajoint as dj
 
+from ._datajoint import check_private_api
 from .schema_guard import (
     ENTRY_TABLES,
     ForeignSchemaError,
@@ -17,7 +18,8 @@ from .schema_guard import (
     table_row_counts,
 )
 from .settings import database_settings
-from .tables import declare_tables
+from .tables import TABLE_NAMES, declare_tables
+from .templates import declare_trained_model
 
 __all__ = ["DatabaseUnavailableError", "SchemaOutdatedError", "connect", "activate", "drop_plan", "drop_schema"]
 
@@ -67,6 +69,7 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     """
     check_schema_name(schema_name)
     refuse_system_schema(schema_name)
+    check_private_api()
     connection = connect()
     existing = schema_tables(connection, schema_name)
     if existing and not is_pipeline_schema(existing) and not allow_other_tables:
@@ -77,7 +80,9 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
         )
     context: dict = {}
     schema = dj.Schema(schema_name, context=context, connection=connection)
-    tables = declare_tables(schema, context)
+    declare_tables(schema, context)
+    declare_trained_model(schema, context)
+    tables = SimpleNamespace(schema=schema, **{name: context[name] for name in TABLE_NAMES})
     _check_columns(tables, schema_name, upgrade)
     return tables
 
@@ -106,6 +111,7 @@ def drop_plan(schema_name: str) -> list[tuple[str, int]]:
     not the pipeline's. Creates nothing."""
     check_schema_name(schema_name)
     refuse_system_schema(schema_name)
+    check_private_api()
     connection = connect()
     existing = schema_tables(connection, schema_name)
     if existing is None:

@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 
-from neural_cotraining.builders import ConfigValueError
+from neural_cotraining.registry import ConfigValueError
 from neural_cotraining.configs import experiment_from_dict
 from neural_cotraining.dataset.builders import oracle_cotraining_loaders, teacher_neural_loaders
 from neural_cotraining.dataset.images.sources import load_digits_images

@@ -5,7 +5,7 @@ import pymysql
 import pytest
 
 from neural_cotraining.pipeline import ServerError, database_settings, ensure_server
-from neural_cotraining.pipeline.server import MAX_ALLOWED_PACKET
+from neural_cotraining.pipeline.server.mariadb import MAX_ALLOWED_PACKET
 
 
 def _unused_port() -> int:
@@ -16,6 +16,7 @@ def _unused_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.db
 def test_ensure_server_reports_the_version_and_raises_the_packet_limit():
     settings = database_settings()
     version = ensure_server(settings)
@@ -81,9 +82,9 @@ def test_datajoint_is_imported_only_by_the_pipeline():
         "        if name == 'datajoint' or name.startswith('datajoint.'):\n"
         "            raise ImportError('datajoint is blocked')\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import neural_cotraining, neural_cotraining.hashing, neural_cotraining.builders\n"
+        "import neural_cotraining, neural_cotraining.hashing, neural_cotraining.registry\n"
         "import neural_cotraining.trainer, neural_cotraining.models, neural_cotraining.dataset\n"
-        "import neural_cotraining.configs, neural_cotraining.affinity_scores, neural_cotraining.plots, neural_cotraining.cli\n"
+        "import neural_cotraining.configs, neural_cotraining.affinity.scores, neural_cotraining.demo.plots, neural_cotraining.cli.main\n"
         "try:\n    import neural_cotraining.pipeline\nexcept ImportError as error:\n    print('blocked:', error)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -91,6 +92,7 @@ def test_datajoint_is_imported_only_by_the_pipeline():
     assert result.stdout.strip() == "blocked: datajoint is blocked"
 
 
+@pytest.mark.db
 def test_a_stopped_local_server_is_started_with_the_packet_limit_raised():
     settings = database_settings()
     assert settings.is_local, "this test stops and restarts the local development server"

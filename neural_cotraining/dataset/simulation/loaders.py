@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...builders import checks_config
+from ...registry import checks_config, register_builder
 from ...hashing import make_hash
 from .._config import as_pair, derive_seed, strict_builder
 from ..neural.loaders import NEURAL_TASK, build_neural_loaders, check_neural_config
@@ -86,6 +86,7 @@ def simulated_populations(seed, **config) -> dict:
     return {s.session.data_key: s.population for s in _simulate(_simulation_config(seed, {**defaults, **config}))}
 
 
+@register_builder("dataset")
 @checks_config(check_neural_config)
 @strict_builder
 def simulated_neural_loaders(

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ...builders import checks_config
+from ...registry import checks_config, register_builder
 from .._config import as_pair, derive_seed, strict_builder
 from ..neural.loaders import NEURAL_TASK, build_neural_loaders, check_neural_config
 from ..trained_networks import (
@@ -130,6 +130,7 @@ TEACHER_DEFAULTS = dict(
 )
 
 
+@register_builder("dataset")
 @checks_config(check_teacher_config)
 @strict_builder
 def teacher_neural_loaders(

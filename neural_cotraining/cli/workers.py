@@ -1,0 +1,114 @@
+"""``neural-cotraining worker`` and ``watch``: long-lived cluster workers and a live view of running jobs.
+
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from .common import open_experiment
+from .output import print_table
+
+__all__ = ["add_commands"]
+
+logger = logging.getLogger("neural_cotraining")
+
+LIVE_COLUMNS = ["dataset", "model", "trainer", "seed", "state", "epoch", "best_score", "heartbeat", "worker"]
+
+
+def _check_seconds(name: str, value: float | None, strict: bool = False) -> None:
+    if value is not None and (value != value or value < 0 or (strict and value == 0)):
+        raise ValueError(f"{name} must be {'more than' if strict else 'at least'} 0 seconds, not {value}")
+
+
+def _tables_and_keys(arguments: argparse.Namespace):
+    """(tables, the experiment's labelled job keys, or None without a file: every job of --schema)."""
+    from ..pipeline import activate
+
+    if arguments.experiment is None:
+        if not arguments.schema:
+            raise ValueError("give an experiment file or --schema")
+        return activate(arguments.schema), None
+    from ..pipeline.experiments import experiment_keys
+
+    experiment, tables = open_experiment(arguments)
+    return tables, experiment_keys(tables, experiment)
+
+
+def _worker(arguments: argparse.Namespace) -> int:
+    _check_seconds("--idle-exit", arguments.idle_exit)
+    _check_seconds("--poll", arguments.poll, strict=True)
+    _check_seconds("--orphan-timeout", arguments.orphan_timeout, strict=True)
+    from ..pipeline.jobs.long_lived_worker import LongLivedWorker
+    from ..pipeline.jobs.stopping import StopRequest
+
+    tables, keys = _tables_and_keys(arguments)
+    worker = LongLivedWorker(
+        tables.TrainedModel(),
+        restriction=None if keys is None else [job["key"] for job in keys],
+        idle_exit=arguments.idle_exit,
+        poll_interval=arguments.poll,
+        orphan_timeout=arguments.orphan_timeout,
+        stop=StopRequest(at_once=arguments.stop_at_once),
+    )
+    summary = worker.run()
+    print(f"worker: {summary.trained} trained, {len(summary.failed)} failed, {len(summary.handed_back)} handed back"
+          + (" (stopped by a signal)" if summary.stopped else ""))
+    return 0
+
+
+def _watch(arguments: argparse.Namespace) -> int:
+    _check_seconds("--interval", arguments.interval, strict=True)
+    from ..pipeline.experiments import job_status, schema_keys
+
+    tables, keys = _tables_and_keys(arguments)
+    keys = schema_keys(tables) if keys is None else keys
+    refreshes = 0
+    clear = sys.stdout.isatty()
+    try:
+        while arguments.times is None or refreshes < arguments.times:
+            if refreshes:
+                time.sleep(arguments.interval)
+            status = job_status(tables, keys)
+            if clear:
+                print("\033[H\033[J", end="")
+            print(f"{time.strftime('%H:%M:%S')}  jobs: {status['total']} | done {status['done']} | "
+                  f"running/reserved {status['reserved']} | pending {status['pending']} | errors {status['error']}")
+            if status["live"]:
+                print_table(status["live"], LIVE_COLUMNS)
+            else:
+                print("no job is training")
+            sys.stdout.flush()
+            refreshes += 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def add_commands(commands) -> None:
+    """Add ``worker`` and ``watch`` to the ``neural-cotraining`` subcommands."""
+
+    def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        parser = commands.add_parser(name, help=help_text)
+        parser.add_argument("experiment", nargs="?", help="experiment file (YAML); none: every job of --schema")
+        parser.add_argument("--schema", help="database schema (default: the file's 'schema')")
+        parser.set_defaults(handler=handler)
+        return parser
+
+    worker = command("worker", _worker, "a long-lived worker: train jobs as they come, stop cleanly on SIGTERM")
+    worker.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
+                        help="exit after this many seconds without a job (default: wait for work forever)")
+    worker.add_argument("--poll", type=float, default=5.0, metavar="SECONDS",
+                        help="seconds between looks at an empty queue")
+    worker.add_argument("--stop-at-once", action="store_true",
+                        help="on SIGTERM/SIGINT stop at once (the job resumes from its newest checkpoint) instead of "
+                             "at the end of the epoch in progress")
+    worker.add_argument("--orphan-timeout", type=float, default=None, metavar="SECONDS",
+                        help="re-pend reservations not renewed for this many seconds (dead workers on other hosts)")
+    watch = command("watch", _watch, "a live table of the running jobs: epoch, best score, heartbeat, worker")
+    watch.add_argument("--interval", type=float, default=5.0, metavar="SECONDS", help="seconds between refreshes")
+    watch.add_argument("--times", type=int, default=None, help="refresh this many times, then exit (default: "
+                                                              "until Ctrl-C)")

@@ -1,0 +1,102 @@
+"""Live progress of running jobs: per-epoch metrics readable while a job trains.
+
+``TrainedModel`` stores a job's per-epoch metrics in one transaction at the end (nothing half-written). A job that
+trains for hours is visible meanwhile through two tables written outside that transaction, after every epoch:
+``LiveJob`` (one row per job: last epoch, best score so far, worker, last heartbeat) and ``LiveEpochMetric`` (the
+epoch rows so far). The final transaction that stores the trained model deletes the job's live rows, so a finished
+job appears only in ``TrainedModel``. An interrupted job keeps its rows until it is resumed and finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import time
+
+from .._datajoint import update_row
+
+__all__ = ["LiveProgress"]
+
+logger = logging.getLogger(__name__)
+
+def _set(table, key: dict, values: dict, now: tuple[str, ...] = ()) -> None:
+    """UPDATE the row ``key`` of ``table``: ``values`` from Python, the ``now`` columns to the server's clock."""
+    update_row(table, {name: key[name] for name in table.primary_key}, values, now=now)
+
+
+class LiveProgress:
+    """Writes one job's live rows, outside ``TrainedModel``'s transaction; each epoch's rows and the job's row go
+    in one short transaction of their own (one commit per epoch).
+
+    The job's row is written with its first epoch (or first heartbeat), not when the job starts: until then the
+    queue's reservation (host, pid, time) shows the job as running, and a short job costs one commit less.
+    """
+
+    def __init__(self, job_table: type, epoch_table: type, key: dict, heartbeat_interval: float = 30.0):
+        self._jobs = job_table
+        self._epochs = epoch_table
+        self._key = dict(key)
+        self._interval = heartbeat_interval
+        self._last_beat = time.monotonic()
+        self._resumed_epoch: int | None = None  # set by start(); the job's row is written on the first report
+        self._started = False
+        self._reported: set[int] = set()
+
+    def start(self, resumed_epoch: int | None = None) -> None:
+        """The job starts (again) in this process, after ``resumed_epoch`` (None: from scratch)."""
+        self._resumed_epoch = None if resumed_epoch is None else int(resumed_epoch)
+        self._started = False
+        self._last_beat = time.monotonic()
+
+    def _write_start(self, values: dict) -> None:
+        """The job's row for this run, holding ``values`` (epoch, best score); an earlier attempt's epochs after the
+        resumed one are forgotten (they are trained again). Runs inside the caller's transaction."""
+        jobs = self._jobs()
+        values = {"best_score": None, **values, "worker": f"{platform.node()}:{os.getpid()}"}
+        if jobs & self._key:  # an earlier attempt's row (epoch rows need it, so there are none without it)
+            earlier = self._epochs() & self._key
+            if self._resumed_epoch is not None:
+                earlier &= f"epoch > {self._resumed_epoch}"
+            earlier.delete_quick()
+            _set(jobs, self._key, values, now=("started_ts", "heartbeat_ts"))
+        else:
+            jobs.insert1({**self._key, **values})
+        self._started = True
+
+    def epoch(self, epoch: int, rows: list[dict], score: float | None) -> None:
+        """Store one epoch's metric rows and move the job's epoch, best score and heartbeat on (one commit)."""
+        epoch = int(epoch)
+        values = {"epoch": epoch}
+        if score is not None:
+            values["best_score"] = score if math.isfinite(score) else None
+        with self._jobs().connection.transaction:
+            first = not self._started
+            if first:
+                self._write_start(values)
+            epochs = self._epochs()
+            again = epoch in self._reported or (self._resumed_epoch is not None and epoch <= self._resumed_epoch)
+            if again:  # reported before (in this run, or by the run it resumes): the newer values count
+                (epochs & self._key & {"epoch": epoch}).delete_quick()
+            self._reported.add(epoch)
+            epochs.insert([{**self._key, **row} for row in rows])
+            if not first:
+                _set(self._jobs(), self._key, values, now=("heartbeat_ts",))
+        self._last_beat = time.monotonic()
+
+    def heartbeat(self) -> None:
+        """Renew the heartbeat at most every ``heartbeat_interval`` seconds."""
+        now = time.monotonic()
+        if now - self._last_beat >= self._interval:
+            self._last_beat = now
+            if self._started:
+                _set(self._jobs(), self._key, {}, now=("heartbeat_ts",))
+            else:  # a long first epoch: show the job before its first report
+                with self._jobs().connection.transaction:
+                    self._write_start({"epoch": self._resumed_epoch or 0})
+
+    def clear(self) -> None:
+        """Delete the job's live rows (inside the transaction that stores the trained model)."""
+        (self._epochs() & self._key).delete_quick()
+        (self._jobs() & self._key).delete_quick()

@@ -1,0 +1,166 @@
+"""A long-lived worker: reserves and trains jobs, waits for new ones when the queue is empty, stops cleanly.
+
+For cluster workers started before their jobs exist (a SLURM array, ``docker compose --scale worker=N``): the
+worker polls the queue (adding the jobs of new entries) and exits after ``idle_exit`` idle seconds (None: never).
+On SIGTERM or SIGINT it finishes the epoch in progress, saves a checkpoint, puts the job back into the queue as
+pending and returns, so another worker resumes the job from there (see :mod:`.stopping`).
+
+Each job goes through DataJoint's own single-job step (``_populate1``: reserve, tripartite make, complete or
+error) rather than ``populate()``, because ``populate(reserve_jobs=True)`` replaces the SIGTERM handler with one
+that fails the running job; the worker keeps its own handler and re-fetches the queue only when its list of
+candidate keys runs out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+
+from .._datajoint import default_job_priority, has_single_job_step, populate_one
+from .reservations import release_dead_reservations
+from .stopping import StopRequest, TrainingStopped
+
+__all__ = ["LongLivedWorker", "WorkerSummary", "return_to_queue"]
+
+logger = logging.getLogger(__name__)
+
+#: failed reservations in a row after which the candidate list counts as stale and is fetched again; one miss
+#: (another worker was faster) leaves the rest of a list of 100 keys valid, and a reservation attempt costs less
+#: than fetching the list
+STALE_AFTER_MISSES = 3
+
+
+def return_to_queue(jobs, key: dict) -> None:
+    """Make ``key``'s job pending again (it was stopped on request, not broken), keeping its priority."""
+    key = {name: key[name] for name in jobs.primary_key}
+    rows = (jobs & key).to_dicts()
+    priority = rows[0]["priority"] if rows else default_job_priority(jobs)
+    (jobs & key).delete_quick()
+    jobs.insert1({**key, "status": "pending", "priority": priority})
+
+
+@dataclass
+class WorkerSummary:
+    trained: int = 0
+    failed: list = field(default_factory=list)  # (key, error message)
+    handed_back: list = field(default_factory=list)  # keys stopped on request and returned to the queue
+    missed: int = 0  # jobs another worker reserved first (each costs a refill of the candidate list)
+    stopped: bool = False  # by a signal (else: idle for idle_exit seconds)
+
+
+class LongLivedWorker:
+    """Trains the jobs of ``trained`` (a ``TrainedModel`` instance) within ``restriction`` until stopped or idle."""
+
+    def __init__(
+        self,
+        trained,
+        restriction: list[dict] | None = None,
+        idle_exit: float | None = None,
+        poll_interval: float = 5.0,
+        orphan_timeout: float | None = None,
+        stop: StopRequest | None = None,
+        batch: int = 100,
+    ):
+        if idle_exit is not None and idle_exit < 0:
+            raise ValueError(f"idle_exit must be at least 0 seconds, not {idle_exit}")
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, not {poll_interval}")
+        if not has_single_job_step(trained):
+            raise RuntimeError("this DataJoint version has no single-job populate step (_populate1); use populate")
+        self.trained = trained
+        self.restriction = restriction
+        self.idle_exit = idle_exit
+        self.poll_interval = poll_interval
+        self.orphan_timeout = orphan_timeout
+        self.stop = stop or StopRequest()
+        self.batch = batch
+        self._candidates: list[dict] = []
+        self._missed_in_a_row = 0
+        self._random = random.Random()  # each worker its own order: workers rarely race for the same job
+
+    # ---- the queue ----
+    def _pending(self):
+        pending = self.trained.jobs.pending & "scheduled_time <= CURRENT_TIMESTAMP(3)"
+        return pending & self.restriction if self.restriction is not None else pending
+
+    def _refill(self, refresh: bool) -> None:
+        jobs = self.trained.jobs
+        if refresh:
+            restrictions = (self.restriction,) if self.restriction is not None else ()
+            jobs.refresh(*restrictions, delay=-1)  # adds the jobs of entries inserted since
+            release_dead_reservations(self.trained, orphan_timeout=self.orphan_timeout)
+        # the keys and priority only: the rest of a job row (user, host, ...) costs time to read and is not needed
+        rows = self._pending().proj("priority", "scheduled_time").to_dicts(
+            order_by="priority ASC, scheduled_time ASC", limit=self.batch
+        )
+        names = self.trained.jobs.primary_key
+        # most urgent priority first; within one priority a random order, so that N workers that fetched the same
+        # list do not all try the same first job (a failed reservation costs a round trip and a refill)
+        self._candidates = []
+        for _, group in itertools.groupby(rows, key=lambda row: row["priority"]):
+            keys = [{name: row[name] for name in names} for row in group]
+            self._random.shuffle(keys)
+            self._candidates.extend(keys)
+
+    def _next_key(self) -> dict | None:
+        if not self._candidates:
+            self._refill(refresh=False)
+        if not self._candidates:
+            self._refill(refresh=True)
+        return self._candidates.pop(0) if self._candidates else None
+
+    def _wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stop.requested and time.monotonic() < deadline:
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    # ---- the loop ----
+    def run(self) -> WorkerSummary:
+        """Work until a signal (SIGTERM/SIGINT) or ``idle_exit`` idle seconds; returns what was done."""
+        summary = WorkerSummary()
+        self.trained.stop_request = self.stop
+        if not self.trained.jobs.is_declared:
+            self.trained.jobs.declare()
+        idle_since = None
+        with self.stop.handling():
+            while not self.stop.requested:
+                key = self._next_key()
+                if key is None:
+                    now = time.monotonic()
+                    idle_since = now if idle_since is None else idle_since
+                    if self.idle_exit is not None and now - idle_since >= self.idle_exit:
+                        logger.info("no jobs for %.0f s: worker exits", now - idle_since)
+                        break
+                    left = self.poll_interval if self.idle_exit is None else self.idle_exit - (now - idle_since)
+                    self._wait(min(self.poll_interval, left))
+                    continue
+                idle_since = None
+                self._work_on(key, summary)
+        summary.stopped = self.stop.requested
+        logger.info("worker done: %d trained, %d failed, %d handed back", summary.trained, len(summary.failed),
+                    len(summary.handed_back))
+        return summary
+
+    def _work_on(self, key: dict, summary: WorkerSummary) -> None:
+        result = populate_one(self.trained, key, suppress_errors=True, return_exception_objects=True)
+        if result is True:
+            summary.trained += 1
+        elif isinstance(result, tuple):
+            _, error = result
+            if isinstance(error, TrainingStopped):
+                return_to_queue(self.trained.jobs, key)
+                summary.handed_back.append(key)
+                logger.info("job %s handed back to the queue: %s", key, error)
+            else:
+                summary.failed.append((key, f"{type(error).__name__}: {error}"))
+                logger.error("job %s failed: %s", key, error)
+        else:  # False: reserved by another worker since the list was fetched (or done)
+            summary.missed += 1
+            self._missed_in_a_row += 1
+            if self._missed_in_a_row >= STALE_AFTER_MISSES:  # the list has gone stale: fetch a fresh one
+                self._candidates = []
+            return
+        self._missed_in_a_row = 0
