@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail("--workers must be at least 1")
     if arguments.command in ("populate", "demo") and arguments.threads is not None and arguments.threads < 1:
         return fail("--threads must be at least 1")
+    if arguments.command == "demo" and arguments.seeds is not None and arguments.seeds < 1:
+        return fail("--seeds must be at least 1")
     logs_to_stderr()
     logging.basicConfig(
         level=logging.DEBUG if arguments.verbose else logging.INFO,

@@ -14,23 +14,35 @@ trainers: {...}                  # same form
 combinations:                    # optional; default: every dataset x model x trainer
   - {dataset: cotrain, model: multitask, trainer: cotrainer}
 ```
+
+A dataset config may name a model trained by this experiment by its labels, ``{trained_model: {dataset: label,
+model: label, trainer: label, seed: n}}`` (MTL-Oracle's predictor, a teacher population): the file's reader turns it
+into that model's ``TrainedModel`` key (builder names and config hashes), which is what the database stores, so the
+entry's hash records the trained model it used. Such an entry can only be added once that model is trained.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..hashing import make_hash
 from .bounded_yaml import YamlBoundsError, load_bounded
-__all__ = ["Entry", "Experiment", "ExperimentFileError", "load_experiment", "experiment_from_dict"]
+
+__all__ = [
+    "Entry", "Experiment", "ExperimentFileError", "load_experiment", "experiment_from_dict", "trained_model_labels",
+    "names_trained_model",
+]
 
 _KINDS = ("datasets", "models", "trainers")
 _TOP_LEVEL = {"schema", "builder_modules", "seeds", "combinations", *_KINDS}
 _ENTRY_KEYS = {"fn", "config", "comment"}
+TRAINED_MODEL = "trained_model"
+_LABEL_KEYS = {"dataset", "model", "trainer", "seed"}
 
 
 class ExperimentFileError(ValueError):
@@ -53,6 +65,18 @@ class Experiment:
     trainers: dict
     builder_modules: list = field(default_factory=list)
     combinations: list | None = None
+
+    def dataset_labels_on_trained_models(self) -> list[str]:
+        """Labels of the datasets whose configs name a trained model (they can be added only once it is trained)."""
+        return [label for label, entry in self.datasets.items() if names_trained_model(entry.config)]
+
+    def without_trained_model_inputs(self) -> "Experiment":
+        """This experiment less the datasets that name trained models (and their combinations): what can be added
+        and trained first."""
+        waiting = set(self.dataset_labels_on_trained_models())
+        combinations = [c for c in self.label_combinations() if c["dataset"] not in waiting]
+        datasets = {label: entry for label, entry in self.datasets.items() if label not in waiting}
+        return replace(self, datasets=datasets, combinations=combinations)
 
     def label_combinations(self) -> list[dict]:
         """[{"dataset": label, "model": label, "trainer": label}, ...] to train."""
@@ -112,10 +136,78 @@ def experiment_from_dict(raw: Any, source: str = "experiment") -> Experiment:
                         f"{source}: combinations[{index}] names {kind} {label!r}, which is not among "
                         f"{sorted(kinds[kind + 's'])}"
                     )
+    kinds["datasets"] = _resolve_trained_model_labels(source, kinds)
     schema = raw.get("schema", "")
     if not isinstance(schema, str):
         raise ExperimentFileError(f"{source}: 'schema' must be a string")
     return Experiment(schema=schema, seeds=seeds, builder_modules=modules, combinations=combinations, **kinds)
+
+
+def names_trained_model(config: Any) -> bool:
+    """Whether ``config`` holds a ``trained_model`` reference anywhere."""
+    if isinstance(config, dict):
+        return TRAINED_MODEL in config or any(names_trained_model(value) for value in config.values())
+    if isinstance(config, list):
+        return any(names_trained_model(value) for value in config)
+    return False
+
+
+def trained_model_labels(config: Any) -> list[dict]:
+    """The ``{dataset, model, trainer, seed}`` label references to trained models inside ``config``."""
+    found = []
+    if isinstance(config, dict):
+        for name, value in config.items():
+            if name == TRAINED_MODEL and isinstance(value, dict) and set(value) == _LABEL_KEYS:
+                found.append(value)
+            else:
+                found.extend(trained_model_labels(value))
+    elif isinstance(config, list):
+        for value in config:
+            found.extend(trained_model_labels(value))
+    return found
+
+
+def _resolve_trained_model_labels(source: str, kinds: dict) -> dict:
+    """The datasets with every label reference replaced by the TrainedModel key it names (module docstring)."""
+    resolved: dict[str, Entry] = {}
+
+    def key_of(reference: dict, where: str, chain: tuple) -> dict:
+        seed = reference["seed"]
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ExperimentFileError(f"{where}.{TRAINED_MODEL}.seed must be an integer, got {seed!r}")
+        key = {}
+        for kind in ("dataset", "model", "trainer"):
+            label = reference[kind]
+            if label not in kinds[kind + "s"]:
+                raise ExperimentFileError(f"{where}.{TRAINED_MODEL} names {kind} {label!r}, which is not among "
+                                          f"{sorted(kinds[kind + 's'])}")
+            entry = dataset(label, chain) if kind == "dataset" else kinds[kind + "s"][label]
+            key.update({f"{kind}_fn": entry.fn, f"{kind}_hash": make_hash(entry.config)})
+        return {**key, "seed": seed}
+
+    def replace(value: Any, where: str, chain: tuple) -> Any:
+        if isinstance(value, dict):
+            return {
+                name: key_of(item, where, chain)
+                if name == TRAINED_MODEL and isinstance(item, dict) and set(item) == _LABEL_KEYS
+                else replace(item, where, chain)
+                for name, item in value.items()
+            }
+        if isinstance(value, list):
+            return [replace(item, where, chain) for item in value]
+        return value
+
+    def dataset(label: str, chain: tuple = ()) -> Entry:
+        if label in chain:
+            raise ExperimentFileError(f"{source}: datasets.{label} names a model trained on itself "
+                                      f"({' -> '.join((*chain, label))})")
+        if label not in resolved:
+            entry = kinds["datasets"][label]
+            config = replace(entry.config, f"{source}: datasets.{label}.config", (*chain, label))
+            resolved[label] = Entry(fn=entry.fn, config=config, comment=entry.comment)
+        return resolved[label]
+
+    return {label: dataset(label) for label in kinds["datasets"]}
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

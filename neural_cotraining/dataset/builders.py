@@ -2,6 +2,10 @@
 
 - :func:`cotraining_loaders`: image classification (task ``"img_classification"``) and neural responses (task
   ``"neural"``) in one dataloaders dict, for the co-trainer;
+- :func:`oracle_cotraining_loaders`: the same, MTL-Oracle style: the neural training targets are a predictor's
+  responses to the classification training images (``mtl_oracle``);
+- :func:`teacher_neural_loaders`: a positive control, units of a trained network read out through Poisson noise
+  (``simulation.teacher``; also the neural format ``"teacher"`` of :func:`cotraining_loaders`);
 - image only: :func:`digits_loaders`, :func:`image_classification_loaders`;
 - neural only: :func:`simulated_neural_loaders`, :func:`neural_loaders` (our format),
   :func:`monkey_static_loaders` (nnvision pickles), :func:`filetree_static_loaders` (neuralpredictors FileTree);
@@ -22,13 +26,18 @@ from ._config import strict_builder
 from .images.loaders import IMAGE_TASK, digits_loaders, image_classification_loaders
 from .neural.loaders import NEURAL_TASK, filetree_static_loaders, monkey_static_loaders, neural_loaders
 from .neural_formats import NEURAL_FORMATS  # the "format" of a neural config picks the builder that reads it
+from .mtl_oracle import check_outputs, check_predictor, oracle_predictor, oracle_training_loaders
 from .simulation.loaders import simulated_neural_loaders
+from .simulation.teacher import teacher_neural_loaders
 from .tabular import tabular_loaders
+from .trained_networks import trained_networks_available
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "cotraining_loaders",
+    "oracle_cotraining_loaders",
+    "teacher_neural_loaders",
     "digits_loaders",
     "image_classification_loaders",
     "simulated_neural_loaders",
@@ -98,7 +107,8 @@ def cotraining_loaders(
             "image_size": 16}``.
         neural: ``{"format": ..., **options}``; ``format`` is ``"simulated"`` (default;
             :func:`simulated_neural_loaders`), ``"own"`` (:func:`neural_loaders`), ``"monkey_static"``
-            (:func:`monkey_static_loaders`) or ``"filetree"`` (:func:`filetree_static_loaders`).
+            (:func:`monkey_static_loaders`), ``"filetree"`` (:func:`filetree_static_loaders`) or ``"teacher"``
+            (:func:`teacher_neural_loaders`).
         shared_normalization: standardise the neural images with the image task's training mean/std (unless the
             neural config sets ``image_mean``/``image_std`` or ``image_statistics: folder``), so the shared core
             sees one input scale.
@@ -132,3 +142,56 @@ def cotraining_loaders(
             bundle.setdefault(split, {}).update(tasks)
     logger.info("co-training bundle: splits %s", {split: sorted(tasks) for split, tasks in bundle.items()})
     return bundle
+
+
+def _neural_format_and_options(neural) -> tuple[str, dict]:
+    options = dict(neural or {})
+    return options.pop("format", "simulated"), options
+
+
+def check_oracle_config(config: dict) -> None:
+    """Checks of :func:`oracle_cotraining_loaders` run when an entry is added: those of :func:`cotraining_loaders`,
+    the predictor's form and, inside the pipeline, that a trained predictor exists and predicts exactly the
+    neural config's sessions."""
+    check_cotraining_config(config)
+    if not isinstance(config.get("shuffle_targets", False), bool):
+        raise ValueError(f"shuffle_targets must be true or false, got {config['shuffle_targets']!r}")
+    format_name, options = _neural_format_and_options(config.get("neural"))
+    predictor = config.get("predictor")
+    check_predictor(predictor, format_name)
+    if predictor.get("trained_model") is not None and trained_networks_available():
+        outputs, _ = oracle_predictor(predictor, 0, options)
+        neural = NEURAL_FORMATS[format_name](0, **options)["train"][NEURAL_TASK]
+        check_outputs(outputs, {key: loader.dataset.n_neurons for key, loader in neural.items()})
+
+
+@register_builder("dataset")
+@checks_config(check_oracle_config)
+@strict_builder
+def oracle_cotraining_loaders(
+    seed,
+    predictor=None,
+    image=None,
+    neural=None,
+    shuffle_targets=False,
+    shared_normalization=True,
+    image_task=IMAGE_TASK,
+    neural_task=NEURAL_TASK,
+):
+    """MTL-Oracle (``mtl_oracle``): :func:`cotraining_loaders` with each session's training targets replaced by
+    ``predictor``'s responses to the classification training images.
+
+    Args:
+        predictor: ``{"trained_model": <TrainedModel key>}`` (a neural-predictive model trained by the pipeline, its
+            outputs one per session of ``neural``) or ``{"ground_truth": true}`` (simulated neurons' noise-free
+            rates).
+        image, neural, shared_normalization, image_task, neural_task: as :func:`cotraining_loaders`; the neural
+            sessions give the data_keys, the neurons and the validation and test trials.
+        shuffle_targets: the control: the predicted response vectors re-paired with other images.
+    """
+    check_predictor(predictor, _neural_format_and_options(neural)[0])
+    bundle = cotraining_loaders(seed, image=image, neural=neural, shared_normalization=shared_normalization,
+                                image_task=image_task, neural_task=neural_task)
+    _, options = _neural_format_and_options(neural)
+    outputs, predict = oracle_predictor(predictor, seed, options)
+    return oracle_training_loaders(bundle, image_task, neural_task, outputs, predict, seed, shuffle_targets)

@@ -13,6 +13,12 @@ correlation, the per-seed paired differences ``cotrain - image_only`` and ``cotr
 noise level, and one sentence per comparison that states the result only as far as the seeds support it
 (``comparison.claim``). It writes ``summary.json`` (per condition and per seed), the results table (CSV, JSON),
 per-epoch plots and ``plots/robustness.png`` (accuracy against noise level, a line per condition with its spread).
+Each paired difference also carries its 95% t interval and the number of seeds a difference of its size needs.
+
+``neural-cotraining demo --study controls`` runs the controls study (``configs/controls.yaml``) the same way: the
+demo's conditions plus a positive control (a teacher population of the noise-trained network's units) and MTL-Oracle
+(the neural-only model's predictions on every classification image), each against its shuffled control. Models that
+a condition's data is made from are trained first (:meth:`Experiment.without_trained_model_inputs`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ from pathlib import Path
 
 from . import comparison
 
-__all__ = ["DEMO_EXPERIMENT", "CONDITIONS", "COMPARISONS", "oracle_correlation", "report", "write_summary"]
+__all__ = [
+    "DEMO_EXPERIMENT", "CONTROLS_EXPERIMENT", "CONDITIONS", "COMPARISONS", "CONTROL_COMPARISONS", "STUDIES",
+    "oracle_correlation", "report", "write_summary",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +41,21 @@ DEMO_EXPERIMENT = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
 CONDITIONS = ["image_only", "cotrain", "cotrain_shuffled", "noise_trained", "neural_only"]
 #: the paired comparisons the demo reports: (condition, baseline)
 COMPARISONS = [("cotrain", "image_only"), ("cotrain", "cotrain_shuffled")]
+CONTROLS_EXPERIMENT = DEMO_EXPERIMENT.parent / "controls.yaml"
+#: the controls study's comparisons: each co-training condition against its shuffled control and image-only
+#: training, and the noise-trained network against image-only (the robustness metric's own positive control)
+CONTROL_COMPARISONS = [
+    *COMPARISONS,
+    ("cotrain_teacher", "cotrain_teacher_shuffled"),
+    ("cotrain_teacher", "image_only"),
+    ("cotrain_oracle", "cotrain_oracle_shuffled"),
+    ("cotrain_oracle", "image_only"),
+    ("cotrain_oracle", "cotrain"),
+    ("noise_trained", "image_only"),
+]
+#: ``neural-cotraining demo --study NAME``: the experiment file and the comparisons reported
+STUDIES = {"demo": (DEMO_EXPERIMENT, COMPARISONS), "controls": (CONTROLS_EXPERIMENT, CONTROL_COMPARISONS)}
+INTERVAL_METRICS = ["test accuracy", "noise accuracy", "corruption accuracy", "neural test correlation"]
 TABLE_COLUMNS = ["test accuracy", "noise accuracy", "corruption accuracy", "neural test correlation"]
 
 
@@ -68,11 +92,29 @@ def _print_rows(header: list[str], rows: list[list[str]]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
-def report(rows: list[dict], oracle: float | None = None) -> dict:
-    """Print the demo's tables and sentences for results ``rows``; returns what ``summary.json`` holds."""
+def _interval_rows(comparisons: dict) -> list[list[str]]:
+    rows = []
+    for name, differences in comparisons.items():
+        for metric in INTERVAL_METRICS:
+            d = differences.get(metric)
+            if d is None or d.get("ci95") is None:
+                continue
+            agreeing = max(d["positive"], d["negative"])
+            rows.append([name, metric, f"{d['mean']:+.3f}", f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]",
+                         f"{d['positive']}/{d['n']}", f"{comparison.sign_test(agreeing, d['n']):.2g}",
+                         "-" if d["seeds_needed"] is None else str(d["seeds_needed"])])
+    return rows
+
+
+def report(rows: list[dict], oracle: float | None = None, conditions: list[str] | None = None,
+           comparisons: list[tuple[str, str]] | None = None) -> dict:
+    """Print the tables and sentences for results ``rows`` (the demo's ``CONDITIONS`` and ``COMPARISONS`` unless
+    given); returns what ``summary.json`` holds."""
+    order = CONDITIONS if conditions is None else conditions
+    pairs = COMPARISONS if comparisons is None else comparisons
     per_seed = comparison.metrics_per_seed(rows, condition_label="dataset")
     summary = comparison.summarize(per_seed)
-    conditions = [c for c in CONDITIONS if c in summary] + sorted(set(summary) - set(CONDITIONS))
+    conditions = [c for c in order if c in summary] + sorted(set(summary) - set(order))
     print("\nper condition, mean ± sd over seeds (accuracy on the test split and its noisy / corrupted copies):")
     _print_rows(["condition", "seeds", *TABLE_COLUMNS],
                 [[c, str(len(summary[c]["seeds"])), *(_cell(summary[c].get(m)) for m in TABLE_COLUMNS)]
@@ -94,16 +136,25 @@ def report(rows: list[dict], oracle: float | None = None) -> dict:
         print(f"\noracle correlation of the simulated neurons (leave-one-out, test trials): {oracle:.3f}")
     comparisons, sentences = {}, []
     compared = ["test accuracy", *levels, "noise accuracy", "corruption accuracy"]
-    for first, second in COMPARISONS:
+    for first, second in pairs:
         if first not in per_seed or second not in per_seed:
             continue
-        differences = {m: comparison.paired_difference(per_seed, first, second, m) for m in compared}
+        differences = {m: comparison.paired_difference(per_seed, first, second, m)
+                       for m in [*compared, "neural test correlation"]}
         comparisons[f"{first} - {second}"] = differences
-        sentences.append(comparison.claim(first, second, {m: differences[m] for m in [*levels, "noise accuracy"]}))
+        claim = comparison.claim(first, second, {m: differences[m] for m in [*levels, "noise accuracy"]})
+        interval = comparison.interval_clause("noise accuracy", differences["noise accuracy"])
+        sentences.append(f"{claim} {interval}".strip())
     if comparisons:
         print("\npaired differences over the same seeds, mean ± sd (number of seeds with a positive difference):")
         _print_rows(["comparison", *compared],
                     [[name, *(_difference_cell(d.get(m)) for m in compared)] for name, d in comparisons.items()])
+        intervals = _interval_rows(comparisons)
+        if intervals:
+            print("\neach difference with its 95% t interval over seeds, the sign test's p and the seeds a true "
+                  "difference of that size needs (paired t-test, 80% power, 5% two-sided):")
+            _print_rows(["comparison", "metric", "mean", "95% interval", "+ seeds", "sign p", "seeds needed"],
+                        intervals)
         print()
         for sentence in sentences:
             print(sentence)
@@ -120,17 +171,20 @@ def report(rows: list[dict], oracle: float | None = None) -> dict:
     }
 
 
-def write_summary(rows: list[dict], experiment, output_dir: str | Path) -> dict:
-    """Print the demo's report for the results ``rows`` of ``experiment``; write ``summary.json`` and
-    ``plots/robustness.png`` under ``output_dir``; returns the summary."""
+def write_summary(rows: list[dict], experiment, output_dir: str | Path,
+                  comparisons: list[tuple[str, str]] | None = None) -> dict:
+    """Print the report for the results ``rows`` of ``experiment`` (its conditions: the dataset labels in the order
+    of its combinations); write ``summary.json`` and ``plots/robustness.png`` under ``output_dir``; returns the
+    summary."""
     from .plots import plot_robustness_curves
 
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    summary = report(rows, oracle_correlation(experiment))
+    order = list(dict.fromkeys(c["dataset"] for c in experiment.label_combinations()))
+    summary = report(rows, oracle_correlation(experiment), conditions=order, comparisons=comparisons)
     per_seed = summary["per_seed"]  # {condition: {seed: metrics}}, as report() computed it
     figure = plot_robustness_curves(per_seed, output / "plots" / "robustness.png",
-                                    conditions=[c for c in CONDITIONS if c in per_seed])
+                                    conditions=[c for c in order if c in per_seed])
     summary["robustness_figure"] = str(figure) if figure else None
     (output / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

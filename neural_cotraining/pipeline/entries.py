@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from ..nnfabrik_compat import get_data, get_model, get_trainer
 from ..registry import builder_name, check_entry, resolve_builder, stored_names
+from ..dataset.trained_networks import trained_networks_available
 from ..hashing import make_hash, plain_config
 from .entry_limits import check_entry_fits
 
@@ -171,6 +172,17 @@ class ConfigEntries:
 
 
 class DatasetEntries(ConfigEntries):
+    schema_tables: dict  # the schema's declaration namespace (its TrainedModel resolves ``trained_model`` keys)
+
+    def add_entry(self, *arguments: Any, **options: Any) -> dict:
+        """As :meth:`ConfigEntries.add_entry`; a config naming a trained model (MTL-Oracle's predictor, a teacher
+        population) is checked against this schema's ``TrainedModel`` first (it must be trained and fit)."""
+        trained = self.schema_tables.get("TrainedModel")
+        if trained is None or trained_networks_available():
+            return super().add_entry(*arguments, **options)
+        with trained().trained_networks():
+            return super().add_entry(*arguments, **options)
+
     def get_dataloader(self, seed: int | None = None, key: dict | None = None) -> Any:
         """nnfabrik's: the dataloaders of the one entry ``key`` (or the restriction) names, built with ``seed``."""
         fn, config = (self & (key or {})).fn_config

@@ -35,13 +35,15 @@ def _add_entries(tables: SimpleNamespace, experiment: Experiment) -> dict:
 def add_experiment(tables: SimpleNamespace, experiment: Experiment) -> list[dict]:
     """Insert the experiment's entries and seeds; returns one labelled key per job to train.
 
-    Every entry is checked (allow-list, config keys, hashability, what fits the columns) before anything is
-    inserted, and everything is inserted in one transaction: all of it or nothing.
+    Every entry is checked (allow-list, config keys, hashability, what fits the columns; trained models that configs
+    name exist and fit) before anything is inserted, and everything is inserted in one transaction: all of it or
+    nothing.
     """
-    check_experiment(experiment)
-    with tables.schema.connection.transaction:
-        keys = _add_entries(tables, experiment)
-        tables.Seed().insert([{"seed": int(seed)} for seed in experiment.seeds], skip_duplicates=True)
+    with tables.TrainedModel().trained_networks():
+        check_experiment(experiment)
+        with tables.schema.connection.transaction:
+            keys = _add_entries(tables, experiment)
+            tables.Seed().insert([{"seed": int(seed)} for seed in experiment.seeds], skip_duplicates=True)
     return _labelled_keys(experiment, keys)
 
 

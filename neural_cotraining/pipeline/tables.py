@@ -91,7 +91,7 @@ class UnitResultPart(dj.Part):
     """
 
 
-def _config_table(kind: str, fabrikant: type) -> type:
+def _config_table(kind: str, fabrikant: type, context: dict) -> type:
     definition = f"""
     # {kind} builders and their configs, keyed by the config's hash
     {kind}_fn: varchar({FN_LENGTH})   # dotted name of the builder function
@@ -102,7 +102,7 @@ def _config_table(kind: str, fabrikant: type) -> type:
     -> Fabrikant.proj({kind}_fabrikant="fabrikant_name")
     {kind}_ts = CURRENT_TIMESTAMP: datetime
     """
-    attributes = {"definition": definition, "kind": kind, "fabrikant_table": fabrikant}
+    attributes = {"definition": definition, "kind": kind, "fabrikant_table": fabrikant, "schema_tables": context}
     return type(kind.capitalize(), (_ENTRY_METHODS[kind], dj.Manual), attributes)
 
 
@@ -131,7 +131,7 @@ def declare_tables(schema: dj.Schema, context: dict) -> None:
 
     context["Seed"] = schema(Seed, context=context)
     for kind in ("dataset", "model", "trainer"):
-        table = _config_table(kind, Fabrikant)
+        table = _config_table(kind, Fabrikant, context)
         context[table.__name__] = schema(table, context=context)
 
     class Checkpoint(dj.Manual):

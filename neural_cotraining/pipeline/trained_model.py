@@ -16,10 +16,12 @@ from typing import Any
 import torch
 
 from ..common.torch_bytes import from_torch_bytes, to_torch_bytes
+from ..dataset.trained_networks import trained_networks_from
 from ..nnfabrik_compat import get_all_parts
 from .jobs.callback import TrainingCallback
 from .jobs.checkpoints import CheckpointStore
 from .jobs.live_progress import LiveProgress
+from .trained_networks import network_loader
 from .unit_results import unit_rows
 from .jobs.reservations import ReservationHeartbeat, release_dead_reservations
 
@@ -104,9 +106,10 @@ class TrainedModelMethods:
     def make_compute(self, key: dict, names_and_configs: tuple, seed: int, comment: str) -> tuple:
         (dataset_fn, dataset_config), (model_fn, model_config), (trainer_fn, trainer_config) = names_and_configs
         callback = self.training_callback(key)
-        dataloaders, model, trainer = get_all_parts(
-            dataset_fn, dataset_config, model_fn, model_config, seed=seed, trainer_fn=trainer_fn
-        )
+        with self.trained_networks():
+            dataloaders, model, trainer = get_all_parts(
+                dataset_fn, dataset_config, model_fn, model_config, seed=seed, trainer_fn=trainer_fn
+            )
         logger.info("training %s", key)
         # nnfabrik hands the trainer the job's key as uid
         score, output, model_state = trainer(
@@ -136,6 +139,11 @@ class TrainedModelMethods:
         if getattr(self, "_fabrikant_name", None) is None:
             self._fabrikant_name = self.user_table().ensure()
         return self._fabrikant_name
+
+    def trained_networks(self):
+        """The context in which dataset builders resolve ``trained_model`` keys (MTL-Oracle's predictor, a teacher
+        population) to this table's trained models (``dataset.trained_networks``)."""
+        return trained_networks_from(network_loader(self.__class__()))
 
     def checkpoints(self, key: dict) -> CheckpointStore:
         return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept)
@@ -216,7 +224,8 @@ class TrainedModelMethods:
         key = self._single_key(key)
         seed = int(key["seed"] if seed is None else seed)  # DataJoint hands back numpy integers
         config = self.get_full_config(key, include_state_dict=include_state_dict, include_trainer=include_trainer)
-        dataloaders, model, *trainer = get_all_parts(**config, seed=seed)
+        with self.trained_networks():
+            dataloaders, model, *trainer = get_all_parts(**config, seed=seed)
         model.eval()
         parts = (dataloaders, model, *trainer) if include_dataloader else (model, *trainer)
         return parts[0] if len(parts) == 1 else parts

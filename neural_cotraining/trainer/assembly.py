@@ -69,16 +69,23 @@ def _resolve_losses(loss_functions, splits) -> dict:
     return losses
 
 
+#: likelihood weighting's count_tasks schemes that replace a Poisson task's loss, and the loss they put in its place
+COUNT_TASK_LOSSES = {"dispersion": "negative_binomial", "deviance": "poisson_deviance"}
+
+
 def apply_count_task_scheme(losses: dict, loss_weighting, options) -> dict:
     """Under likelihood weighting with ``count_tasks="dispersion"`` (the original co-trainer's scheme), a Poisson
-    task's loss becomes the negative binomial, whose learned dispersion stands in for its uncertainty weight."""
-    if loss_weighting != "likelihood" or not isinstance(options, Mapping) or options.get("count_tasks") != "dispersion":
+    task's loss becomes the negative binomial, whose learned dispersion stands in for its uncertainty weight; with
+    ``"deviance"`` it becomes the Poisson deviance (``weighting.likelihood``)."""
+    scheme = options.get("count_tasks") if isinstance(options, Mapping) else None
+    if loss_weighting != "likelihood" or scheme not in COUNT_TASK_LOSSES:
         return losses
     swapped = dict(losses)
     for task, loss in losses.items():
         if getattr(loss, "name", None) == "poisson":
-            logger.info("task %r: loss poisson -> negative_binomial (likelihood count_tasks='dispersion')", task)
-            swapped[task] = build_loss("negative_binomial")
+            logger.info("task %r: loss poisson -> %s (likelihood count_tasks=%r)", task, COUNT_TASK_LOSSES[scheme],
+                        scheme)
+            swapped[task] = build_loss(COUNT_TASK_LOSSES[scheme])
     return swapped
 
 

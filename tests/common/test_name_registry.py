@@ -34,10 +34,10 @@ def test_a_decorator_registers_and_a_lookup_finds():
 def test_the_shipped_names_are_the_stored_ones():
     assert WEIGHTINGS.names() == ["declared", "dwa", "equal", "fixed", "gradnorm", "likelihood", "pcgrad"]
     assert LOSSES.names() == [
-        "bce_with_logits", "cross_entropy", "mse", "negative_binomial", "poisson", "poisson_partial", "smooth_l1"
+        "bce_with_logits", "cross_entropy", "mse", "negative_binomial", "poisson", "poisson_deviance", "poisson_partial", "smooth_l1"
     ]
     assert CYCLERS.names() == ["max_size_cycle", "min_size", "proportional", "ratio"]
-    assert NEURAL_FORMATS.names() == ["filetree", "monkey_static", "own", "simulated"]
+    assert NEURAL_FORMATS.names() == ["filetree", "monkey_static", "own", "simulated", "teacher"]
     assert {"identity", "linear", "mlp", "sequential", "vgg_core", "relu"} <= set(LAYER_TYPES)
 
 

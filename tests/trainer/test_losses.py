@@ -88,6 +88,7 @@ def test_likelihood_forms_and_registry():
         "smooth_l1": "regression",
         "poisson": "regression",
         "negative_binomial": "regression",
+        "poisson_deviance": "regression",
         "poisson_partial": None,
     }
     with pytest.raises(ValueError, match="unknown loss"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import shutil
@@ -22,7 +23,7 @@ from .stimuli import load_stimuli
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["simulated_neural_loaders", "simulated_sessions_folder"]
+__all__ = ["simulated_neural_loaders", "simulated_sessions_folder", "simulated_populations"]
 
 MANIFEST = "simulation.json"
 
@@ -60,6 +61,31 @@ def _load_or_simulate(path, simulation: dict):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return read_sessions(folder)
+
+
+def _simulation_config(seed, options: dict) -> dict:
+    """What fixes the simulated neurons and stimuli, from :func:`simulated_neural_loaders`'s keywords."""
+    simulation_seed = options.get("simulation_seed")
+    return dict(
+        images=str(options["images"]), image_size=options["image_size"], n_sessions=int(options["n_sessions"]),
+        n_neurons=int(options["n_neurons"]), n_train_images=int(options["n_train_images"]),
+        n_test_images=int(options["n_test_images"]), train_repeats=int(options["train_repeats"]),
+        test_repeats=int(options["test_repeats"]), noise=options["noise"], dispersion=float(options["dispersion"]),
+        mean_rate=float(options["mean_rate"]), tuning_strength=float(options["tuning_strength"]),
+        complex_fraction=float(options["complex_fraction"]), nonlinearity=options["nonlinearity"],
+        seed=int(seed if simulation_seed is None else simulation_seed),
+    )
+
+
+def simulated_populations(seed, **config) -> dict:
+    """The noise-free ground truth of :func:`simulated_neural_loaders` ``(seed, **config)``: ``{data_key:
+    population}``, each population's ``rates(images)`` the mean responses of its session's neurons."""
+    defaults = {name: p.default for name, p in inspect.signature(simulated_neural_loaders).parameters.items()
+                if name != "seed"}
+    unknown = sorted(set(config) - set(defaults))
+    if unknown:
+        raise ValueError(f"simulated_populations: unknown option(s) {unknown}")
+    return {s.session.data_key: s.population for s in _simulate(_simulation_config(seed, {**defaults, **config}))}
 
 
 @register_builder("dataset")
@@ -106,13 +132,7 @@ def simulated_neural_loaders(
     and read back from there on later calls. Each session's oracle correlations are in the cached
     ``session.json`` (``metadata.oracle``).
     """
-    simulation = dict(
-        images=str(images), image_size=image_size, n_sessions=int(n_sessions), n_neurons=int(n_neurons),
-        n_train_images=int(n_train_images), n_test_images=int(n_test_images), train_repeats=int(train_repeats),
-        test_repeats=int(test_repeats), noise=noise, dispersion=float(dispersion), mean_rate=float(mean_rate),
-        tuning_strength=float(tuning_strength), complex_fraction=float(complex_fraction), nonlinearity=nonlinearity,
-        seed=int(seed if simulation_seed is None else simulation_seed),
-    )
+    simulation = _simulation_config(seed, locals())
     if path is None:
         sessions = [s.session for s in _simulate(simulation)]
     else:

@@ -28,7 +28,7 @@ __all__ = ["SimulatedSession", "simulate_sessions", "write_simulated_sessions"]
 class SimulatedSession:
     session: NeuralSession
     rates: np.ndarray  # (n_images, n_neurons) ground-truth rate per row of session.images
-    population: GaborPopulation
+    population: GaborPopulation  # or any population with rates(images) (e.g. simulation.teacher's)
 
     @property
     def trial_rates(self) -> np.ndarray:
@@ -61,11 +61,14 @@ def simulate_sessions(
     complex_fraction: float = 0.5,
     nonlinearity: str = "softplus",
     data_key_prefix: str = "sim",
+    make_population=None,
 ) -> list[SimulatedSession]:
     """Simulate ``n_sessions`` sessions on ``stimuli`` (N, C, H, W) in [0, 1], reproducibly from ``seed``.
 
     data_keys are ``f"{data_key_prefix}{i}"`` (``"sim0"``, ``"sim1"``, ...). Each session's metadata holds the
-    simulation parameters and its oracle correlations.
+    simulation parameters and its oracle correlations. ``make_population(n_neurons, stimuli, rng)`` makes each
+    session's neurons (anything with ``rates(images)``; default: :func:`random_gabor_population` with the tuning
+    options above), drawn from the session's own ``rng`` after its training images.
     """
     stimuli = np.asarray(stimuli, dtype=np.float32)
     for name, value in (("n_sessions", n_sessions), ("n_neurons", n_neurons), ("n_train_images", n_train_images),
@@ -90,9 +93,12 @@ def simulate_sessions(
         rng = np.random.default_rng(derive_data_seed(seed, "simulation_session", index))
         train_ids = np.sort(rng.choice(remaining, size=n_train_images, replace=False))
         image_ids = np.sort(np.concatenate([train_ids, test_ids]))
-        population = random_gabor_population(
-            int(n_neurons), stimuli, rng, mean_rate, tuning_strength, complex_fraction, nonlinearity
-        )
+        if make_population is None:
+            population = random_gabor_population(
+                int(n_neurons), stimuli, rng, mean_rate, tuning_strength, complex_fraction, nonlinearity
+            )
+        else:
+            population = make_population(int(n_neurons), stimuli, rng)
         rates = population.rates(stimuli[image_ids]).astype(np.float32)
         trial_ids = np.concatenate([np.repeat(train_ids, train_repeats), np.repeat(test_ids, test_repeats)])
         tiers = np.array(["train"] * (len(train_ids) * train_repeats) + ["test"] * (len(test_ids) * test_repeats))

@@ -9,6 +9,7 @@ name                  kind (metrics)  likelihood form    what it is
 ``smooth_l1``         regression      regression         Smooth-L1 / Huber (beta=1)
 ``poisson``           neural          regression         full Poisson NLL incl. lgamma(y+1); model outputs rates >= 0
 ``negative_binomial`` neural          regression         NB NLL, learned dispersion per task; rates >= 0
+``poisson_deviance``  neural          regression         unit Poisson deviance 2(y log(y/r) - (y - r)); rates >= 0
 ``poisson_partial``   neural          (refused)          Poisson NLL without lgamma(y+1) (not normalised)
 ====================  ==============  =================  ===========================================================
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 from ...common.names import IMAGE_CLASSIFICATION, NEURAL
 from .base import KINDS, LIKELIHOOD_FORMS, TaskLoss, match_shapes
 from .classification import BCEWithLogitsLoss, CrossEntropyLoss
-from .counts import NegativeBinomialLoss, PartialPoissonLoss, PoissonLoss
+from .counts import NegativeBinomialLoss, PartialPoissonLoss, PoissonDevianceLoss, PoissonLoss
 from .regression import MSELoss, SmoothL1Loss
 from .registry import LOSSES, register_loss
 
@@ -36,6 +37,7 @@ __all__ = [
     "MSELoss",
     "NegativeBinomialLoss",
     "PartialPoissonLoss",
+    "PoissonDevianceLoss",
     "PoissonLoss",
     "SmoothL1Loss",
     "TaskLoss",

@@ -4,6 +4,11 @@
 (neuralpredictors' ``PoissonLoss``) is available as ``poisson_partial`` for plain training but refused by likelihood
 weighting: it is negative for y >= 3 near r = y, and ``exp(-s) * L + s / 2`` with L < 0 decreases without bound as
 s -> -inf. ``negative_binomial`` has a learned dispersion per task (as the original co-trainer used).
+``poisson_deviance`` is the mean unit Poisson deviance ``2 (y log(y / r) - (y - r))`` (McCullagh & Nelder 1989): the
+NLL less that of the saturated model (r = y), so the counts' irreducible entropy is gone and it falls towards the
+noise's own level as the model learns. Under the Kendall regression form ``0.5 exp(-s) D + 0.5 s`` it is the
+extended quasi-likelihood of a Poisson with dispersion phi = exp(s) (Nelder & Pregibon 1987, Biometrika), whose
+optimum phi = D follows the fit; its gradient for the model is twice the Poisson NLL's.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from torch import nn
 from .base import TaskLoss, match_shapes
 from .registry import register_loss
 
-__all__ = ["PoissonLoss", "PartialPoissonLoss", "NegativeBinomialLoss"]
+__all__ = ["PoissonLoss", "PartialPoissonLoss", "PoissonDevianceLoss", "NegativeBinomialLoss"]
 
 #: added to rates inside the logarithm, as torch.nn.functional.poisson_nll_loss(log_input=False) does
 RATE_EPS = 1e-8
@@ -61,6 +66,21 @@ class PartialPoissonLoss(TaskLoss):
         rate = _rates(output, target, self.name)
         target = target.to(rate.dtype)
         return (rate - target * torch.log(rate + RATE_EPS)).mean()
+
+
+@register_loss("poisson_deviance")
+class PoissonDevianceLoss(TaskLoss):
+    """Mean unit Poisson deviance ``2 (y log(y / (r + eps)) - (y - r))``, with ``y log y = 0`` at ``y = 0``; >= 0,
+    0 only at r = y. See the module docstring for why likelihood weighting wants it."""
+
+    kind = "neural"
+    likelihood_form = "regression"
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        rate = _rates(output, target, self.name)
+        target = target.to(rate.dtype)
+        log_ratio_term = torch.xlogy(target, target) - target * torch.log(rate + RATE_EPS)
+        return (2 * (log_ratio_term - target + rate)).mean()
 
 
 @register_loss("negative_binomial")

@@ -8,7 +8,8 @@
 ``"likelihood"``      ``initial_log_variance`` (0.0),      Kendall, Gal & Cipolla 2018 learned log-variances; decay
                       ``log_variance_decay`` (0.0),        (a Gaussian prior on s) and bounds stop a vanishing loss's
                       ``log_variance_bounds`` (None),      weight from running away; "dispersion": count tasks get a
-                      ``count_tasks`` ("kendall")          negative binomial and no factor (the original co-trainer)
+                      ``count_tasks`` ("kendall")          negative binomial and no factor (the original co-trainer);
+                                                           "deviance": count tasks weighed on their Poisson deviance
 ``"dwa"``             ``temperature`` (2.0)                 Liu, Johns & Davison 2019: weights from the ratio of each
                                                             task's mean loss in the last two epochs; sum to T
 ``"gradnorm"``        ``alpha`` (1.5), ``lr`` (None: the    Chen et al. 2018: learned weights (sum T, > 0) balancing
