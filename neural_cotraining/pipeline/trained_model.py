@@ -125,8 +125,9 @@ class TrainedModelMethods:
         self.ModelState.insert1({**key, "model_state": state_bytes})
         self.EpochMetric.insert([{**key, **row} for row in epoch_rows])
         self.UnitResult.insert([{**key, **row} for row in unit_rows(output)])
-        if self.checkpoint_table is not None:
-            self.checkpoints(key).clear()
+        store = self._checkpoint_store(key)
+        if store is not None:
+            store.clear()
         live = self.live_progress(key)
         if live is not None:
             live.clear()
@@ -141,6 +142,10 @@ class TrainedModelMethods:
     def checkpoints(self, key: dict) -> CheckpointStore:
         return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept)
 
+    def _checkpoint_store(self, key: dict) -> CheckpointStore | None:
+        """The pipeline's own checkpoints of the job (None: none kept; nnfabrik's checkpoint template keeps its own)."""
+        return self.checkpoints(key) if self.checkpoint_table is not None else None
+
     def live_progress(self, key: dict) -> LiveProgress | None:
         tables = self.live_tables
         return LiveProgress(*tables, key, heartbeat_interval=self.heartbeat_interval) if tables else None
@@ -149,7 +154,7 @@ class TrainedModelMethods:
         """The ``cb`` handed to the trainer: renews the job's reservation and live heartbeat, writes live progress,
         saves checkpoints, offers the latest, stops on the worker's request, and passes what the trainer reports on
         to :meth:`call_back`."""
-        store = self.checkpoints(key) if self.checkpoint_table is not None else None
+        store = self._checkpoint_store(key)
         live = self.live_progress(key)
         reservation = ReservationHeartbeat(self.jobs, key, interval=self.heartbeat_interval)
 
