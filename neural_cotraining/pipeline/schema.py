@@ -16,6 +16,7 @@ from .schema_guard import (
     schema_tables,
     table_row_counts,
 )
+from .pipeline_schema import PipelineSchema
 from .settings import database_settings
 from .tables import declare_tables
 
@@ -55,11 +56,14 @@ def connect(reset: bool = False) -> "dj.Connection":
         raise DatabaseUnavailableError(f"cannot use the database at {settings.describe()}: {reason}") from None
 
 
-def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False) -> SimpleNamespace:
+def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False,
+             trained_model: bool = True) -> SimpleNamespace:
     """Open (creating if needed) the schema ``schema_name`` and its tables.
 
     Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
     ``TrainedModel``, ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric``. Nothing connects at import time; this is where the connection is made.
+    With ``trained_model=False`` there is no ``TrainedModel``: a lab declares its own (``TrainedModelBase``) in
+    ``schema``, which refuses a class named like a table declared here (see :mod:`.pipeline_schema`).
     Refuses the server's system schemas, and a schema holding tables none of which is the pipeline's unless
     ``allow_other_tables`` (see :mod:`.schema_guard`). A schema made by an older version that lacks columns added
     since is refused with the reason, or brought up to date with ``upgrade=True`` (the columns are added with their
@@ -76,8 +80,10 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
             "use another schema name, or activate(..., allow_other_tables=True) to share it"
         )
     context: dict = {}
-    schema = dj.Schema(schema_name, context=context, connection=connection)
-    tables = declare_tables(schema, context)
+    schema = PipelineSchema(schema_name, context=context, connection=connection)
+    tables = declare_tables(schema, context, trained_model=trained_model)
+    schema.activate_tables = frozenset(name for name in vars(tables) if name != "schema")
+    schema.activate_call = f"activate({schema_name!r})"
     _check_columns(tables, schema_name, upgrade)
     return tables
 
@@ -85,7 +91,7 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
 def _check_columns(tables: SimpleNamespace, schema_name: str, upgrade: bool) -> None:
     missing = {
         name: [column for column in columns if column not in getattr(tables, name).heading.names]
-        for name, columns in _COLUMNS_ADDED.items()
+        for name, columns in _COLUMNS_ADDED.items() if hasattr(tables, name)
     }
     missing = {name: columns for name, columns in missing.items() if columns}
     if not missing:

@@ -37,8 +37,9 @@ def _config_table(kind: str, fabrikant: type) -> type:
     return type(kind.capitalize(), (_ENTRY_METHODS[kind], dj.Manual), attributes)
 
 
-def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
-    """Declare every table in ``schema``; ``context`` is its declaration namespace and is filled here."""
+def declare_tables(schema: dj.Schema, context: dict, trained_model: bool = True) -> SimpleNamespace:
+    """Declare every table in ``schema``; ``context`` is its declaration namespace and is filled here. Without
+    ``trained_model`` the pipeline's ``TrainedModel`` is not declared (a lab declares its own)."""
 
     class Fabrikant(FabrikantEntries, dj.Manual):
         definition = """
@@ -80,12 +81,14 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
     context["Checkpoint"] = schema(Checkpoint, context=context)
     declare_live_tables(schema, context)
 
-    class TrainedModel(TrainedModelBase):
-        table_comment = "a model trained from one dataset, model, trainer and seed entry"
-        nnfabrik = context
+    if trained_model:
 
-    context["TrainedModel"] = schema(TrainedModel, context=context)
-    return SimpleNamespace(schema=schema, **{name: context[name] for name in _TABLE_NAMES})
+        class TrainedModel(TrainedModelBase):
+            table_comment = "a model trained from one dataset, model, trainer and seed entry"
+            nnfabrik = context
+
+        context["TrainedModel"] = schema(TrainedModel, context=context)
+    return SimpleNamespace(schema=schema, **{name: context[name] for name in _TABLE_NAMES if name in context})
 
 
 _TABLE_NAMES = (

@@ -217,12 +217,14 @@ class TrainedModelMethods:
                    include_state_dict: bool = True, seed: int | None = None) -> Any:
         """nnfabrik's: ``(dataloaders, model)`` of the one job ``key`` (or the restriction) names, the model with
         its trained weights (when trained and ``include_state_dict``) and in eval mode; ``(..., trainer)`` with
-        ``include_trainer``; without ``include_dataloader`` the model (and trainer) only. ``seed`` defaults to the
-        job's."""
+        ``include_trainer``, the model then in training mode, as a ``make`` that trains it expects (nnfabrik's
+        builds its parts this way); without ``include_dataloader`` the model (and trainer) only. ``seed`` defaults
+        to the job's; a ``seed`` in the dataset config still fixes the dataset's (see ``get_all_parts``)."""
         key = self._single_key(key)
         seed = int(key["seed"] if seed is None else seed)  # DataJoint hands back numpy integers
         config = self.get_full_config(key, include_state_dict=include_state_dict, include_trainer=include_trainer)
         dataloaders, model, *trainer = get_all_parts(**config, seed=seed)
-        model.eval()
+        # with the trainer it is for training (nnfabrik's make builds the model to train this way); else inference
+        model.train(include_trainer)
         parts = (dataloaders, model, *trainer) if include_dataloader else (model, *trainer)
         return parts[0] if len(parts) == 1 else parts
