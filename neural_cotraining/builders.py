@@ -54,9 +54,10 @@ __all__ = [
 BUILDER_MODULES_ENV = "NEURAL_COTRAINING_BUILDER_MODULES"
 CONFIG_FILE_ENV = "NEURAL_COTRAINING_CONFIG"
 
-# Arguments the pipeline passes itself; a config must not set them.
+# Arguments the pipeline passes itself; a config must not set them. A dataset config may set "seed" (nnfabrik's
+# rule, see nnfabrik_compat.get_all_parts): it then fixes the data's seed whatever the job's seed is.
 RESERVED_ARGUMENTS = {
-    "dataset": ("seed",),
+    "dataset": (),
     "model": ("dataloaders", "seed"),
     "trainer": ("model", "dataloaders", "seed", "uid", "cb"),
 }
@@ -203,7 +204,8 @@ def check_config(function: Callable, config: Any, kind: str) -> None:
     unknown = sorted(set(config) - set(accepted))
     if unknown and not takes_any:
         raise ConfigKeyError(f"{label} does not accept config keys {unknown}; accepted keys: {sorted(accepted)}")
-    required = [n for n in accepted if parameters[n].default is inspect.Parameter.empty]
+    # the pipeline passes the seed even where a config may set it
+    required = [n for n in accepted if parameters[n].default is inspect.Parameter.empty and n != "seed"]
     missing = sorted(set(required) - set(config))
     if missing:
         raise ConfigKeyError(f"{label} needs config keys {missing}, which have no default")

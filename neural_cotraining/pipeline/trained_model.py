@@ -12,8 +12,10 @@ import inspect
 import io
 import logging
 import math
+import random
 from typing import Any
 
+import datajoint as dj
 import torch
 
 from ..builder_helpers import get_all_parts
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 _KINDS = ("dataset", "model", "trainer")
 _COMMENT_ORDER = ("trainer", "model", "dataset")  # nnfabrik's order
 _COMMENT_LENGTH = 768
+_ORDERS = ("original", "reverse", "random")  # DataJoint 0.x's populate(order=...)
 
 
 class BrokenResultError(ValueError):
@@ -77,13 +80,44 @@ class TrainedModelMethods:
     def _config_table(self, kind: str):
         return getattr(self, f"{kind}_table")()
 
-    def populate(self, *restrictions, orphan_timeout: float | None = None, **kwargs):
+    def populate(self, *restrictions, orphan_timeout: float | None = None, order: str = "original",
+                 keys: list | None = None, limit: int | None = None, **kwargs):
         """DataJoint's populate; with ``reserve_jobs=True`` it first re-pends the jobs of dead workers (same host,
         process gone; or, given ``orphan_timeout`` seconds, any reservation not renewed for that long) so they
-        resume from their checkpoints. Live jobs renew their reservations from the trainer's heartbeat."""
+        resume from their checkpoints. Live jobs renew their reservations from the trainer's heartbeat.
+
+        DataJoint 0.x's keywords, which nnfabrik code passes, keep their meaning: ``order`` ("original",
+        "reverse" or "random": the order the jobs are tried in, e.g. to spread workers) and ``keys`` (the jobs to
+        run, in this order, instead of the key source); ``limit`` is refused, naming DataJoint 2's ``max_calls``."""
+        if limit is not None:
+            raise TypeError("populate(limit=...) is DataJoint 0.x's; DataJoint 2 spells it max_calls=...")
+        if order not in _ORDERS:
+            raise ValueError(f"populate(order={order!r}): order is one of {', '.join(map(repr, _ORDERS))}")
         if kwargs.get("reserve_jobs"):
             release_dead_reservations(self, orphan_timeout=orphan_timeout)
-        return super().populate(*restrictions, **kwargs)
+        if order == "original" and keys is None:
+            return super().populate(*restrictions, **kwargs)
+        return self._populate_in_order(restrictions, order, keys, kwargs)
+
+    def _populate_in_order(self, restrictions: tuple, order: str, keys: list | None, kwargs: dict) -> dict:
+        """One populate per job, in ``order``: DataJoint 2 takes the jobs in the key source's (or the job
+        queue's) order. A job done or reserved meanwhile is skipped by that populate."""
+        if keys is None:
+            keys = ((self.key_source & dj.AndList(restrictions)) - self.proj()).keys()
+        keys = [dict(key) for key in keys]
+        if order == "reverse":
+            keys.reverse()
+        elif order == "random":
+            random.shuffle(keys)
+        max_calls = kwargs.pop("max_calls", None)
+        result = {"success_count": 0, "error_list": []}
+        for key in keys:
+            if max_calls is not None and result["success_count"] + len(result["error_list"]) >= max_calls:
+                break
+            outcome = super().populate(key, **kwargs)
+            result["success_count"] += outcome["success_count"]
+            result["error_list"].extend(outcome["error_list"])
+        return result
 
     # ---- the tripartite make ----
     def _configs(self):
