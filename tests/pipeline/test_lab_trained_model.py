@@ -15,8 +15,15 @@ import torch
 from neural_cotraining.builders import BUILDER_MODULES_ENV
 from neural_cotraining.pipeline import TrainedModelBase, activate
 from neural_cotraining.pipeline.pipeline_schema import TableNameTakenError, definition_attributes
+from tests.threads import torch_threads
 
 pytestmark = pytest.mark.db
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models on two shared cores: more threads only wait for each other."""
+    with torch_threads(1):
+        yield
 
 DATASET_FN = "tests.pipeline.nnfabrik_mnist.dataset.mnist_dataset_fn"
 MODEL_FN = "tests.pipeline.nnfabrik_mnist.model.mnist_model_fn"

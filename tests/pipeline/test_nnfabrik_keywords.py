@@ -9,8 +9,15 @@ import torch
 from neural_cotraining.builder_helpers import get_all_parts
 from neural_cotraining.builders import ConfigKeyError
 from tests.pipeline import tiny_builders
+from tests.threads import torch_threads
 
 pytestmark = pytest.mark.db
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models on two shared cores: more threads only wait for each other."""
+    with torch_threads(1):
+        yield
 
 DATASET_FN = "tests.pipeline.tiny_builders.random_regression"
 MODEL_FN = "tests.pipeline.tiny_builders.linear_model"

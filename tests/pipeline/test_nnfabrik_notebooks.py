@@ -18,8 +18,15 @@ import pytest
 
 from neural_cotraining.builders import BUILDER_MODULES_ENV
 from neural_cotraining.pipeline import drop_schema
+from tests.threads import torch_threads
 
 pytestmark = pytest.mark.db
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models on two shared cores: more threads only wait for each other."""
+    with torch_threads(1):
+        yield
 
 
 def run_cells(cells, namespace, interrupted=()):

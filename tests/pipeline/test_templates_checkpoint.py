@@ -13,8 +13,15 @@ from neural_cotraining.pipeline.templates_checkpoint import (
     my_checkpoint,
 )
 from neural_cotraining.pipeline.trained_model import deserialize_state
+from tests.threads import torch_threads
 
 pytestmark = pytest.mark.db
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models on two shared cores: more threads only wait for each other."""
+    with torch_threads(1):
+        yield
 
 DATASET_FN = "tests.pipeline.nnfabrik_mnist.dataset.mnist_dataset_fn"
 MODEL_FN = "tests.pipeline.nnfabrik_mnist.model.mnist_model_fn"

@@ -1,5 +1,6 @@
 """nnfabrik's ``mnist_dataset_fn`` on a stand-in for MNIST: scikit-learn's 8x8 digits (see the package docstring)."""
 
+from functools import lru_cache
 from typing import Dict
 
 import numpy as np
@@ -24,8 +25,13 @@ class _RandomHorizontalFlip(Dataset):
         return (image.flip(-1) if torch.rand(()) < 0.5 else image), label
 
 
+@lru_cache(maxsize=1)
+def _load_digits():
+    return load_digits()  # parsing the file takes a moment; the tensors made from it are never changed
+
+
 def _digits(train: bool) -> TensorDataset:
-    digits = load_digits()
+    digits = _load_digits()
     images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0  # like ToTensor: in [0, 1]
     labels = torch.tensor(digits.target, dtype=torch.int64)
     mean, std = images[:-N_TEST].mean(), images[:-N_TEST].std()  # of the training images, as MNIST's constants are
