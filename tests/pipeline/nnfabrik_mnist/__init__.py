@@ -10,4 +10,6 @@ What differs from nnfabrik's code, and why:
 - ``checkpoint_trainer.ChkptTrainer.restore`` hands the optimiser itself to ``call_back`` (as ``save`` does), not
   a copy of its state dict: nnfabrik's example passes ``self.optimizer.state_dict()``, which the restore replaces
   in the dict without reaching the optimiser, so a resumed run would restart Adam's moments.
+- ``checkpoint_trainer.chkpt_trainer_fn`` passes the trainer config's ``chkpt_options`` (``save_every_n``,
+  ``keep_last_n``, ...) on to ``ChkptTrainer``, which takes them; nnfabrik's function never does.
 """
