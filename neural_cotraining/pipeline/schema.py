@@ -18,7 +18,8 @@ from .schema_guard import (
 )
 from .pipeline_schema import PipelineSchema
 from .settings import database_settings
-from .tables import declare_tables
+from .tables import TABLE_NAMES, declare_tables
+from .templates import declare_trained_model
 
 __all__ = ["DatabaseUnavailableError", "SchemaOutdatedError", "connect", "activate", "drop_plan", "drop_schema"]
 
@@ -81,7 +82,10 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
         )
     context: dict = {}
     schema = PipelineSchema(schema_name, context=context, connection=connection)
-    tables = declare_tables(schema, context, trained_model=trained_model)
+    declare_tables(schema, context)
+    if trained_model:
+        declare_trained_model(schema, context)
+    tables = SimpleNamespace(schema=schema, **{name: context[name] for name in TABLE_NAMES if name in context})
     schema.activate_tables = frozenset(name for name in vars(tables) if name != "schema")
     schema.activate_call = f"activate({schema_name!r})"
     _check_columns(tables, schema_name, upgrade)

@@ -15,7 +15,7 @@ from typing import Any
 
 import datajoint as dj
 
-from .user_tables import find_table
+from .templates import find_table
 
 __all__ = ["experiments_table"]
 

@@ -18,12 +18,12 @@ from typing import Any
 import datajoint as dj
 import torch
 
-from ..builder_helpers import get_all_parts
-from .callback import TrainingCallback
-from .checkpoints import CheckpointStore
-from .live_progress import LiveProgress
+from ..nnfabrik_compat import get_all_parts
+from .jobs.callback import TrainingCallback
+from .jobs.checkpoints import CheckpointStore
+from .jobs.live_progress import LiveProgress
 from .unit_results import unit_rows
-from .workers import ReservationHeartbeat, release_dead_reservations
+from .jobs.reservations import ReservationHeartbeat, release_dead_reservations
 
 __all__ = ["TrainedModelMethods", "BrokenResultError", "serialize_state", "deserialize_state"]
 
@@ -70,7 +70,7 @@ class TrainedModelMethods:
     ``TrainedModelBase`` methods under its names). The tables it reads come from properties (``dataset_table``,
     ``model_table``, ``trainer_table``, ``seed_table``, ``user_table``, ``checkpoint_table``) and its parts are
     ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and ``UnitResult``; running jobs' progress goes to
-    ``live_tables``. See :class:`.user_tables.TrainedModelBase`."""
+    ``live_tables``. See :class:`.templates.TrainedModelBase`."""
 
     stop_request = None  # a StopRequest (set by a long-lived worker): stop at an epoch's end, hand the job back
     checkpoints_kept = 2  # the newest checkpoints kept per job (each holds the best weights so far too)

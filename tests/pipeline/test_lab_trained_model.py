@@ -12,7 +12,7 @@ import uuid
 import pytest
 import torch
 
-from neural_cotraining.builders import BUILDER_MODULES_ENV
+from neural_cotraining.registry import BUILDER_MODULES_ENV
 from neural_cotraining.pipeline import TrainedModelBase, activate
 from neural_cotraining.pipeline.pipeline_schema import TableNameTakenError, definition_attributes
 from tests.threads import torch_threads

@@ -6,8 +6,8 @@ import random
 import pytest
 import torch
 
-from neural_cotraining.builder_helpers import get_all_parts
-from neural_cotraining.builders import ConfigKeyError
+from neural_cotraining.nnfabrik_compat import get_all_parts
+from neural_cotraining.registry import ConfigKeyError
 from tests.pipeline import tiny_builders
 from tests.threads import torch_threads
 

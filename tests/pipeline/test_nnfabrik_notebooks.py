@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from neural_cotraining.builders import BUILDER_MODULES_ENV
+from neural_cotraining.registry import BUILDER_MODULES_ENV
 from neural_cotraining.pipeline import drop_schema
 from tests.threads import torch_threads
 
