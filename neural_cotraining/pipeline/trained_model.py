@@ -88,7 +88,8 @@ class TrainedModelMethods:
 
         DataJoint 0.x's keywords, which nnfabrik code passes, keep their meaning: ``order`` ("original",
         "reverse" or "random": the order the jobs are tried in, e.g. to spread workers) and ``keys`` (the jobs to
-        run, in this order, instead of the key source); ``limit`` is refused, naming DataJoint 2's ``max_calls``."""
+        run, in this order, instead of the key source and the restrictions); ``limit`` is refused, naming
+        DataJoint 2's ``max_calls``."""
         if limit is not None:
             raise TypeError("populate(limit=...) is DataJoint 0.x's; DataJoint 2 spells it max_calls=...")
         if order not in _ORDERS:

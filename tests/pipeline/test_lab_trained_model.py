@@ -7,7 +7,6 @@ trained weights saved to a file whose path goes into ``ModelStorage.insert1``, t
 
 import os
 import tempfile
-import uuid
 
 import pytest
 import torch
@@ -15,15 +14,8 @@ import torch
 from neural_cotraining.registry import BUILDER_MODULES_ENV
 from neural_cotraining.pipeline import TrainedModelBase, activate
 from neural_cotraining.pipeline.pipeline_schema import TableNameTakenError, definition_attributes
-from tests.threads import torch_threads
 
-pytestmark = pytest.mark.db
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on two shared cores: more threads only wait for each other."""
-    with torch_threads(1):
-        yield
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_torch_thread")]
 
 DATASET_FN = "tests.pipeline.nnfabrik_mnist.dataset.mnist_dataset_fn"
 MODEL_FN = "tests.pipeline.nnfabrik_mnist.model.mnist_model_fn"

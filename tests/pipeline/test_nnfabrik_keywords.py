@@ -9,15 +9,8 @@ import torch
 from neural_cotraining.nnfabrik_compat import get_all_parts
 from neural_cotraining.registry import ConfigKeyError
 from tests.pipeline import tiny_builders
-from tests.threads import torch_threads
 
-pytestmark = pytest.mark.db
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on two shared cores: more threads only wait for each other."""
-    with torch_threads(1):
-        yield
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_torch_thread")]
 
 DATASET_FN = "tests.pipeline.tiny_builders.random_regression"
 MODEL_FN = "tests.pipeline.tiny_builders.linear_model"

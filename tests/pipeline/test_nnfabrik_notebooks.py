@@ -18,15 +18,8 @@ import pytest
 
 from neural_cotraining.registry import BUILDER_MODULES_ENV
 from neural_cotraining.pipeline import drop_schema
-from tests.threads import torch_threads
 
-pytestmark = pytest.mark.db
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on two shared cores: more threads only wait for each other."""
-    with torch_threads(1):
-        yield
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_torch_thread")]
 
 
 def run_cells(cells, namespace, interrupted=()):

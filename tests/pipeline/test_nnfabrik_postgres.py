@@ -2,20 +2,12 @@
 PostgreSQL (DJ_BACKEND=postgresql). Runs in a subprocess: a process holds one DataJoint connection, and the other
 tests use MariaDB."""
 
-import json
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-
 import pytest
 
-from neural_cotraining.pipeline import database_settings, ensure_server
+from tests.pipeline.postgres_script import run_on_postgresql
 
 pytestmark = pytest.mark.db
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import json, sys, tempfile
 import torch
@@ -62,15 +54,7 @@ finally:
 
 
 def test_nnfabrik_templates_run_on_postgresql():
-    environment = dict(os.environ, DJ_BACKEND="postgresql", DJ_HOST="127.0.0.1", DJ_PORT="5432", DJ_USER="postgres",
-                       DJ_PASS="", PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests",
-                       OMP_NUM_THREADS="1")
-    ensure_server(database_settings(environment))
-    schema = f"nct_pg_{uuid.uuid4().hex[:10]}"
-    completed = subprocess.run([sys.executable, "-c", SCRIPT, schema], cwd=ROOT, env=environment,
-                               capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = run_on_postgresql(SCRIPT)
     assert report == {
         "backend": "PostgreSQLAdapter",
         "left_after_interrupt": [0],

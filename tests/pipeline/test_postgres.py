@@ -3,16 +3,12 @@
 Runs in a subprocess, since a process holds one DataJoint connection and the other tests use MySQL/MariaDB.
 """
 
-import json
-import os
 import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 from neural_cotraining.pipeline import database_settings, ensure_server
+from tests.pipeline.postgres_script import run_on_postgresql
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import json, sys
 import torch
@@ -45,15 +41,7 @@ finally:
 
 
 def test_pipeline_runs_on_postgresql():
-    environment = dict(os.environ, DJ_BACKEND="postgresql", DJ_HOST="127.0.0.1", DJ_PORT="5432", DJ_USER="postgres",
-                       DJ_PASS="", PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests",
-                       OMP_NUM_THREADS="1")
-    ensure_server(database_settings(environment))
-    schema = f"nct_pg_{uuid.uuid4().hex[:10]}"
-    completed = subprocess.run([sys.executable, "-c", SCRIPT, schema], cwd=ROOT, env=environment,
-                               capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = run_on_postgresql(SCRIPT)
     assert report["result"] == {"success_count": 1, "error_list": []}
     assert report["backend"] == "PostgreSQLAdapter"
     assert report["epochs"] == [1, 2, 3]

@@ -13,15 +13,8 @@ from neural_cotraining.pipeline.templates_checkpoint import (
     my_checkpoint,
 )
 from neural_cotraining.pipeline.trained_model import deserialize_state
-from tests.threads import torch_threads
 
-pytestmark = pytest.mark.db
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on two shared cores: more threads only wait for each other."""
-    with torch_threads(1):
-        yield
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_torch_thread")]
 
 DATASET_FN = "tests.pipeline.nnfabrik_mnist.dataset.mnist_dataset_fn"
 MODEL_FN = "tests.pipeline.nnfabrik_mnist.model.mnist_model_fn"
@@ -52,6 +45,15 @@ def chkpt_table(tables, name, checkpoint, interrupt_after_epoch=None):
         "checkpoint_table": checkpoint, "call_back": call_back, "__module__": __name__,
     })
     return tables.schema(table), calls
+
+
+def called_directly(tables, name):
+    """A TrainedModelChkpt table, its checkpoint table and a job's uid, for calling call_back as a trainer does."""
+    trainer_key = add_entries(tables, dict(epochs=1, keep_checkpoints=True))
+    Checkpoint = my_checkpoint(tables)
+    table, _ = chkpt_table(tables, name, Checkpoint)
+    uid = {**tables.Dataset().keys()[0], **tables.Model().keys()[0], **trainer_key, "seed": 7}
+    return table, Checkpoint, uid
 
 
 def weights(table):
@@ -85,10 +87,7 @@ def test_an_interrupted_job_resumes_at_the_next_epoch_and_ends_with_the_uninterr
 
 
 def test_save_keeps_the_last_n_the_best_n_and_the_selected_epochs(pipeline):
-    trainer_key = add_entries(pipeline, dict(epochs=1, keep_checkpoints=True))
-    Checkpoint = my_checkpoint(pipeline)
-    table, _ = chkpt_table(pipeline, "TrainedModelKeep", Checkpoint)
-    uid = {**pipeline.Dataset().keys()[0], **pipeline.Model().keys()[0], **trainer_key, "seed": 7}
+    table, Checkpoint, uid = called_directly(pipeline, "TrainedModelKeep")
     model = torch.nn.Linear(2, 1)
     scores = [0.5, 0.9, 0.1, 0.3, 0.2, 0.4]
     for epoch, score in enumerate(scores):
@@ -116,10 +115,7 @@ def test_save_every_n_skips_epochs_and_keep_checkpoints_keeps_them_after_trainin
 
 
 def test_restore_loads_optimizer_state_and_refills_lists_in_place(pipeline):
-    trainer_key = add_entries(pipeline, dict(epochs=1, keep_checkpoints=True))
-    Checkpoint = my_checkpoint(pipeline)
-    table, _ = chkpt_table(pipeline, "TrainedModelRestore", Checkpoint)
-    uid = {**pipeline.Dataset().keys()[0], **pipeline.Model().keys()[0], **trainer_key, "seed": 7}
+    table, _, uid = called_directly(pipeline, "TrainedModelRestore")
     model = torch.nn.Linear(3, 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     model(torch.ones(4, 3)).sum().backward()
@@ -147,10 +143,7 @@ class Unsafe:
 
 
 def test_a_checkpoint_holding_other_types_is_refused_unless_allowed(pipeline):
-    trainer_key = add_entries(pipeline, dict(epochs=1, keep_checkpoints=True))
-    Checkpoint = my_checkpoint(pipeline)
-    table, _ = chkpt_table(pipeline, "TrainedModelUnsafe", Checkpoint)
-    uid = {**pipeline.Dataset().keys()[0], **pipeline.Model().keys()[0], **trainer_key, "seed": 7}
+    table, _, uid = called_directly(pipeline, "TrainedModelUnsafe")
     model = torch.nn.Linear(2, 1)
     table().call_back(uid=uid, epoch=0, model=model, state={"action": "save", "score": 1.0, "extra": Unsafe()})
     with pytest.raises(CheckpointRestoreError, match="epoch 0 .*checkpoint_safe_globals"):
@@ -162,8 +155,6 @@ def test_a_checkpoint_holding_other_types_is_refused_unless_allowed(pipeline):
 
 
 def test_an_unknown_action_is_refused(pipeline):
-    trainer_key = add_entries(pipeline, dict(epochs=1))
-    table, _ = chkpt_table(pipeline, "TrainedModelAction", my_checkpoint(pipeline))
-    uid = {**pipeline.Dataset().keys()[0], **pipeline.Model().keys()[0], **trainer_key, "seed": 7}
+    table, _, uid = called_directly(pipeline, "TrainedModelAction")
     with pytest.raises(ValueError, match="'save', 'last' or 'best', not 'load'"):
         table().call_back(uid=uid, epoch=0, model=torch.nn.Linear(1, 1), state={"action": "load"})
