@@ -78,7 +78,8 @@ def get_all_parts(
     trainer_config: dict | None = None,
 ) -> tuple:
     """``(dataloaders, model)``, or ``(dataloaders, model, trainer)`` when ``trainer_fn`` is given. ``seed`` goes
-    to the dataset builder unless its config sets one (the config given is not changed)."""
+    to the dataset builder unless its config sets one (nnfabrik's rule: a config seed fixes the data whatever the
+    job's seed; the model always gets ``seed``). The config given is not changed."""
     if seed is not None and "seed" not in dataset_config:
         dataset_config = {**dataset_config, "seed": seed}
     dataloaders = get_data(dataset_fn, dataset_config)

@@ -61,9 +61,10 @@ __all__ = [
 BUILDER_MODULES_ENV = "NEURAL_COTRAINING_BUILDER_MODULES"
 CONFIG_FILE_ENV = "NEURAL_COTRAINING_CONFIG"
 
-# Arguments the pipeline passes itself; a config must not set them.
+# Arguments the pipeline passes itself; a config must not set them. A dataset config may set "seed" (nnfabrik's
+# rule, see nnfabrik_compat.get_all_parts): it then fixes the data's seed whatever the job's seed is.
 RESERVED_ARGUMENTS = {
-    "dataset": ("seed",),
+    "dataset": (),
     "model": ("dataloaders", "seed"),
     "trainer": ("model", "dataloaders", "seed", "uid", "cb"),
 }
@@ -254,7 +255,8 @@ def check_config(function: Callable, config: Any, kind: str) -> None:
     accepted = config_keys.keyword_names(function, leave_out=reserved)
     if not takes_any:
         config_keys.check_config_keys(label, config, accepted, ConfigKeyError)
-    required = [n for n in accepted if parameters[n].default is inspect.Parameter.empty]
+    # the pipeline passes the seed even where a config may set it
+    required = [n for n in accepted if parameters[n].default is inspect.Parameter.empty and n != "seed"]
     missing = sorted(set(required) - set(config))
     if missing:
         raise ConfigKeyError(f"{label} needs config keys {missing}, which have no default")

@@ -40,3 +40,12 @@ def pipeline(schema_name, monkeypatch):
     tables = activate(schema_name)
     yield tables
     tables.schema.drop(prompt=False)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread: tiny models on two shared cores only wait for each other with more."""
+    from tests.threads import torch_threads
+
+    with torch_threads(1):
+        yield

@@ -114,8 +114,9 @@ def test_missing_required_key_and_reserved_keys_are_refused():
 
     with pytest.raises(ConfigKeyError, match=r"needs config keys \['path'\]"):
         check_config(needs_path, {"batch_size": 2}, "dataset")
-    with pytest.raises(ConfigKeyError, match="passed by the pipeline"):
-        check_config(needs_path, {"path": "x", "seed": 1}, "dataset")
+    with pytest.raises(ConfigKeyError, match=r"\['seed'\] are passed by the pipeline"):
+        check_config(tiny_builders.linear_model, {"hidden": 3, "seed": 1}, "model")
+    check_config(needs_path, {"path": "x", "seed": 1}, "dataset")  # nnfabrik's rule: a dataset config may fix its seed
 
 
 def test_var_keyword_builders_accept_any_key():

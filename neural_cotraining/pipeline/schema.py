@@ -15,6 +15,7 @@ from .schema_guard import (
     schema_tables,
     table_row_counts,
 )
+from .pipeline_schema import PipelineSchema
 from .schema_ownership import ownership, referencing_schemas, write_marker
 from .settings import database_settings
 from .tables import TABLE_NAMES, TABLE_NAMES_IN_DATABASE, declare_tables
@@ -56,11 +57,14 @@ def connect(reset: bool = False) -> "dj.Connection":
         raise DatabaseUnavailableError(f"cannot use the database at {settings.describe()}: {reason}") from None
 
 
-def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False) -> SimpleNamespace:
+def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False,
+             trained_model: bool = True) -> SimpleNamespace:
     """Open (creating if needed) the schema ``schema_name`` and its tables.
 
     Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
     ``TrainedModel``, ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric``. Nothing connects at import time; this is where the connection is made.
+    With ``trained_model=False`` there is no ``TrainedModel``: a lab declares its own (``TrainedModelBase``) in
+    ``schema``, which refuses a class named like a table declared here (see :mod:`.pipeline_schema`).
     Refuses the server's system schemas, and a schema holding tables that the pipeline did not make, before
     declaring anything in it, unless ``allow_other_tables`` and none of them bears a pipeline table's name (see
     :mod:`.schema_guard`, :mod:`.schema_ownership`); marks the schema as the pipeline's before declaring tables.
@@ -75,11 +79,14 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     if ownership(connection, schema_name, existing) == "foreign":
         _refuse_foreign(schema_name, existing, allow_other_tables)
     context: dict = {}
-    schema = dj.Schema(schema_name, context=context, connection=connection)
+    schema = PipelineSchema(schema_name, context=context, connection=connection)
     write_marker(connection, schema_name)
     declare_tables(schema, context)
-    declare_trained_model(schema, context)
-    tables = SimpleNamespace(schema=schema, **{name: context[name] for name in TABLE_NAMES})
+    if trained_model:
+        declare_trained_model(schema, context)
+    tables = SimpleNamespace(schema=schema, **{name: context[name] for name in TABLE_NAMES if name in context})
+    schema.activate_tables = frozenset(name for name in vars(tables) if name != "schema")
+    schema.activate_call = f"activate({schema_name!r})"
     _check_columns(tables, schema_name, upgrade)
     return tables
 
@@ -102,7 +109,7 @@ def _refuse_foreign(schema_name: str, existing: list[str], allow_other_tables: b
 def _check_columns(tables: SimpleNamespace, schema_name: str, upgrade: bool) -> None:
     missing = {
         name: [column for column in columns if column not in getattr(tables, name).heading.names]
-        for name, columns in _COLUMNS_ADDED.items()
+        for name, columns in _COLUMNS_ADDED.items() if hasattr(tables, name)
     }
     missing = {name: columns for name, columns in missing.items() if columns}
     if not missing:

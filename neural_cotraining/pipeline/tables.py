@@ -17,6 +17,12 @@ one process. The trained-model parts and definition are declared here too and sh
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 import datajoint as dj
 
 from .entry_limits import COMMENT_LENGTH, FN_LENGTH
@@ -53,12 +59,45 @@ def trained_model_definition(table_comment: str) -> str:
 
 
 class ModelStatePart(dj.Part):
+    """The trained weights. nnfabrik's spellings work too: ``insert1({..., "model_state": path})`` stores the bytes
+    of the file at ``path`` (nnfabrik's make saves the weights to a file and inserts its path), and
+    ``fetch1("model_state", download_path=folder)`` writes them to a file in ``folder`` and returns its path."""
+
     definition = """
     # trained weights: torch.save bytes of the state dict, read back with weights_only=True
     -> master
     ---
     model_state: bytes
     """
+
+    def insert(self, rows, **kwargs):
+        if isinstance(rows, (list, tuple)):  # not a query, file or data frame: those pass as they are
+            rows = [_state_from_file(row) for row in rows]
+        return super().insert(rows, **kwargs)
+
+    def fetch1(self, *attributes, download_path: str | os.PathLike | None = None, **kwargs):
+        value = super().fetch1(*attributes, **kwargs)
+        if download_path is None:
+            return value
+        if not attributes:
+            return {**value, "model_state": _write_state(value["model_state"], download_path)}
+        if len(attributes) == 1:
+            return _write_state(value, download_path) if attributes[0] == "model_state" else value
+        return tuple(_write_state(v, download_path) if name == "model_state" else v
+                     for name, v in zip(attributes, value))
+
+
+def _state_from_file(row: Any) -> Any:
+    if isinstance(row, Mapping) and isinstance(row.get("model_state"), (str, os.PathLike)):
+        return {**row, "model_state": Path(row["model_state"]).read_bytes()}
+    return row
+
+
+def _write_state(data: bytes, folder: str | os.PathLike) -> str:
+    """The weights written to ``folder`` under a name from their content (nnfabrik's attach returns a path)."""
+    path = Path(folder) / f"{hashlib.md5(data).hexdigest()}.pth.tar"
+    path.write_bytes(data)
+    return str(path)
 
 
 class EpochMetricPart(dj.Part):

@@ -11,8 +11,10 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+import random
 from typing import Any
 
+import datajoint as dj
 import torch
 
 from ..common.torch_bytes import from_torch_bytes, to_torch_bytes
@@ -32,6 +34,7 @@ logger = logging.getLogger(__name__)
 _KINDS = ("dataset", "model", "trainer")
 _COMMENT_ORDER = ("trainer", "model", "dataset")  # nnfabrik's order
 _COMMENT_LENGTH = 768
+_ORDERS = ("original", "reverse", "random")  # DataJoint 0.x's populate(order=...)
 
 
 class BrokenResultError(ValueError):
@@ -68,7 +71,7 @@ class TrainedModelMethods:
     ``TrainedModelBase`` methods under its names). The tables it reads come from properties (``dataset_table``,
     ``model_table``, ``trainer_table``, ``seed_table``, ``user_table``, ``checkpoint_table``) and its parts are
     ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and ``UnitResult``; running jobs' progress goes to
-    ``live_tables``. See :class:`.user_tables.TrainedModelBase`."""
+    ``live_tables``. See :class:`.templates.TrainedModelBase`."""
 
     stop_request = None  # a StopRequest (set by a long-lived worker): stop at an epoch's end, hand the job back
     checkpoints_kept = 2  # the newest checkpoints kept per job (each holds the best weights so far too)
@@ -78,13 +81,45 @@ class TrainedModelMethods:
     def _config_table(self, kind: str):
         return getattr(self, f"{kind}_table")()
 
-    def populate(self, *restrictions, orphan_timeout: float | None = None, **kwargs):
+    def populate(self, *restrictions, orphan_timeout: float | None = None, order: str = "original",
+                 keys: list | None = None, limit: int | None = None, **kwargs):
         """DataJoint's populate; with ``reserve_jobs=True`` it first re-pends the jobs of dead workers (same host,
         process gone; or, given ``orphan_timeout`` seconds, any reservation not renewed for that long) so they
-        resume from their checkpoints. Live jobs renew their reservations from the trainer's heartbeat."""
+        resume from their checkpoints. Live jobs renew their reservations from the trainer's heartbeat.
+
+        DataJoint 0.x's keywords, which nnfabrik code passes, keep their meaning: ``order`` ("original",
+        "reverse" or "random": the order the jobs are tried in, e.g. to spread workers) and ``keys`` (the jobs to
+        run, in this order, instead of the key source and the restrictions); ``limit`` is refused, naming
+        DataJoint 2's ``max_calls``."""
+        if limit is not None:
+            raise TypeError("populate(limit=...) is DataJoint 0.x's; DataJoint 2 spells it max_calls=...")
+        if order not in _ORDERS:
+            raise ValueError(f"populate(order={order!r}): order is one of {', '.join(map(repr, _ORDERS))}")
         if kwargs.get("reserve_jobs"):
             release_dead_reservations(self, orphan_timeout=orphan_timeout)
-        return super().populate(*restrictions, **kwargs)
+        if order == "original" and keys is None:
+            return super().populate(*restrictions, **kwargs)
+        return self._populate_in_order(restrictions, order, keys, kwargs)
+
+    def _populate_in_order(self, restrictions: tuple, order: str, keys: list | None, kwargs: dict) -> dict:
+        """One populate per job, in ``order``: DataJoint 2 takes the jobs in the key source's (or the job
+        queue's) order. A job done or reserved meanwhile is skipped by that populate."""
+        if keys is None:
+            keys = ((self.key_source & dj.AndList(restrictions)) - self.proj()).keys()
+        keys = [dict(key) for key in keys]
+        if order == "reverse":
+            keys.reverse()
+        elif order == "random":
+            random.shuffle(keys)
+        max_calls = kwargs.pop("max_calls", None)
+        result = {"success_count": 0, "error_list": []}
+        for key in keys:
+            if max_calls is not None and result["success_count"] + len(result["error_list"]) >= max_calls:
+                break
+            outcome = super().populate(key, **kwargs)
+            result["success_count"] += outcome["success_count"]
+            result["error_list"].extend(outcome["error_list"])
+        return result
 
     # ---- the tripartite make ----
     def _configs(self):
@@ -127,8 +162,9 @@ class TrainedModelMethods:
         self.ModelState.insert1({**key, "model_state": state_bytes})
         self.EpochMetric.insert([{**key, **row} for row in epoch_rows])
         self.UnitResult.insert([{**key, **row} for row in unit_rows(output)])
-        if self.checkpoint_table is not None:
-            self.checkpoints(key).clear()
+        store = self._checkpoint_store(key)
+        if store is not None:
+            store.clear()
         live = self.live_progress(key)
         if live is not None:
             live.clear()
@@ -148,6 +184,10 @@ class TrainedModelMethods:
     def checkpoints(self, key: dict) -> CheckpointStore:
         return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept)
 
+    def _checkpoint_store(self, key: dict) -> CheckpointStore | None:
+        """The pipeline's own checkpoints of the job (None: none kept; nnfabrik's checkpoint template keeps its own)."""
+        return self.checkpoints(key) if self.checkpoint_table is not None else None
+
     def live_progress(self, key: dict) -> LiveProgress | None:
         tables = self.live_tables
         return LiveProgress(*tables, key, heartbeat_interval=self.heartbeat_interval) if tables else None
@@ -156,7 +196,7 @@ class TrainedModelMethods:
         """The ``cb`` handed to the trainer: renews the job's reservation and live heartbeat, writes live progress,
         saves checkpoints, offers the latest, stops on the worker's request, and passes what the trainer reports on
         to :meth:`call_back`."""
-        store = self.checkpoints(key) if self.checkpoint_table is not None else None
+        store = self._checkpoint_store(key)
         live = self.live_progress(key)
         reservation = ReservationHeartbeat(self.jobs, key, interval=self.heartbeat_interval)
 
@@ -219,13 +259,15 @@ class TrainedModelMethods:
                    include_state_dict: bool = True, seed: int | None = None) -> Any:
         """nnfabrik's: ``(dataloaders, model)`` of the one job ``key`` (or the restriction) names, the model with
         its trained weights (when trained and ``include_state_dict``) and in eval mode; ``(..., trainer)`` with
-        ``include_trainer``; without ``include_dataloader`` the model (and trainer) only. ``seed`` defaults to the
-        job's."""
+        ``include_trainer``, the model then in training mode, as a ``make`` that trains it expects (nnfabrik's
+        builds its parts this way); without ``include_dataloader`` the model (and trainer) only. ``seed`` defaults
+        to the job's; a ``seed`` in the dataset config still fixes the dataset's (see ``get_all_parts``)."""
         key = self._single_key(key)
         seed = int(key["seed"] if seed is None else seed)  # DataJoint hands back numpy integers
         config = self.get_full_config(key, include_state_dict=include_state_dict, include_trainer=include_trainer)
         with self.trained_networks():
             dataloaders, model, *trainer = get_all_parts(**config, seed=seed)
-        model.eval()
+        # with the trainer it is for training (nnfabrik's make builds the model to train this way); else inference
+        model.train(include_trainer)
         parts = (dataloaders, model, *trainer) if include_dataloader else (model, *trainer)
         return parts[0] if len(parts) == 1 else parts

@@ -44,7 +44,7 @@ def trained():
     """A schema with the notebook's entries and a TrainedModel of the user's own (nnfabrik's pattern), populated."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(BUILDER_MODULES_ENV, "tests")
-        tables = activate(f"nct_test_{uuid.uuid4().hex[:12]}")
+        tables = activate(f"nct_test_{uuid.uuid4().hex[:12]}", trained_model=False)  # the TrainedModel is the lab's
         schema = tables.schema
         add_lab_entries(tables.Fabrikant, tables.Dataset, tables.Model, tables.Trainer, tables.Seed)
         calls = []
@@ -174,8 +174,8 @@ def test_trainer_get_trainer(trained):
 def test_trained_model_declared_as_in_the_notebook_populates(trained):
     tables, TrainedModel, _ = trained
     assert len(TrainedModel()) == 1
-    # declared in the pipeline's schema under the same name, it is the pipeline's own TrainedModel table
-    assert TrainedModel.full_table_name == tables.TrainedModel.full_table_name and len(tables.TrainedModel()) == 1
+    # activate(..., trained_model=False) declared none of its own: the TrainedModel in the schema is the lab's
+    assert not hasattr(tables, "TrainedModel") and TrainedModel.database == tables.schema.database
 
 
 def test_trained_model_comment_joins_trainer_model_dataset(trained):
