@@ -2,6 +2,7 @@
 
 ```yaml
 schema: my_experiment            # database schema (the CLI's --schema overrides it)
+hash: typed                      # config hash of a new schema: typed (default) or nnfabrik (optional)
 builder_modules: [my_lab]        # extra module prefixes allowed to hold builders (optional)
 seeds: [1, 2, 3]
 datasets:
@@ -25,10 +26,12 @@ from typing import Any
 
 import yaml
 
+from ..hashing import HASH_SCHEMES
+
 __all__ = ["Entry", "Experiment", "ExperimentFileError", "load_experiment", "experiment_from_dict"]
 
 _KINDS = ("datasets", "models", "trainers")
-_TOP_LEVEL = {"schema", "builder_modules", "seeds", "combinations", *_KINDS}
+_TOP_LEVEL = {"schema", "hash", "builder_modules", "seeds", "combinations", *_KINDS}
 _ENTRY_KEYS = {"fn", "config", "comment"}
 
 
@@ -52,6 +55,7 @@ class Experiment:
     trainers: dict
     builder_modules: list = field(default_factory=list)
     combinations: list | None = None
+    hash: str | None = None  # the schema's hash scheme; None: whatever the schema records ("typed" when new)
 
     def label_combinations(self) -> list[dict]:
         """[{"dataset": label, "model": label, "trainer": label}, ...] to train."""
@@ -114,7 +118,11 @@ def experiment_from_dict(raw: Any, source: str = "experiment") -> Experiment:
     schema = raw.get("schema", "")
     if not isinstance(schema, str):
         raise ExperimentFileError(f"{source}: 'schema' must be a string")
-    return Experiment(schema=schema, seeds=seeds, builder_modules=modules, combinations=combinations, **kinds)
+    hash_scheme = raw.get("hash")
+    if hash_scheme is not None and hash_scheme not in HASH_SCHEMES:
+        raise ExperimentFileError(f"{source}: 'hash' must be one of {sorted(HASH_SCHEMES)}, not {hash_scheme!r}")
+    return Experiment(schema=schema, seeds=seeds, builder_modules=modules, combinations=combinations,
+                      hash=hash_scheme, **kinds)
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

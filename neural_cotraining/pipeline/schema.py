@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import datajoint as dj
 
+from .hash_scheme import apply_hash_scheme, check_scheme_name
 from .schema_guard import (
     ENTRY_TABLES,
     ForeignSchemaError,
@@ -55,7 +56,8 @@ def connect(reset: bool = False) -> "dj.Connection":
         raise DatabaseUnavailableError(f"cannot use the database at {settings.describe()}: {reason}") from None
 
 
-def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False) -> SimpleNamespace:
+def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False,
+             hash: str | None = None) -> SimpleNamespace:
     """Open (creating if needed) the schema ``schema_name`` and its tables.
 
     Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
@@ -64,8 +66,13 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     ``allow_other_tables`` (see :mod:`.schema_guard`). A schema made by an older version that lacks columns added
     since is refused with the reason, or brought up to date with ``upgrade=True`` (the columns are added with their
     defaults; nothing else changes).
+
+    ``hash`` picks the config hash of a new schema: ``"typed"`` (the default, :func:`..hashing.make_hash`) or
+    ``"nnfabrik"`` (nnfabrik's own, to agree with tables nnfabrik filled). The schema records it; ``None`` uses
+    the recorded one, and naming another than the recorded one is refused (:mod:`.hash_scheme`).
     """
     check_schema_name(schema_name)
+    check_scheme_name(hash)
     refuse_system_schema(schema_name)
     connection = connect()
     existing = schema_tables(connection, schema_name)
@@ -77,8 +84,9 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
         )
     context: dict = {}
     schema = dj.Schema(schema_name, context=context, connection=connection)
-    tables = declare_tables(schema, context)
+    tables = declare_tables(schema, context, hash or "typed")
     _check_columns(tables, schema_name, upgrade)
+    apply_hash_scheme(tables, schema_name, hash)
     return tables
 
 

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import datajoint as dj
 
 from .entries import DatasetEntries, FabrikantEntries, ModelEntries, TrainerEntries
+from .hash_scheme import hash_column_comment
 from .live_progress import declare_live_tables
 from .user_tables import TrainedModelBase
 
@@ -22,11 +23,11 @@ _ENTRY_METHODS = {"dataset": DatasetEntries, "model": ModelEntries, "trainer": T
 FN_LENGTH = 96  # dotted builder names; keeps the TrainedModel key within MySQL's 3072-byte index limit
 
 
-def _config_table(kind: str, fabrikant: type) -> type:
+def _config_table(kind: str, fabrikant: type, hash_scheme: str) -> type:
     definition = f"""
     # {kind} builders and their configs, keyed by the config's hash
     {kind}_fn: varchar({FN_LENGTH})   # dotted name of the builder function
-    {kind}_hash: char(32)             # make_hash(config)
+    {kind}_hash: char(32)             # {hash_column_comment(hash_scheme)}
     ---
     {kind}_config: <blob>             # keyword arguments of the builder
     {kind}_comment = "": varchar(256)
@@ -37,8 +38,9 @@ def _config_table(kind: str, fabrikant: type) -> type:
     return type(kind.capitalize(), (_ENTRY_METHODS[kind], dj.Manual), attributes)
 
 
-def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
-    """Declare every table in ``schema``; ``context`` is its declaration namespace and is filled here."""
+def declare_tables(schema: dj.Schema, context: dict, hash_scheme: str = "typed") -> SimpleNamespace:
+    """Declare every table in ``schema``; ``context`` is its declaration namespace and is filled here.
+    ``hash_scheme`` goes into the hash columns' comments of tables declared now (see :mod:`.hash_scheme`)."""
 
     class Fabrikant(FabrikantEntries, dj.Manual):
         definition = """
@@ -61,7 +63,7 @@ def declare_tables(schema: dj.Schema, context: dict) -> SimpleNamespace:
 
     context["Seed"] = schema(Seed, context=context)
     for kind in ("dataset", "model", "trainer"):
-        table = _config_table(kind, Fabrikant)
+        table = _config_table(kind, Fabrikant, hash_scheme)
         context[table.__name__] = schema(table, context=context)
 
     class Checkpoint(dj.Manual):
