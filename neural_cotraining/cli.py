@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .cli_common import open_experiment, print_table
 from .cli_errors import USER_ERRORS, CommandError, logs_to_stderr, one_line, report
+from .cli_search import add_commands as add_search_commands
 from .cli_workers import add_commands as add_worker_commands
 
 __all__ = ["main", "build_parser"]
@@ -279,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     affinity.add_argument("--reserve-jobs", action="store_true",
                           help="coordinate with other workers via the jobs table")
     add_worker_commands(commands)
+    add_search_commands(commands)
     drop = commands.add_parser("drop", help="drop a schema and everything in it (asks first)")
     drop.add_argument("schema")
     drop.add_argument("--yes", action="store_true", help="do not ask")
