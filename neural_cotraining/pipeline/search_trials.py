@@ -29,7 +29,6 @@ __all__ = ["Trial", "SearchTrials"]
 logger = logging.getLogger(__name__)
 
 _KINDS = ("dataset", "model", "trainer")
-_DECLARED: dict = {}  # {trained-model table's full name: (HyperSearch, HyperSearchTrial)}, per process
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,6 @@ class Trial:
 def _declare(trained_model_table) -> tuple[type, type]:
     """The search tables in the schema of ``trained_model_table``, declared there if missing."""
     trained = trained_model_table()
-    full_name = trained.full_table_name
-    if full_name in _DECLARED:
-        return _DECLARED[full_name]
     context = {"Dataset": trained.dataset_table, "Model": trained.model_table, "Trainer": trained.trainer_table,
                "Seed": trained.seed_table}
     schema = dj.Schema(trained.database, context=context, connection=trained.connection)
@@ -81,8 +77,7 @@ def _declare(trained_model_table) -> tuple[type, type]:
         """
 
     context["HyperSearchTrial"] = schema(HyperSearchTrial, context=context)
-    _DECLARED[full_name] = (context["HyperSearch"], context["HyperSearchTrial"])
-    return _DECLARED[full_name]
+    return context["HyperSearch"], context["HyperSearchTrial"]
 
 
 def _plain(value: Any) -> Any:
