@@ -72,9 +72,9 @@ def instrument(tables) -> Stopwatch:
     import neural_cotraining.models.builders as model_builders
     import neural_cotraining.pipeline.trained_model as trained_model
     import neural_cotraining.trainer.builders as trainer_builders
-    from neural_cotraining.pipeline.callback import TrainingCallback
-    from neural_cotraining.pipeline.checkpoints import CheckpointStore
-    from neural_cotraining.pipeline.workers import ReservationHeartbeat
+    from neural_cotraining.pipeline.jobs.callback import TrainingCallback
+    from neural_cotraining.pipeline.jobs.checkpoints import CheckpointStore
+    from neural_cotraining.pipeline.jobs.reservations import ReservationHeartbeat
 
     watch = Stopwatch()
     watch.wrap(dataset_builders, "cotraining_loaders", "build_dataset")
@@ -138,7 +138,7 @@ def checkpoint_loop(tables, key: dict, dataset_config: dict, model_config: dict,
     """Save a real training state (after one epoch) ``saves`` times through ``CheckpointStore``."""
     from neural_cotraining.dataset.builders import cotraining_loaders
     from neural_cotraining.models.builders import multitask_model
-    from neural_cotraining.pipeline.checkpoints import CheckpointStore, serialize_training_state
+    from neural_cotraining.pipeline.jobs.checkpoints import CheckpointStore, serialize_training_state
     from neural_cotraining.trainer.builders import cotrainer
 
     captured = {}

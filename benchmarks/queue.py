@@ -2,7 +2,7 @@
 
 A fresh throwaway schema gets one trivial dataset / model / trainer entry (``benchmarks.trivial_builders``: no real
 data, a 1x1 model, a trainer that reports one epoch and returns) and 1,000 seeds. 8 long-lived worker processes
-(``neural_cotraining.pipeline.long_lived_worker.LongLivedWorker`` with ``idle_exit=0``, what ``neural-cotraining
+(``neural_cotraining.pipeline.jobs.long_lived_worker.LongLivedWorker`` with ``idle_exit=0``, what ``neural-cotraining
 worker`` runs) connect, wait for "go", then work the queue off. Checked: every job trained exactly once (the
 trainers' seeds), every result stored, 0 errors, the queue empty.
 
@@ -54,9 +54,9 @@ def worker(schema: str, profile: bool, mode: str) -> int:
 
     torch.set_num_threads(1)
     from benchmarks import trivial_builders
-    from neural_cotraining.builders import allow_builder_modules
+    from neural_cotraining.registry import allow_builder_modules
     from neural_cotraining.pipeline import activate
-    from neural_cotraining.pipeline.long_lived_worker import LongLivedWorker
+    from neural_cotraining.pipeline.jobs.long_lived_worker import LongLivedWorker
 
     allow_builder_modules("benchmarks")
     tables = activate(schema)
@@ -94,7 +94,7 @@ def worker(schema: str, profile: bool, mode: str) -> int:
 
 def run_queue(n_jobs: int, n_workers: int, profile: bool, mode: str) -> dict:
     with throwaway_schema("queue") as tables:
-        from neural_cotraining.builders import allow_builder_modules
+        from neural_cotraining.registry import allow_builder_modules
 
         allow_builder_modules("benchmarks")
         tables.Dataset().add_entry(f"{BUILDERS}.trivial_data", {}, comment="trivial")

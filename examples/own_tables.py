@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from my_lab.analysis import declare_analysis_tables  # noqa: E402
-from neural_cotraining.builders import allow_builder_modules  # noqa: E402
+from neural_cotraining.registry import allow_builder_modules  # noqa: E402
 from neural_cotraining.pipeline import activate  # noqa: E402
 
 SCHEMA_ENV = "OWN_TABLES_SCHEMA"

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import my_lab.data  # noqa: E402
-from neural_cotraining.builders import BUILDER_MODULES_ENV, allow_builder_modules, allowed_module_prefixes  # noqa: E402
+from neural_cotraining.registry import BUILDER_MODULES_ENV, allow_builder_modules, allowed_module_prefixes  # noqa: E402
 from neural_cotraining.pipeline import activate  # noqa: E402
 
 SCHEMA_ENV = "OWN_BUILDERS_SCHEMA"

@@ -30,12 +30,12 @@ import time
 
 import torch
 
-from neural_cotraining.affinity_scores import group_label
-from neural_cotraining.cli_common import print_table
-from neural_cotraining.configs.affinity_study import AffinityStudy
+from neural_cotraining.affinity.scores import group_label
+from neural_cotraining.cli.output import print_table
+from neural_cotraining.affinity.plan import AffinityStudy
 from neural_cotraining.configs.tabular import tabular_heads, tabular_loss_functions, tabular_monitor
 from neural_cotraining.pipeline import activate
-from neural_cotraining.pipeline.affinity_runs import run_affinity_study
+from neural_cotraining.affinity.runs import run_affinity_study
 
 SCHEMA_ENV = "TABULAR_EXAMPLE_SCHEMA"
 DEFAULT_SCHEMA = "neural_cotraining_tabular"

@@ -15,7 +15,7 @@ def schema_name() -> str:
 @pytest.fixture
 def pipeline(schema_name, monkeypatch):
     """The pipeline's tables in a fresh schema, dropped afterwards; the tests' builders are allow-listed."""
-    from neural_cotraining.builders import BUILDER_MODULES_ENV
+    from neural_cotraining.registry import BUILDER_MODULES_ENV
     from neural_cotraining.pipeline import activate
 
     monkeypatch.setenv(BUILDER_MODULES_ENV, "tests")

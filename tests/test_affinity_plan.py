@@ -3,7 +3,7 @@
 import pytest
 
 from neural_cotraining.configs import ExperimentFileError
-from neural_cotraining.configs.affinity_study import (
+from neural_cotraining.affinity.plan import (
     AffinityStudy,
     load_affinity_file,
     plan_study,

@@ -7,7 +7,7 @@ import statistics
 import pytest
 from PIL import Image
 
-from neural_cotraining.affinity_scores import (
+from neural_cotraining.affinity.scores import (
     METRIC_DIRECTIONS,
     PAIR_FIELDS,
     TaskMetric,
@@ -18,7 +18,7 @@ from neural_cotraining.affinity_scores import (
     pair_affinity,
     write_rows_csv,
 )
-from neural_cotraining.plots import plot_affinity_heatmap
+from neural_cotraining.affinity.heatmap import plot_affinity_heatmap
 
 # task a: AUC (higher is better); task b: RMSE (lower is better); task c: accuracy
 METRICS = {"a": TaskMetric("auc"), "b": TaskMetric("rmse"), "c": TaskMetric("accuracy", split="validation")}
@@ -167,8 +167,8 @@ def test_summaries_and_plans_import_without_datajoint():
         "import sys\n"
         "for blocked in ('datajoint', 'neural_cotraining.pipeline'):\n"
         "    sys.modules[blocked] = None  # any import of these now raises ImportError\n"
-        "import neural_cotraining.affinity_scores, neural_cotraining.configs.affinity_study, neural_cotraining.configs.tabular\n"
-        "import neural_cotraining.plots, neural_cotraining.dataset.tabular\n"
+        "import neural_cotraining.affinity.scores, neural_cotraining.affinity.plan, neural_cotraining.configs.tabular\n"
+        "import neural_cotraining.affinity.heatmap, neural_cotraining.dataset.tabular\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                             cwd=Path(__file__).resolve().parents[1])

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from neural_cotraining import builders
-from neural_cotraining.builders import (
+from neural_cotraining import registry as builders
+from neural_cotraining.registry import (
     BUILDER_MODULES_ENV,
     CONFIG_FILE_ENV,
     ConfigKeyError,
@@ -34,8 +34,8 @@ def test_our_own_builders_resolve():
 @pytest.mark.parametrize(
     "name",
     [
-        "neural_cotraining.pipeline.server.run_command",
-        "neural_cotraining.pipeline.server.install_debian_package",
+        "neural_cotraining.pipeline.server.mariadb.run_command",
+        "neural_cotraining.pipeline.server.mariadb.install_debian_package",
         "neural_cotraining.cli.main",
         "neural_cotraining.hashing.make_hash",
         "neural_cotraining.models.builders.strict_config",  # listed in __all__, but a helper: takes no seed

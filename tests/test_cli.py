@@ -129,7 +129,7 @@ def test_missing_experiment_file(capsys, tmp_path):
 
 def test_status_shows_how_far_checkpointed_jobs_got(capsys, experiment_file, schema_name):
     from neural_cotraining.pipeline import activate
-    from neural_cotraining.pipeline.checkpoints import CheckpointStore
+    from neural_cotraining.pipeline.jobs.checkpoints import CheckpointStore
 
     code, out, _ = run(capsys, "add", experiment_file)
     key = next(json.loads(line) for line in out.splitlines() if '"trainer": "sgd"' in line and '"seed": 1' in line)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from neural_cotraining.builders import BUILDER_MODULES_ENV, builder_name, check_config, resolve_builder
+from neural_cotraining.registry import BUILDER_MODULES_ENV, builder_name, check_config, resolve_builder
 from neural_cotraining.configs import load_experiment
 from neural_cotraining.hashing import canonical_form
 from tests.threads import torch_threads

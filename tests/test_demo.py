@@ -5,7 +5,7 @@ import json
 import yaml
 
 from neural_cotraining.cli import main
-from neural_cotraining.demo import CONDITIONS, DEMO_EXPERIMENT
+from neural_cotraining.demo.report import CONDITIONS, DEMO_EXPERIMENT
 
 
 def shrink(experiment: dict) -> dict:

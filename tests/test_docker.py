@@ -206,7 +206,7 @@ def test_worker_is_a_long_lived_worker_and_scales(compose):
     assert argv[0] == "exec"
     argv = argv[1:]
     assert argv[:2] == ["neural-cotraining", "worker"]
-    from neural_cotraining.cli import build_parser
+    from neural_cotraining.cli.main import build_parser
 
     arguments = build_parser().parse_args(argv[1:])  # the CLI accepts the command line as written
     assert arguments.command == "worker" and arguments.idle_exit is not None and arguments.idle_exit > 0
@@ -219,7 +219,7 @@ def test_worker_is_a_long_lived_worker_and_scales(compose):
 
 def test_setup_adds_the_experiment_before_the_workers(compose):
     argv = shlex.split(expand_like_sh(shell_script(compose.services["setup"]), read_env_file(ENV_EXAMPLE)))
-    from neural_cotraining.cli import build_parser
+    from neural_cotraining.cli.main import build_parser
 
     arguments = build_parser().parse_args(argv[1:])
     assert argv[0] == "neural-cotraining" and arguments.command == "add"

@@ -6,7 +6,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.image  # noqa: E402
 
-from neural_cotraining.plots import plot_robustness_curves  # noqa: E402
+from neural_cotraining.demo.plots import plot_robustness_curves  # noqa: E402
 
 
 def per_seed():

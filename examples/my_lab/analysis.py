@@ -1,4 +1,4 @@
-"""The lab's own tables, in a schema of its own, built on the pipeline's (``neural_cotraining.pipeline.user_tables``).
+"""The lab's own tables, in a schema of its own, built on the pipeline's (``neural_cotraining.pipeline.templates``).
 
 - ``QuickTrainedModel``: a trained-model table of the lab's own (nnfabrik's ``TrainedModelBase`` pattern): its own
   name and comment, the pipeline's make, keyed by the pipeline's Dataset, Model, Trainer and Seed entries;

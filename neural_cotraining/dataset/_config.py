@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from neural_cotraining.builders import ConfigKeyError
+from neural_cotraining.registry import ConfigKeyError
 
 __all__ = [
     "strict_builder",

@@ -18,7 +18,7 @@ import inspect
 import logging
 
 from ._config import strict_builder
-from ..builders import ConfigKeyError, checks_config
+from ..registry import ConfigKeyError, checks_config
 from .images.loaders import IMAGE_TASK, digits_loaders, image_classification_loaders
 from .neural.loaders import NEURAL_TASK, filetree_static_loaders, monkey_static_loaders, neural_loaders
 from .simulation.loaders import simulated_neural_loaders

@@ -4,7 +4,7 @@ Every task of a source reads the same input columns; the columns that become reg
 the inputs (with their near-copies), so no task can be solved by copying an input. The split depends only on the
 seed and the fractions, never on ``tasks``, so an experiment on one task and one on a pair of tasks see the same
 train / validation / test rows: that is what makes single-task and multi-task runs comparable (task-affinity
-studies, ``neural_cotraining.pipeline.affinity_runs``).
+studies, ``neural_cotraining.affinity.runs``).
 
 Sources and their tasks (:data:`TABULAR_TASKS`, in this order):
 

@@ -7,17 +7,21 @@ Contract:
   nnfabrik's argument names and methods work too) and ``TrainedModel`` (``populate(...)``, ``load_model(key)`` ->
   (dataloaders, model), ``get_full_config``, parts ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and
   ``UnitResult`` (per-neuron test results keyed by task, session and unit id)), ``Checkpoint``, and the live
-  progress of running jobs ``LiveJob`` / ``LiveEpochMetric`` (``live_progress``).
+  progress of running jobs ``LiveJob`` / ``LiveEpochMetric`` (``jobs.live_progress``).
   It refuses the server's system schemas and other people's schemas (``ForeignSchemaError``). Importing this
   package connects to nothing.
 - ``drop_plan(name)`` lists what ``drop_schema(name)`` would remove (tables, rows); both refuse non-pipeline schemas.
-- ``TrainedModelBase`` and ``ScoringBase`` (``pipeline.user_tables``): base classes for the user's own trained-model
+- ``TrainedModelBase`` and ``ScoringBase`` (``pipeline.templates``): base classes for the user's own trained-model
   variants and for computed tables downstream of a trained-model table.
-- ``LongLivedWorker`` (``long_lived_worker``): trains jobs until idle or stopped by SIGTERM/SIGINT, which checkpoints
-  the epoch in progress and hands the job back to the queue (``stopping``).
-- ``ensure_server()`` makes a local MariaDB answer (start / install / enable root over TCP / packet size).
-- ``run_affinity_study(tables, study, output_dir)`` (``pipeline.affinity_runs``) adds, trains and summarises a
-  task-affinity study (every single task and pair over seeds; gains over the single-task baselines, CSV + heatmap).
+- ``LongLivedWorker`` (``jobs.long_lived_worker``): trains jobs until idle or stopped by SIGTERM/SIGINT, which
+  checkpoints the epoch in progress and hands the job back to the queue (``jobs.stopping``).
+- ``ensure_server()`` (``server``) makes a local MariaDB or PostgreSQL answer (start / install / packet size).
+
+Layout: ``schema`` (connect, activate, drop) and ``schema_guard`` (what is ours); ``tables`` (every table, in
+dependency order); ``entries`` (add_entry & co.); ``trained_model`` (the make) and ``templates`` (the user's own
+trained-model and scoring tables); ``experiments`` (an experiment file's entries, jobs, status and results);
+``jobs/`` (reservations, long-lived workers, stopping, the trainer's callback, checkpoints, live progress);
+``server/`` (local database starters); ``_datajoint`` (every private DataJoint touch).
 """
 
 import warnings
@@ -25,9 +29,8 @@ import warnings
 # settings come from the DJ_* environment (see settings.py); a missing datajoint.json is the normal case
 warnings.filterwarnings("ignore", message="No datajoint.json found", category=UserWarning)
 
-from .affinity_runs import AffinityResult, run_affinity_study  # noqa: E402
-from .callback import TrainingCallback  # noqa: E402
-from .long_lived_worker import LongLivedWorker, WorkerSummary  # noqa: E402
+from .jobs.callback import TrainingCallback  # noqa: E402
+from .jobs.long_lived_worker import LongLivedWorker, WorkerSummary  # noqa: E402
 from .schema import (  # noqa: E402
     DatabaseUnavailableError,
     SchemaOutdatedError,
@@ -40,7 +43,7 @@ from .schema_guard import ForeignSchemaError  # noqa: E402
 from .server import ServerError, ensure_server, server_version  # noqa: E402
 from .settings import DatabaseSettings, database_settings  # noqa: E402
 from .trained_model import BrokenResultError, deserialize_state, serialize_state  # noqa: E402
-from .user_tables import ScoringBase, TrainedModelBase  # noqa: E402
+from .templates import ScoringBase, TrainedModelBase  # noqa: E402
 
 __all__ = [
     "activate",
@@ -50,8 +53,6 @@ __all__ = [
     "SchemaOutdatedError",
     "TrainedModelBase",
     "ScoringBase",
-    "AffinityResult",
-    "run_affinity_study",
     "connect",
     "DatabaseUnavailableError",
     "ensure_server",

@@ -16,8 +16,8 @@ import logging
 import warnings
 from typing import Any, Callable
 
-from ..builder_helpers import get_data, get_model, get_trainer
-from ..builders import builder_name, check_entry, resolve_builder
+from ..nnfabrik_compat import get_data, get_model, get_trainer
+from ..registry import builder_name, check_entry, resolve_builder
 from ..hashing import HASH_SCHEMES, canonical_form, plain_config
 
 __all__ = ["HashCollisionWarning", "ConfigEntries", "DatasetEntries", "ModelEntries", "TrainerEntries", "FabrikantEntries"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
-from ..builders import allow_builder_modules, check_entry
+from ..registry import allow_builder_modules, check_entry
 from ..configs.experiment import Experiment
 
 __all__ = [

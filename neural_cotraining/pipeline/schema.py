@@ -18,7 +18,8 @@ from .schema_guard import (
     table_row_counts,
 )
 from .settings import database_settings
-from .tables import declare_tables
+from .tables import TABLE_NAMES, declare_tables
+from .templates import declare_trained_model
 
 __all__ = ["DatabaseUnavailableError", "SchemaOutdatedError", "connect", "activate", "drop_plan", "drop_schema"]
 
@@ -84,7 +85,9 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
         )
     context: dict = {}
     schema = dj.Schema(schema_name, context=context, connection=connection)
-    tables = declare_tables(schema, context, hash or "typed")
+    declare_tables(schema, context, hash or "typed")
+    declare_trained_model(schema, context)
+    tables = SimpleNamespace(schema=schema, **{name: context[name] for name in TABLE_NAMES})
     _check_columns(tables, schema_name, upgrade)
     apply_hash_scheme(tables, schema_name, hash)
     return tables

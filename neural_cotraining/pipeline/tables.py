@@ -1,26 +1,94 @@
-"""Table declarations, made per schema by :func:`declare_tables`.
+"""The whole schema, in dependency order: every table and part the pipeline declares.
 
-The tables follow nnfabrik's names and attributes so its users find their way: ``Fabrikant``, ``Seed``,
-``Dataset`` / ``Model`` / ``Trainer`` (``*_fn``, ``*_hash``, ``*_config``, ``*_comment``, ``*_fabrikant``,
-``*_ts``) and ``TrainedModel`` keyed by all four. Classes are made afresh for each schema so that several schemas
-(one per experiment, or a throwaway one per test) can be open in one process.
+    Fabrikant                         who adds entries
+    Seed                              random seeds
+    Dataset, Model, Trainer           builder name + config, keyed by the config's hash   (-> Fabrikant)
+    Checkpoint                        a running job's training state, per epoch           (-> the four above)
+    LiveJob, LiveEpochMetric          a running job's progress, per epoch                 (-> the four above)
+    TrainedModel                      score, output, user                                 (-> the four above)
+      .ModelState (alias ModelStorage), .EpochMetric, .UnitResult
+
+The tables follow nnfabrik's names and attributes so its users find their way (``*_fn``, ``*_hash``,
+``*_config``, ``*_comment``, ``*_fabrikant``, ``*_ts``). Classes are made afresh for each schema by
+:func:`declare_tables`, so that several schemas (one per experiment, or a throwaway one per test) can be open in
+one process. The trained-model parts and definition are declared here too and shared by every trained-model table
+(``templates.TrainedModelBase``), the user's own included.
 """
 
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import datajoint as dj
 
 from .entries import DatasetEntries, FabrikantEntries, ModelEntries, TrainerEntries
 from .hash_scheme import hash_column_comment
-from .live_progress import declare_live_tables
-from .user_tables import TrainedModelBase
 
-__all__ = ["declare_tables"]
+__all__ = ["TABLE_NAMES", "declare_tables", "trained_model_definition", "ModelStatePart", "EpochMetricPart", "UnitResultPart"]
 
 _ENTRY_METHODS = {"dataset": DatasetEntries, "model": ModelEntries, "trainer": TrainerEntries}
 FN_LENGTH = 96  # dotted builder names; keeps the TrainedModel key within MySQL's 3072-byte index limit
+
+
+_JOB_KEY = """-> Model
+        -> Dataset
+        -> Trainer
+        -> Seed"""
+
+
+def trained_model_definition(table_comment: str) -> str:
+    """A trained-model table's definition: keyed by its Model, Dataset, Trainer and Seed tables (``self()``'s
+    ``model_table`` & co., so a user's table can point elsewhere)."""
+    return f"""
+        # {table_comment}
+        -> self().model_table
+        -> self().dataset_table
+        -> self().trainer_table
+        -> self().seed_table
+        ---
+        comment = "": varchar(768) # the trainer, model and dataset comments, joined
+        score: float64             # the trainer's score (the co-trainer: main monitored validation metric)
+        output: <blob>             # the trainer's output (final metrics per split, history, ...)
+        -> self().user_table
+        trainedmodel_ts = CURRENT_TIMESTAMP: datetime
+        """
+
+
+class ModelStatePart(dj.Part):
+    definition = """
+    # trained weights: torch.save bytes of the state dict, read back with weights_only=True
+    -> master
+    ---
+    model_state: bytes
+    """
+
+
+class EpochMetricPart(dj.Part):
+    definition = """
+    # one row per epoch, split, task and metric the trainer reported
+    -> master
+    epoch: int32
+    split: varchar(32)
+    task: varchar(48)
+    metric: varchar(96)
+    ---
+    value = null: float64  # null where the metric was not finite
+    """
+
+
+class UnitResultPart(dj.Part):
+    definition = """
+    # per-neuron test results of a neural task, keyed by session and the recording's unit id
+    -> master
+    task: varchar(48)
+    data_key: varchar(64)         # the session
+    unit_id: int64                # the neuron's id in the recording (its column index if the data has none)
+    ---
+    unit_index: int32             # the neuron's column in the session's responses
+    test_correlation = null: float64   # single-trial correlation on the test split (best weights)
+    oracle = null: float64        # leave-one-out oracle of the test repeats
+    fraction_oracle = null: float64    # test_correlation / oracle
+    area = "": varchar(32)
+    layer = "": varchar(32)
+    """
 
 
 def _config_table(kind: str, fabrikant: type, hash_scheme: str) -> type:
@@ -38,9 +106,9 @@ def _config_table(kind: str, fabrikant: type, hash_scheme: str) -> type:
     return type(kind.capitalize(), (_ENTRY_METHODS[kind], dj.Manual), attributes)
 
 
-def declare_tables(schema: dj.Schema, context: dict, hash_scheme: str = "typed") -> SimpleNamespace:
-    """Declare every table in ``schema``; ``context`` is its declaration namespace and is filled here.
-    ``hash_scheme`` goes into the hash columns' comments of tables declared now (see :mod:`.hash_scheme`)."""
+def declare_tables(schema: dj.Schema, context: dict, hash_scheme: str = "typed") -> None:
+    """Declare every table but ``TrainedModel`` in ``schema``; ``context`` is its declaration namespace and is filled
+    here. ``hash_scheme`` goes into the hash columns' comments of tables declared now (see :mod:`.hash_scheme`)."""
 
     class Fabrikant(FabrikantEntries, dj.Manual):
         definition = """
@@ -67,12 +135,9 @@ def declare_tables(schema: dj.Schema, context: dict, hash_scheme: str = "typed")
         context[table.__name__] = schema(table, context=context)
 
     class Checkpoint(dj.Manual):
-        definition = """
+        definition = f"""
         # training state of a job in progress (the last few epochs), so a crashed job resumes
-        -> Model
-        -> Dataset
-        -> Trainer
-        -> Seed
+        {_JOB_KEY}
         epoch: int32
         ---
         state: bytes             # torch.save bytes of the trainer's state, read back with weights_only=True
@@ -80,16 +145,37 @@ def declare_tables(schema: dj.Schema, context: dict, hash_scheme: str = "typed")
         """
 
     context["Checkpoint"] = schema(Checkpoint, context=context)
-    declare_live_tables(schema, context)
 
-    class TrainedModel(TrainedModelBase):
-        table_comment = "a model trained from one dataset, model, trainer and seed entry"
-        nnfabrik = context
+    class LiveJob(dj.Manual):
+        definition = f"""
+        # a job training now (or interrupted and waiting to resume); removed when its model is stored
+        {_JOB_KEY}
+        ---
+        epoch = 0: int32                # the last epoch reported
+        best_score = null: float64      # the trainer's score at its best epoch so far, if it reports one
+        worker: varchar(160)            # host:pid of the worker process
+        started_ts = CURRENT_TIMESTAMP: datetime
+        heartbeat_ts = CURRENT_TIMESTAMP: datetime  # the worker's last sign of life
+        """
 
-    context["TrainedModel"] = schema(TrainedModel, context=context)
-    return SimpleNamespace(schema=schema, **{name: context[name] for name in _TABLE_NAMES})
+    context["LiveJob"] = schema(LiveJob, context=context)
+
+    class LiveEpochMetric(dj.Manual):
+        definition = """
+        # the per-epoch metrics of a live job so far (as TrainedModel.EpochMetric, before the job ends)
+        -> LiveJob
+        epoch: int32
+        split: varchar(32)
+        task: varchar(48)
+        metric: varchar(96)
+        ---
+        value = null: float64
+        """
+
+    context["LiveEpochMetric"] = schema(LiveEpochMetric, context=context)
+    # TrainedModel (trained_model_definition and the parts above) is declared next, by templates.declare_trained_model
 
 
-_TABLE_NAMES = (
+TABLE_NAMES = (
     "Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel", "Checkpoint", "LiveJob", "LiveEpochMetric"
 )

@@ -16,12 +16,12 @@ from typing import Any
 
 import torch
 
-from ..builder_helpers import get_all_parts
-from .callback import TrainingCallback
-from .checkpoints import CheckpointStore
-from .live_progress import LiveProgress
+from ..nnfabrik_compat import get_all_parts
+from .jobs.callback import TrainingCallback
+from .jobs.checkpoints import CheckpointStore
+from .jobs.live_progress import LiveProgress
 from .unit_results import unit_rows
-from .workers import ReservationHeartbeat, release_dead_reservations
+from .jobs.reservations import ReservationHeartbeat, release_dead_reservations
 
 __all__ = ["TrainedModelMethods", "BrokenResultError", "serialize_state", "deserialize_state"]
 

@@ -21,7 +21,7 @@ import importlib
 import math
 from typing import Any
 
-from ..builders import builder_name
+from ..registry import builder_name
 from ..hashing import make_hash
 from ..pipeline.search_trials import SearchTrials, Trial
 from .driver import SearchSettings, run_trials

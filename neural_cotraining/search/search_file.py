@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..builders import allow_builder_modules, check_config, resolve_builder
+from ..registry import allow_builder_modules, check_config, resolve_builder
 from ..configs.experiment import ExperimentFileError, read_yaml_file
 from ..hashing import HASH_SCHEMES
 from .optimizer import METHODS

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from ..builders import checks_config
+from ..registry import checks_config
 from .callbacks import EpochCallback
 from .cotrainer import CoTrainer
 from .cyclers import build_cycler

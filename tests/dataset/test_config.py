@@ -3,7 +3,7 @@ import inspect
 import numpy as np
 import pytest
 
-from neural_cotraining.builders import ConfigKeyError
+from neural_cotraining.registry import ConfigKeyError
 from neural_cotraining.dataset import (
     cotraining_loaders,
     digits_loaders,

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from neural_cotraining.builders import ConfigKeyError
+from neural_cotraining.registry import ConfigKeyError
 from neural_cotraining.dataset import cotraining_loaders
 
 SMALL_NEURAL = {"n_sessions": 2, "n_neurons": 6, "n_train_images": 40, "n_test_images": 8, "test_repeats": 4}

@@ -4,7 +4,7 @@ generator, in pixel units, clipped to the pixel range, training split only."""
 import pytest
 import torch
 
-from neural_cotraining.builders import check_entry
+from neural_cotraining.registry import check_entry
 from neural_cotraining.dataset import digits_loaders
 from neural_cotraining.dataset.images.augmentation import NoiseAugmentation
 

@@ -4,7 +4,7 @@ distribution, the image-response pairing destroyed, repeats of an image moved to
 import numpy as np
 import pytest
 
-from neural_cotraining.builders import ConfigValueError, check_entry
+from neural_cotraining.registry import ConfigValueError, check_entry
 from neural_cotraining.dataset import cotraining_loaders
 from neural_cotraining.dataset.neural import build_neural_loaders
 from neural_cotraining.dataset.neural.shuffle import shuffle_responses_across_images

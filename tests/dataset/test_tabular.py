@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from neural_cotraining.builders import ConfigKeyError
+from neural_cotraining.registry import ConfigKeyError
 from neural_cotraining.dataset import TABULAR_TASKS, TabularBatch, tabular_loaders, tabular_task_kinds
 
 BREAST = list(TABULAR_TASKS["breast_cancer"])

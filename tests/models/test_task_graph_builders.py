@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from neural_cotraining.builders import check_config, resolve_builder
+from neural_cotraining.registry import check_config, resolve_builder
 from neural_cotraining.models import TaskGraphModel, UnknownConfigKeyError
 from neural_cotraining.models.builders import hard_sharing_mlp, task_graph_model
 

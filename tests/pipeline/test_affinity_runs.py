@@ -7,11 +7,11 @@ import pytest
 import torch
 import yaml
 
-from neural_cotraining.builders import ConfigKeyError
+from neural_cotraining.registry import ConfigKeyError
 from neural_cotraining.cli import main as cli_main
-from neural_cotraining.configs.affinity_study import AffinityStudy
+from neural_cotraining.affinity.plan import AffinityStudy
 from neural_cotraining.configs.tabular import tabular_heads, tabular_loss_functions
-from neural_cotraining.pipeline.affinity_runs import run_affinity_study
+from neural_cotraining.affinity.runs import run_affinity_study
 
 TASKS = ["malignant", "worst_area", "worst_concavity"]
 DATASET_FN = "neural_cotraining.dataset.builders.tabular_loaders"

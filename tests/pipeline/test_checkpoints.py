@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from neural_cotraining.pipeline.checkpoints import CheckpointStore
+from neural_cotraining.pipeline.jobs.checkpoints import CheckpointStore
 from tests.pipeline import tiny_builders
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from neural_cotraining.builders import ConfigKeyError, ConfigValueError, DisallowedBuilderError
+from neural_cotraining.registry import ConfigKeyError, ConfigValueError, DisallowedBuilderError
 from neural_cotraining.hashing import UnhashableConfigError, make_hash
 from tests.pipeline import tiny_builders
 

@@ -1,7 +1,7 @@
 """LiveProgress: a job's live rows appear with its first report (or a heartbeat during a long first epoch), move on
 per epoch, forget an earlier attempt's epochs after the checkpoint it resumes from, and go away with clear()."""
 
-from neural_cotraining.pipeline.live_progress import LiveProgress
+from neural_cotraining.pipeline.jobs.live_progress import LiveProgress
 from neural_cotraining.trainer import cotrainer
 from tests.pipeline import tiny_builders
 

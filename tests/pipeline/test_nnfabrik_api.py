@@ -11,7 +11,7 @@ import warnings
 import pytest
 import torch
 
-from neural_cotraining.builders import BUILDER_MODULES_ENV
+from neural_cotraining.registry import BUILDER_MODULES_ENV
 from neural_cotraining.pipeline import activate
 from tests.pipeline import tiny_builders
 
@@ -256,7 +256,7 @@ def test_get_full_config(trained):
 
 # ---- nnfabrik.builder helpers ----
 def test_builder_helpers_rebuild_the_trained_model(trained):
-    from neural_cotraining.builder_helpers import get_all_parts
+    from neural_cotraining.nnfabrik_compat import get_all_parts
 
     config = trained[1]().get_full_config()
     dataloaders, model, trainer = get_all_parts(**config, seed=2020)
@@ -267,7 +267,7 @@ def test_builder_helpers_rebuild_the_trained_model(trained):
 
 
 def test_get_data_get_model_get_trainer(trained):
-    from neural_cotraining.builder_helpers import get_data, get_model, get_trainer
+    from neural_cotraining.nnfabrik_compat import get_data, get_model, get_trainer
 
     loaders = get_data(DATASET_FN, {**DATASET_CONFIG, "seed": 3})
     model = get_model(MODEL_FN, MODEL_CONFIG, loaders, seed=3)

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from neural_cotraining.builders import BUILDER_MODULES_ENV
+from neural_cotraining.registry import BUILDER_MODULES_ENV
 from neural_cotraining.configs import experiment_from_dict
 from neural_cotraining.pipeline import activate
 from neural_cotraining.pipeline.entries import HashCollisionWarning

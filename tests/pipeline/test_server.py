@@ -5,7 +5,7 @@ import pymysql
 import pytest
 
 from neural_cotraining.pipeline import ServerError, database_settings, ensure_server
-from neural_cotraining.pipeline.server import MAX_ALLOWED_PACKET
+from neural_cotraining.pipeline.server.mariadb import MAX_ALLOWED_PACKET
 
 
 def _unused_port() -> int:
@@ -81,9 +81,9 @@ def test_datajoint_is_imported_only_by_the_pipeline():
         "        if name == 'datajoint' or name.startswith('datajoint.'):\n"
         "            raise ImportError('datajoint is blocked')\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import neural_cotraining, neural_cotraining.hashing, neural_cotraining.builders\n"
+        "import neural_cotraining, neural_cotraining.hashing, neural_cotraining.registry\n"
         "import neural_cotraining.trainer, neural_cotraining.models, neural_cotraining.dataset\n"
-        "import neural_cotraining.configs, neural_cotraining.affinity_scores, neural_cotraining.plots, neural_cotraining.cli\n"
+        "import neural_cotraining.configs, neural_cotraining.affinity.scores, neural_cotraining.demo.plots, neural_cotraining.cli.main\n"
         "try:\n    import neural_cotraining.pipeline\nexcept ImportError as error:\n    print('blocked:', error)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -6,8 +6,8 @@ import signal
 
 import pytest
 
-from neural_cotraining.pipeline.callback import TrainingCallback
-from neural_cotraining.pipeline.stopping import StopRequest, TrainingStopped
+from neural_cotraining.pipeline.jobs.callback import TrainingCallback
+from neural_cotraining.pipeline.jobs.stopping import StopRequest, TrainingStopped
 
 METRICS = {"validation": {"t": {"loss": 1.0}}}
 

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from neural_cotraining.pipeline.workers import ReservationHeartbeat, release_dead_reservations
+from neural_cotraining.pipeline.jobs.reservations import ReservationHeartbeat, release_dead_reservations
 from tests.pipeline import tiny_builders
 
 ROOT = Path(__file__).resolve().parents[2]

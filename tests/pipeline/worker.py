@@ -8,9 +8,9 @@ import json
 import logging
 import sys
 
-from neural_cotraining.builders import allow_builder_modules
+from neural_cotraining.registry import allow_builder_modules
 from neural_cotraining.pipeline import activate
-from neural_cotraining.pipeline.workers import release_dead_reservations
+from neural_cotraining.pipeline.jobs.reservations import release_dead_reservations
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(process)d %(name)s: %(message)s")

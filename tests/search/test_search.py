@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from neural_cotraining.builders import BUILDER_MODULES_ENV
+from neural_cotraining.registry import BUILDER_MODULES_ENV
 from neural_cotraining.search import Bayesian, Random
 from neural_cotraining.search.optimizer import next_params
 

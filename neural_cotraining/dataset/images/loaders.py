@@ -18,7 +18,7 @@ import logging
 
 from torch.utils.data import DataLoader
 
-from ...builders import checks_config
+from ...registry import checks_config
 from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
 from .augmentation import AugmentingCollate, BatchAugmentation, NoiseAugmentation
 from .corruptions import (

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ...builders import checks_config
+from ...registry import checks_config
 from .._config import as_pair, check_fraction, check_positive_int, derive_seed, make_generator, strict_builder
 from ..images.preprocessing import (
     as_channel_values,

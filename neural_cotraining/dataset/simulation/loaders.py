@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...builders import checks_config
+from ...registry import checks_config
 from ...hashing import make_hash
 from .._config import as_pair, derive_seed, strict_builder
 from ..neural.loaders import NEURAL_TASK, build_neural_loaders, check_neural_config

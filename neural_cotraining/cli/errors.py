@@ -12,11 +12,11 @@ import logging
 import os
 import sys
 
-from .builders import BuilderError
-from .configs import ExperimentFileError
-from .hashing import UnhashableConfigError
+from ..registry import BuilderError
+from ..configs import ExperimentFileError
+from ..hashing import UnhashableConfigError
 
-__all__ = ["CommandError", "USER_ERRORS", "report", "one_line", "logs_to_stderr"]
+__all__ = ["CommandError", "USER_ERRORS", "fail", "report", "one_line", "logs_to_stderr"]
 
 # DataJoint logs to stdout unless told otherwise; it reads this when it is first imported
 _DATAJOINT_LOG_STREAM = "DJ_LOG_STREAM"
@@ -67,3 +67,8 @@ def logs_to_stderr() -> None:
         if type(handler) is logging.StreamHandler and not isinstance(handler.stream, _CurrentStderr):
             # a StreamHandler exactly (a FileHandler stays); assigned, not setStream(), which flushes the old stream
             handler.stream = _CurrentStderr()
+
+
+def fail(message: str, hint: str | None = None) -> int:
+    """Report a user error (one line, optionally a hint) and return the command's exit status."""
+    return report(CommandError(message, hint))

@@ -1,7 +1,5 @@
 """``neural-cotraining worker`` and ``watch``: long-lived cluster workers and a live view of running jobs.
 
-Registered by :func:`add_commands` from ``cli.build_parser``; kept apart from ``cli.py`` so that the one-shot
-commands stay short.
 """
 
 from __future__ import annotations
@@ -11,7 +9,8 @@ import logging
 import sys
 import time
 
-from .cli_common import open_experiment, print_table
+from .common import open_experiment
+from .output import print_table
 
 __all__ = ["add_commands"]
 
@@ -27,13 +26,13 @@ def _check_seconds(name: str, value: float | None, strict: bool = False) -> None
 
 def _tables_and_keys(arguments: argparse.Namespace):
     """(tables, the experiment's labelled job keys, or None without a file: every job of --schema)."""
-    from .pipeline import activate
+    from ..pipeline import activate
 
     if arguments.experiment is None:
         if not arguments.schema:
             raise ValueError("give an experiment file or --schema")
         return activate(arguments.schema), None
-    from .pipeline.experiments import experiment_keys
+    from ..pipeline.experiments import experiment_keys
 
     experiment, tables = open_experiment(arguments)
     return tables, experiment_keys(tables, experiment)
@@ -43,8 +42,8 @@ def _worker(arguments: argparse.Namespace) -> int:
     _check_seconds("--idle-exit", arguments.idle_exit)
     _check_seconds("--poll", arguments.poll, strict=True)
     _check_seconds("--orphan-timeout", arguments.orphan_timeout, strict=True)
-    from .pipeline.long_lived_worker import LongLivedWorker
-    from .pipeline.stopping import StopRequest
+    from ..pipeline.jobs.long_lived_worker import LongLivedWorker
+    from ..pipeline.jobs.stopping import StopRequest
 
     tables, keys = _tables_and_keys(arguments)
     worker = LongLivedWorker(
@@ -63,7 +62,7 @@ def _worker(arguments: argparse.Namespace) -> int:
 
 def _watch(arguments: argparse.Namespace) -> int:
     _check_seconds("--interval", arguments.interval, strict=True)
-    from .pipeline.experiments import job_status, schema_keys
+    from ..pipeline.experiments import job_status, schema_keys
 
     tables, keys = _tables_and_keys(arguments)
     keys = schema_keys(tables) if keys is None else keys

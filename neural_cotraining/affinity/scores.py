@@ -4,7 +4,7 @@ A task-affinity study trains every task alone, every pair of tasks together (and
 groups), each over several seeds, and compares each task's score in a group with its score alone (Standley et al.
 2020, "Which tasks should be learned together in multi-task learning?", ICML; Fifty et al. 2021, "Efficiently
 identifying task groupings for multi-task learning", NeurIPS). This module is the arithmetic; it needs no database
-(``neural_cotraining.pipeline.affinity_runs`` runs the experiments and feeds it).
+(``neural_cotraining.affinity.runs`` runs the experiments and feeds it).
 
 Conventions:
 

@@ -3,7 +3,7 @@ what the seeds support."""
 
 import pytest
 
-from neural_cotraining import analysis
+from neural_cotraining.demo import comparison as analysis
 
 ROBUST = "robustness/img_classification/accuracy/"
 

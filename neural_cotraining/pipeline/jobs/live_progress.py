@@ -15,62 +15,15 @@ import os
 import platform
 import time
 
-import datajoint as dj
+from .._datajoint import update_row
 
-__all__ = ["declare_live_tables", "LiveProgress"]
+__all__ = ["LiveProgress"]
 
 logger = logging.getLogger(__name__)
 
-_JOB_KEY = """
-    -> Model
-    -> Dataset
-    -> Trainer
-    -> Seed
-"""
-
-
-def declare_live_tables(schema: dj.Schema, context: dict) -> None:
-    """Declare ``LiveJob`` and ``LiveEpochMetric`` in ``schema`` (into ``context``)."""
-
-    class LiveJob(dj.Manual):
-        definition = f"""
-        # a job training now (or interrupted and waiting to resume); removed when its model is stored
-        {_JOB_KEY}
-        ---
-        epoch = 0: int32                # the last epoch reported
-        best_score = null: float64      # the trainer's score at its best epoch so far, if it reports one
-        worker: varchar(160)            # host:pid of the worker process
-        started_ts = CURRENT_TIMESTAMP: datetime
-        heartbeat_ts = CURRENT_TIMESTAMP: datetime  # the worker's last sign of life
-        """
-
-    context["LiveJob"] = schema(LiveJob, context=context)
-
-    class LiveEpochMetric(dj.Manual):
-        definition = """
-        # the per-epoch metrics of a live job so far (as TrainedModel.EpochMetric, before the job ends)
-        -> LiveJob
-        epoch: int32
-        split: varchar(32)
-        task: varchar(48)
-        metric: varchar(96)
-        ---
-        value = null: float64
-        """
-
-    context["LiveEpochMetric"] = schema(LiveEpochMetric, context=context)
-
-
 def _set(table, key: dict, values: dict, now: tuple[str, ...] = ()) -> None:
     """UPDATE the row ``key`` of ``table``: ``values`` from Python, the ``now`` columns to the server's clock."""
-    from datajoint.condition import make_condition
-
-    quote = table.adapter.quote_identifier
-    assignments = [f"{quote(name)}=%s" for name in values] + [f"{quote(name)}=CURRENT_TIMESTAMP" for name in now]
-    where = make_condition(table, {name: key[name] for name in table.primary_key}, set())
-    table.connection.query(
-        f"UPDATE {table.full_table_name} SET {', '.join(assignments)} WHERE {where}", args=list(values.values())
-    )
+    update_row(table, {name: key[name] for name in table.primary_key}, values, now=now)
 
 
 class LiveProgress:

@@ -21,9 +21,9 @@ import os
 import shutil
 from pathlib import Path
 
-from .postgres_server import ensure_postgres
-from .server_commands import ServerError, install_debian_package, run_command, wait_until_up
-from .settings import DatabaseSettings, database_settings
+from .postgres import ensure_postgres
+from .commands import ServerError, install_debian_package, run_command, wait_until_up
+from ..settings import DatabaseSettings, database_settings
 
 __all__ = ["ServerError", "ensure_server", "server_version", "MAX_ALLOWED_PACKET"]
 

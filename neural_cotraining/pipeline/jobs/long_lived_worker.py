@@ -19,8 +19,9 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from .._datajoint import default_job_priority, has_single_job_step, populate_one
+from .reservations import release_dead_reservations
 from .stopping import StopRequest, TrainingStopped
-from .workers import release_dead_reservations
 
 __all__ = ["LongLivedWorker", "WorkerSummary", "return_to_queue"]
 
@@ -36,7 +37,7 @@ def return_to_queue(jobs, key: dict) -> None:
     """Make ``key``'s job pending again (it was stopped on request, not broken), keeping its priority."""
     key = {name: key[name] for name in jobs.primary_key}
     rows = (jobs & key).to_dicts()
-    priority = rows[0]["priority"] if rows else jobs.connection._config.jobs.default_priority
+    priority = rows[0]["priority"] if rows else default_job_priority(jobs)
     (jobs & key).delete_quick()
     jobs.insert1({**key, "status": "pending", "priority": priority})
 
@@ -67,7 +68,7 @@ class LongLivedWorker:
             raise ValueError(f"idle_exit must be at least 0 seconds, not {idle_exit}")
         if poll_interval <= 0:
             raise ValueError(f"poll_interval must be positive, not {poll_interval}")
-        if not callable(getattr(trained, "_populate1", None)):
+        if not has_single_job_step(trained):
             raise RuntimeError("this DataJoint version has no single-job populate step (_populate1); use populate")
         self.trained = trained
         self.restriction = restriction
@@ -144,9 +145,7 @@ class LongLivedWorker:
         return summary
 
     def _work_on(self, key: dict, summary: WorkerSummary) -> None:
-        result = self.trained._populate1(
-            key, self.trained.jobs, suppress_errors=True, return_exception_objects=True
-        )
+        result = populate_one(self.trained, key, suppress_errors=True, return_exception_objects=True)
         if result is True:
             summary.trained += 1
         elif isinstance(result, tuple):

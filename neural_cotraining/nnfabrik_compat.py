@@ -1,7 +1,7 @@
 """nnfabrik's ``builder`` helpers: build a run's parts (dataloaders, model, trainer) from builder names and configs.
 
 Same names, arguments and results as ``nnfabrik.builder``; a name is resolved through the allow-list of
-:mod:`neural_cotraining.builders` (never ``eval``), a callable is used as it is. No database is involved.
+:mod:`neural_cotraining.registry` (never ``eval``), a callable is used as it is. No database is involved.
 
 - ``get_data(dataset_fn, dataset_config)`` -> ``dataset_fn(**dataset_config)`` (the seed, if any, is in the config);
 - ``get_model(model_fn, model_config, dataloaders=None, seed=None, state_dict=None, strict=True, data_info=None)``;
@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Callable
 
-from .builders import BuilderError, resolve_builder
+from .registry import BuilderError, resolve_builder
 
 __all__ = ["resolve_fn", "resolve_data", "resolve_model", "resolve_trainer", "get_data", "get_model", "get_trainer",
            "get_all_parts"]

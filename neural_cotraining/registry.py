@@ -14,7 +14,7 @@ The module is checked before anything is imported.
 Inside ``neural_cotraining`` only the functions meant as builders resolve: those a ``builders`` module lists in its
 ``__all__`` (``neural_cotraining.dataset.builders.cotraining_loaders``, ``neural_cotraining.models.builders.*``,
 ``neural_cotraining.trainer.builders.cotrainer``, ...) and that take a ``seed``, as every builder does. Anything
-else of ours (``neural_cotraining.cli.main``, the database starter's helpers) is refused, so a name read from the
+else of ours (``neural_cotraining.cli.main.main``, the database starter's helpers) is refused, so a name read from the
 database cannot run them. In a user's allowed modules any public function resolves, as in nnfabrik.
 
 Configs are checked against the builder's signature when an entry is added: every key must be a keyword the builder

@@ -4,7 +4,7 @@ A study names one dataset, model and trainer builder with base configs that cove
 the seeds and optionally a group size k and a sample size. :func:`plan_study` turns it into one
 :class:`GroupPlan` per group — every single task, every pair, and (with ``group_size``) all or a seeded sample of the
 k-task groups — whose configs are the base configs restricted to the group's tasks (:func:`restrict_to_tasks`).
-Nothing here touches the database (``neural_cotraining.pipeline.affinity_runs`` inserts and trains the plan).
+Nothing here touches the database (``neural_cotraining.affinity.runs`` inserts and trains the plan).
 
 An affinity file is an experiment file (``configs.experiment``) with exactly one dataset, model and trainer entry
 and an ``affinity:`` section::
@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .experiment import Experiment, ExperimentFileError, experiment_from_dict, read_yaml_file
+from ..configs.experiment import Experiment, ExperimentFileError, experiment_from_dict, read_yaml_file
 
 __all__ = [
     "AFFINITY_KEYS",
@@ -165,7 +165,7 @@ class AffinityStudy:
     """What to train: builders with base configs over the full task list, the tasks, seeds and group sampling.
 
     ``metrics`` maps tasks to a metric name or ``{"metric", "split", "direction"}`` (see
-    ``neural_cotraining.affinity_scores.TaskMetric``); a task without one takes :data:`METRIC_BY_LOSS` of its loss in the
+    ``neural_cotraining.affinity.scores.TaskMetric``); a task without one takes :data:`METRIC_BY_LOSS` of its loss in the
     trainer config's ``loss_functions`` (or in the model config's ``heads[task]["loss"]``), else
     :data:`METRIC_BY_HEAD_KIND` of ``heads[task]["kind"]``, else the first of ``affinity.PREFERRED_METRICS`` its
     results report.
@@ -230,7 +230,7 @@ def _group_monitor(study: AffinityStudy, group: Sequence[str], trainer_config: d
     """Monitor the group's own metrics (on validation data) when the trainer config sets no monitor."""
     if not (study.monitor_group and accepts_monitor) or trainer_config.get("monitor"):
         return trainer_config
-    from ..affinity_scores import TaskMetric  # no import cycle at module load: affinity needs nothing from configs
+    from .scores import TaskMetric  # no import cycle at module load: affinity needs nothing from configs
 
     specs = study.metric_specs()
     if not all(task in specs for task in group):

@@ -1,6 +1,6 @@
 """``neural-cotraining search FILE``: run (or resume) the hyperparameter search an experiment file describes.
 
-Registered by :func:`add_commands` from ``cli.build_parser``. The search's trials are ordinary jobs, so
+Registered by :func:`add_commands` from ``cli.main.build_parser``. The search's trials are ordinary jobs, so
 ``neural-cotraining worker --schema ...`` processes elsewhere train them alongside (with ``parallel_trials`` > 1),
 and running the command again after a crash carries on from what the database holds.
 """
@@ -10,15 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from .cli_common import print_table
-from .cli_errors import CommandError
+from .errors import CommandError
+from .output import print_table
 
 __all__ = ["add_commands"]
 
 
 def _search(arguments: argparse.Namespace) -> int:
-    from .pipeline import activate
-    from .search.search_file import load_search_file, make_search
+    from ..pipeline import activate
+    from ..search.search_file import load_search_file, make_search
 
     search_file = load_search_file(arguments.experiment)
     schema = arguments.schema or search_file.schema

@@ -11,8 +11,8 @@ import glob
 import logging
 from pathlib import Path
 
-from .server_commands import ServerError, install_debian_package, run_command, wait_until_up
-from .settings import DatabaseSettings
+from .commands import ServerError, install_debian_package, run_command, wait_until_up
+from ..settings import DatabaseSettings
 
 __all__ = ["ensure_postgres"]
 

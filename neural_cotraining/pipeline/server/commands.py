@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import time
 
-from .settings import DatabaseSettings
+from ..settings import DatabaseSettings
 
 __all__ = ["ServerError", "run_command", "install_debian_package", "wait_until_up"]
 

@@ -42,9 +42,10 @@ from typing import Any
 
 import datajoint as dj
 
+from .tables import EpochMetricPart, ModelStatePart, UnitResultPart, trained_model_definition
 from .trained_model import TrainedModelMethods
 
-__all__ = ["TrainedModelBase", "ScoringBase", "find_table"]
+__all__ = ["TrainedModelBase", "ScoringBase", "declare_trained_model", "find_table"]
 
 
 def find_table(context: Any, name: str, required: bool = True) -> Any:
@@ -61,45 +62,6 @@ def find_table(context: Any, name: str, required: bool = True) -> Any:
     return context.get(name)
 
 
-class _ModelState(dj.Part):
-    definition = """
-    # trained weights: torch.save bytes of the state dict, read back with weights_only=True
-    -> master
-    ---
-    model_state: bytes
-    """
-
-
-class _EpochMetric(dj.Part):
-    definition = """
-    # one row per epoch, split, task and metric the trainer reported
-    -> master
-    epoch: int32
-    split: varchar(32)
-    task: varchar(48)
-    metric: varchar(96)
-    ---
-    value = null: float64  # null where the metric was not finite
-    """
-
-
-class _UnitResult(dj.Part):
-    definition = """
-    # per-neuron test results of a neural task, keyed by session and the recording's unit id
-    -> master
-    task: varchar(48)
-    data_key: varchar(64)         # the session
-    unit_id: int64                # the neuron's id in the recording (its column index if the data has none)
-    ---
-    unit_index: int32             # the neuron's column in the session's responses
-    test_correlation = null: float64   # single-trial correlation on the test split (best weights)
-    oracle = null: float64        # leave-one-out oracle of the test repeats
-    fraction_oracle = null: float64    # test_correlation / oracle
-    area = "": varchar(32)
-    layer = "": varchar(32)
-    """
-
-
 class TrainedModelBase(TrainedModelMethods, dj.Computed):
     """A trained-model table: keyed by Model, Dataset, Trainer and Seed; score, output, weights, per-epoch
     metrics. See the module docstring."""
@@ -110,9 +72,9 @@ class TrainedModelBase(TrainedModelMethods, dj.Computed):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # every table gets parts of its own: DataJoint binds a part class to one master
-        cls.ModelState = type("ModelState", (_ModelState,), {"__module__": cls.__module__})
-        cls.EpochMetric = type("EpochMetric", (_EpochMetric,), {"__module__": cls.__module__})
-        cls.UnitResult = type("UnitResult", (_UnitResult,), {"__module__": cls.__module__})
+        cls.ModelState = type("ModelState", (ModelStatePart,), {"__module__": cls.__module__})
+        cls.EpochMetric = type("EpochMetric", (EpochMetricPart,), {"__module__": cls.__module__})
+        cls.UnitResult = type("UnitResult", (UnitResultPart,), {"__module__": cls.__module__})
 
     @property
     def dataset_table(self):
@@ -147,19 +109,7 @@ class TrainedModelBase(TrainedModelMethods, dj.Computed):
 
     @property
     def definition(self) -> str:
-        return f"""
-        # {self.table_comment}
-        -> self().model_table
-        -> self().dataset_table
-        -> self().trainer_table
-        -> self().seed_table
-        ---
-        comment = "": varchar(768) # the trainer, model and dataset comments, joined
-        score: float64             # the trainer's score (the co-trainer: main monitored validation metric)
-        output: <blob>             # the trainer's output (final metrics per split, history, ...)
-        -> self().user_table
-        trainedmodel_ts = CURRENT_TIMESTAMP: datetime
-        """
+        return trained_model_definition(self.table_comment)
 
 
 class _ModelStorageAlias:
@@ -210,3 +160,13 @@ class ScoringBase(dj.Computed):
         if not math.isfinite(value):
             raise ValueError(f"{type(self).__name__}: the measure of {key} is {value}; nothing stored")
         self.insert1({**key, self.measure_attribute: value})
+
+
+def declare_trained_model(schema: dj.Schema, context: dict) -> None:
+    """Declare the pipeline's own ``TrainedModel`` in ``schema`` (after ``tables.declare_tables``)."""
+
+    class TrainedModel(TrainedModelBase):
+        table_comment = "a model trained from one dataset, model, trainer and seed entry"
+        nnfabrik = context
+
+    context["TrainedModel"] = schema(TrainedModel, context=context)

@@ -13,6 +13,8 @@ import os
 import platform
 import time
 
+from .._datajoint import job_key, update_row
+
 __all__ = ["ReservationHeartbeat", "release_dead_reservations"]
 
 logger = logging.getLogger(__name__)
@@ -47,13 +49,10 @@ class ReservationHeartbeat:
             self._declared = self._jobs.is_declared
         if not self._declared:  # populate without reserve_jobs: nothing to renew
             return
-        from datajoint.condition import make_condition
-
         quote = self._jobs.adapter.quote_identifier
-        where = make_condition(self._jobs, self._jobs._get_pk(self._key), set())
-        self._jobs.connection.query(
-            f"UPDATE {self._jobs.full_table_name} SET {quote('reserved_time')}=CURRENT_TIMESTAMP(3) "
-            f"WHERE {where} AND {quote('status')}='reserved' AND {quote('host')}=%s AND {quote('pid')}=%s",
+        update_row(
+            self._jobs, job_key(self._jobs, self._key), now=("reserved_time",), clock="CURRENT_TIMESTAMP(3)",
+            where=f"{quote('status')}='reserved' AND {quote('host')}=%s AND {quote('pid')}=%s",
             args=[platform.node(), os.getpid()],
         )
 

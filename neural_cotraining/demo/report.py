@@ -4,14 +4,14 @@ Safarani et al. (NeurIPS 2021), "Towards robust vision by multi-task learning on
 classifier co-trained with monkey V1 responses against an image-only baseline, a co-trained control whose
 responses are shuffled across images (MTL-Shuffled) and a network trained on noisy images (their "Oracle"). Here:
 scikit-learn's digits co-trained with simulated neurons (known ground truth) in five conditions -- ``image_only``,
-``cotrain``, ``cotrain_shuffled``, ``noise_trained``, ``neural_only`` -- over three seeds (``configs/demo.yaml``).
+``cotrain``, ``cotrain_shuffled``, ``noise_trained``, ``neural_only`` -- over five seeds (``configs/demo.yaml``).
 
 ``neural-cotraining demo`` (the command line: it makes the database answer, adds and populates the experiment and
 writes the results table and per-epoch plots) then calls :func:`write_summary`, which prints per condition
 the mean ± sd over seeds of the accuracy (clean, at each noise level, under corruptions) and of the neural test
 correlation, the per-seed paired differences ``cotrain - image_only`` and ``cotrain - cotrain_shuffled`` at each
 noise level, and one sentence per comparison that states the result only as far as the seeds support it
-(``analysis.claim``). It writes ``summary.json`` (per condition and per seed), the results table (CSV, JSON),
+(``comparison.claim``). It writes ``summary.json`` (per condition and per seed), the results table (CSV, JSON),
 per-epoch plots and ``plots/robustness.png`` (accuracy against noise level, a line per condition with its spread).
 """
 
@@ -21,13 +21,13 @@ import json
 import logging
 from pathlib import Path
 
-from . import analysis
+from . import comparison
 
 __all__ = ["DEMO_EXPERIMENT", "CONDITIONS", "COMPARISONS", "oracle_correlation", "report", "write_summary"]
 
 logger = logging.getLogger(__name__)
 
-DEMO_EXPERIMENT = Path(__file__).resolve().parent / "configs" / "demo.yaml"
+DEMO_EXPERIMENT = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
 #: the demo's conditions (dataset labels of configs/demo.yaml), in the order they are reported
 CONDITIONS = ["image_only", "cotrain", "cotrain_shuffled", "noise_trained", "neural_only"]
 #: the paired comparisons the demo reports: (condition, baseline)
@@ -37,8 +37,8 @@ TABLE_COLUMNS = ["test accuracy", "noise accuracy", "corruption accuracy", "neur
 
 def oracle_correlation(experiment) -> float | None:
     """Leave-one-out oracle of the neural-only dataset's test trials: the ceiling for single-trial correlation."""
-    from .builders import resolve_builder
-    from .dataset import leave_one_out_oracle
+    from ..registry import resolve_builder
+    from ..dataset import leave_one_out_oracle
 
     for entry in experiment.datasets.values():
         if entry.fn.endswith("simulated_neural_loaders"):
@@ -70,15 +70,15 @@ def _print_rows(header: list[str], rows: list[list[str]]) -> None:
 
 def report(rows: list[dict], oracle: float | None = None) -> dict:
     """Print the demo's tables and sentences for results ``rows``; returns what ``summary.json`` holds."""
-    per_seed = analysis.metrics_per_seed(rows, condition_label="dataset")
-    summary = analysis.summarize(per_seed)
+    per_seed = comparison.metrics_per_seed(rows, condition_label="dataset")
+    summary = comparison.summarize(per_seed)
     conditions = [c for c in CONDITIONS if c in summary] + sorted(set(summary) - set(CONDITIONS))
     print("\nper condition, mean ± sd over seeds (accuracy on the test split and its noisy / corrupted copies):")
     _print_rows(["condition", "seeds", *TABLE_COLUMNS],
                 [[c, str(len(summary[c]["seeds"])), *(_cell(summary[c].get(m)) for m in TABLE_COLUMNS)]
                  for c in conditions])
     image_conditions = [c for c in conditions if "test accuracy" in summary[c]]
-    levels = analysis.noise_level_metrics(per_seed)
+    levels = comparison.noise_level_metrics(per_seed)
     corruptions = sorted({m for c in conditions for m in summary[c] if m.startswith("corruption ")
                           and m != "corruption accuracy"})
     for title, present, metrics, labels in (
@@ -97,9 +97,9 @@ def report(rows: list[dict], oracle: float | None = None) -> dict:
     for first, second in COMPARISONS:
         if first not in per_seed or second not in per_seed:
             continue
-        differences = {m: analysis.paired_difference(per_seed, first, second, m) for m in compared}
+        differences = {m: comparison.paired_difference(per_seed, first, second, m) for m in compared}
         comparisons[f"{first} - {second}"] = differences
-        sentences.append(analysis.claim(first, second, {m: differences[m] for m in [*levels, "noise accuracy"]}))
+        sentences.append(comparison.claim(first, second, {m: differences[m] for m in [*levels, "noise accuracy"]}))
     if comparisons:
         print("\npaired differences over the same seeds, mean ± sd (number of seeds with a positive difference):")
         _print_rows(["comparison", *compared],

@@ -3,7 +3,7 @@ Dataset / Model / Trainer entries, trained by ``TrainedModel.populate`` and summ
 single-task baselines (Standley et al. 2020; Fifty et al. 2021), written as CSV and a heatmap.
 
 The plan (groups, configs restricted per group) comes from ``configs.affinity_study``; the arithmetic from
-``neural_cotraining.affinity_scores``. Each group gets its own entries, so a group's jobs are exactly
+``neural_cotraining.affinity.scores``. Each group gets its own entries, so a group's jobs are exactly
 ``(its dataset, its model, its trainer) x seeds``; :func:`populate_study` restricts ``populate`` to the study's jobs,
 because the cross product of all entries in the tables would pair one group's data with another group's heads.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..affinity_scores import (
+from .scores import (
     GROUP_FIELDS,
     PAIR_FIELDS,
     TaskMetric,
@@ -27,8 +27,8 @@ from ..affinity_scores import (
     pair_affinity,
     write_rows_csv,
 )
-from ..builders import check_entry, resolve_builder
-from ..configs.affinity_study import AffinityStudy, GroupPlan, plan_study
+from ..registry import check_entry, resolve_builder
+from .plan import AffinityStudy, GroupPlan, plan_study
 
 __all__ = [
     "AffinityJob",
@@ -135,7 +135,7 @@ def _resolve_metrics(study: AffinityStudy, finals: dict) -> dict[str, TaskMetric
 
 def collect_scores(tables: SimpleNamespace, study: AffinityStudy, jobs: list[AffinityJob]):
     """(metrics, scores, rows) of the trained jobs: ``scores[(group, seed)] = {task: value}`` as
-    ``neural_cotraining.affinity_scores`` takes them, ``rows`` the same as flat records. Untrained jobs are left out."""
+    ``neural_cotraining.affinity.scores`` takes them, ``rows`` the same as flat records. Untrained jobs are left out."""
     trained = tables.TrainedModel()
     finals = {}
     for job in jobs:
@@ -182,7 +182,7 @@ def summarise_study(tables: SimpleNamespace, study: AffinityStudy, jobs: list[Af
 def write_study_results(result: AffinityResult, study: AffinityStudy, output_dir: str | Path) -> dict[str, Path]:
     """Write ``scores.csv`` (one value per job and task), ``pair_affinity.csv``, ``group_affinity.csv`` (with
     k-task groups) and ``affinity_heatmap.png`` under ``output_dir``; returns {name: path}."""
-    from ..plots import plot_affinity_heatmap
+    from .heatmap import plot_affinity_heatmap
 
     output_dir = Path(output_dir)
     files = {

@@ -1,0 +1,128 @@
+"""``neural-cotraining add``, ``populate`` and ``status``: an experiment file's entries, training and queue."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing
+import os
+import sys
+
+from .common import add_experiment_command, open_experiment
+from .errors import logs_to_stderr, one_line
+from .output import labels_of
+
+__all__ = ["add_commands", "populate_command", "status_command"]
+
+logger = logging.getLogger("neural_cotraining")
+
+
+def _add(arguments: argparse.Namespace) -> int:
+    from ..pipeline.experiments import experiment_keys
+
+    experiment, tables = open_experiment(arguments, adding=True)
+    for job in experiment_keys(tables, experiment):
+        print(json.dumps({**job["labels"], **job["key"]}))
+    return 0
+
+
+def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None,
+                     threads: int | None = None) -> list:
+    """One worker process: its own connection, populating the experiment's jobs with ``threads`` torch threads
+    (None: torch's default); ``[(labels, message)]`` of the jobs that failed. As a process of its own it exits with
+    status 2 when any failed."""
+    from ..configs import load_experiment
+    from ..pipeline import activate
+    from ..pipeline.experiments import experiment_keys
+
+    logs_to_stderr()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    experiment = load_experiment(experiment_path)
+    tables = activate(schema)
+    jobs = experiment_keys(tables, experiment)
+    trained = tables.TrainedModel()
+    result = trained.populate([job["key"] for job in jobs], reserve_jobs=reserve_jobs, suppress_errors=True,
+                              orphan_timeout=orphan_timeout if reserve_jobs else None,
+                              display_progress=sys.stderr.isatty())  # a bar over jobs at a terminal
+    failed = []
+    for key, message in result["error_list"]:
+        logger.error("job %s failed: %s", key, message)
+        job = next((job for job in jobs if all(job["key"][name] == key[name] for name in job["key"])), None)
+        failed.append((labels_of({**job["labels"], "seed": key["seed"]}) if job else str(key), one_line(message)))
+    logger.info("worker done: %d trained, %d failed", result["success_count"], len(result["error_list"]))
+    if failed and multiprocessing.parent_process() is not None:
+        sys.exit(2)
+    return failed
+
+
+def populate_command(arguments: argparse.Namespace) -> int:
+    experiment, tables = open_experiment(arguments, adding=arguments.add)
+    schema = arguments.schema or experiment.schema
+    reserve = arguments.reserve_jobs or arguments.workers > 1
+    threads = arguments.threads
+    if threads is None and arguments.workers > 1:  # the cores shared out, not every worker on all of them
+        threads = max(1, (os.cpu_count() or 1) // arguments.workers)
+    if arguments.workers == 1:
+        failed = _populate_worker(schema, arguments.experiment, reserve, arguments.orphan_timeout, threads)
+        if not reserve:  # with reserve_jobs the jobs table keeps the errors and the status lists them
+            for labels, message in failed:
+                print(f"  failed {labels}: {message}")
+        status = status_command(arguments, tables=tables, experiment=experiment)
+        return 2 if failed else status
+    else:
+        context = multiprocessing.get_context("spawn")
+        workers = [
+            context.Process(
+                target=_populate_worker,
+                args=(schema, arguments.experiment, True, arguments.orphan_timeout, threads),
+                name=f"worker-{index}",
+            )
+            for index in range(arguments.workers)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        status = status_command(arguments, tables=tables, experiment=experiment)
+        return 2 if any(worker.exitcode != 0 for worker in workers) else status
+
+
+def status_command(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
+    from ..pipeline.experiments import experiment_keys, job_status
+
+    if tables is None:
+        experiment, tables = open_experiment(arguments)
+    status = job_status(tables, experiment_keys(tables, experiment))
+    print(
+        f"jobs: {status['total']} | done {status['done']} | pending {status['pending']} | "
+        f"reserved {status['reserved']} | errors {status['error']} | not started {status['not_started']}"
+    )
+    for error in status["errors"]:
+        print(f"  error in {labels_of(error)}: {one_line(error['error'])}")
+    for job in status["checkpointed"]:
+        print(f"  checkpoint of {labels_of(job)} at epoch {job['checkpoint_epoch']}")
+    for job in status["live"]:
+        best = "n/a" if job["best_score"] is None else f"{job['best_score']:.4g}"
+        print(f"  {job['state']}: {labels_of(job)}: epoch {job['epoch']}, best score {best}, "
+              f"last heartbeat {job['heartbeat']}, worker {job['worker']}")
+    return 0 if status["error"] == 0 else 2
+
+
+def add_commands(commands) -> None:
+    """``add``, ``populate`` and ``status``."""
+    add_experiment_command(commands, "add", _add, "insert an experiment file's entries and seeds; print the job keys")
+    populate = add_experiment_command(commands, "populate", populate_command, "train the experiment's missing models")
+    populate.add_argument("--reserve-jobs", action="store_true", help="coordinate with other workers via the jobs table")
+    populate.add_argument("--add", action="store_true", help="insert the file's entries first (as `add` does)")
+    populate.add_argument("--workers", type=int, default=1, help="local worker processes (implies --reserve-jobs)")
+    populate.add_argument("--threads", type=int, default=None,
+                          help="torch threads per worker (default: the cores shared among the workers; one worker: "
+                               "torch's default)")
+    populate.add_argument("--orphan-timeout", type=float, default=None,
+                          help="re-pend reservations not renewed for this many seconds (dead workers on other hosts)")
+    add_experiment_command(commands, "status", status_command, "jobs done / pending / reserved / failed, with error messages")

@@ -1,0 +1,60 @@
+"""``neural-cotraining results`` and ``plot``: trained models' metrics as a table and per-epoch curves."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+from .common import add_experiment_command, open_experiment
+from .errors import fail
+from .output import print_table
+
+__all__ = ["add_commands", "plot_command", "results_command"]
+
+
+def results_command(arguments: argparse.Namespace) -> int:
+    from ..pipeline.experiments import experiment_keys, results_table
+
+    experiment, tables = open_experiment(arguments)
+    rows = results_table(tables, experiment_keys(tables, experiment))
+    if not rows:
+        print("no trained models yet")
+        return 0
+    columns = list(dict.fromkeys(c for row in rows for c in row))
+    shown = [c for c in columns if not arguments.metrics or c in {"dataset", "model", "trainer", "seed", "score"}
+             or any(m in c for m in arguments.metrics)]
+    print_table(rows, shown)
+    if arguments.csv:
+        Path(arguments.csv).parent.mkdir(parents=True, exist_ok=True)
+        with open(arguments.csv, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    if arguments.json:
+        Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(arguments.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+def plot_command(arguments: argparse.Namespace) -> int:
+    from ..pipeline.experiments import epoch_table, experiment_keys, live_epoch_table
+    from .curves import plot_epoch_curves
+
+    experiment, tables = open_experiment(arguments)
+    keys = experiment_keys(tables, experiment)
+    paths = plot_epoch_curves(epoch_table(tables, keys) + live_epoch_table(tables, keys), arguments.output)
+    for path in paths:
+        print(path)
+    return 0 if paths else fail("no per-epoch results to plot yet")
+
+
+def add_commands(commands) -> None:
+    """``results`` and ``plot``."""
+    results = add_experiment_command(commands, "results", results_command, "scores and final metrics per trained model")
+    results.add_argument("--csv", help="also write the table as CSV")
+    results.add_argument("--json", help="also write the table as JSON")
+    results.add_argument("--metrics", nargs="*", help="show only columns containing these words")
+    plot = add_experiment_command(commands, "plot", plot_command, "per-epoch curves per task and split (PNG), running jobs' too")
+    plot.add_argument("--output", default="results/plots", help="folder for the PNGs")

@@ -1,0 +1,1 @@
+"""Leaf helpers any layer may import (it imports nothing of the package)."""
