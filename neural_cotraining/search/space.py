@@ -3,14 +3,17 @@
 Each builder's specs map a config key to one of::
 
     {"type": "range", "bounds": [low, high], "log_scale": False, "value_type": "float" | "int"}
-    {"type": "choice", "values": [...]}            # any JSON values, lists included (e.g. block_channels)
+    {"type": "choice", "values": [...], "is_ordered": True}   # any JSON values, lists included (block_channels)
     {"type": "fixed", "value": ...}
     {"type": "int"}                                # nnfabrik's random-seed type: a random int32, not optimised
 
 As in nnfabrik the parameters are named ``"dataset.<key>"``, ``"model.<key>"``, ``"trainer.<key>"`` and
-``"seed.seed"``; a range is of integers when ``value_type`` says so or both bounds are integers (Ax's rule). Ax keys
-that steer only Ax's own modelling (``is_ordered``, ``sort_values``, ``is_task``, ``is_fidelity``, ``target_value``)
-are accepted and have no effect here; ``digits`` rounds a float range. Any other key is refused by name.
+``"seed.seed"``; a range is of integers when ``value_type`` says so or both bounds are integers (Ax's rule). A
+choice is ordered (the optimiser sees the values' positions as an integer range, so it can tell that [16] lies
+beyond [8]) when ``is_ordered`` says so, or, without it, when all its values are numbers; otherwise its values are
+unordered categories. Ax keys that steer only Ax's own modelling (``sort_values``, ``is_task``, ``is_fidelity``,
+``target_value``) are accepted and have no effect here; ``digits`` rounds a float range. Any other key is refused
+by name.
 """
 
 from __future__ import annotations
@@ -81,8 +84,16 @@ class Parameter:
                 return IntDistribution(int(low), int(high), log=log)
             return FloatDistribution(float(low), float(high), log=log)
         values = spec["values"]
+        if self._ordered_choice():
+            return IntDistribution(0, len(values) - 1)
         # Optuna's choices must be scalars: other values (lists, mappings) are chosen by their position
         return CategoricalDistribution(values if self._scalar_choices() else list(range(len(values))))
+
+    def _ordered_choice(self) -> bool:
+        ordered = self.spec.get("is_ordered")
+        if ordered is None:
+            return all(_is_number(value) for value in self.spec["values"])
+        return bool(ordered)
 
     def _integer_range(self) -> bool:
         value_type = self.spec.get("value_type")
@@ -93,7 +104,7 @@ class Parameter:
 
     def decode(self, optuna_value: Any) -> Any:
         """The config value for the optimiser's ``optuna_value``."""
-        if self.kind == "choice" and not self._scalar_choices():
+        if self.kind == "choice" and (self._ordered_choice() or not self._scalar_choices()):
             return self.spec["values"][int(optuna_value)]
         if self.kind == "range" and not self._integer_range():
             low, high = self.spec["bounds"]
@@ -103,7 +114,7 @@ class Parameter:
 
     def encode(self, value: Any) -> Any:
         """The optimiser's value for the config value ``value`` (as stored: lists for tuples)."""
-        if self.kind == "choice" and not self._scalar_choices():
+        if self.kind == "choice" and (self._ordered_choice() or not self._scalar_choices()):
             return [_as_stored(choice) for choice in self.spec["values"]].index(_as_stored(value))
         return value
 

@@ -7,7 +7,7 @@ from neural_cotraining.search import Bayesian, Random
 DIGITS = ("neural_cotraining.dataset.builders.digits_loaders",
           {"image_size": 8, "noise_levels": [], "corruptions": [], "batch_size": 32}, {})
 NETWORK = ("neural_cotraining.models.builders.multitask_model", {"convs_per_block": 1, "readout_layer": None},
-           {"block_channels": {"type": "choice", "values": [[2], [4], [8], [16]]}})  # the width
+           {"block_channels": {"type": "choice", "values": [[2], [4], [8], [16]], "is_ordered": True}})  # the width
 TRAINING = ("neural_cotraining.trainer.builders.cotrainer", {"max_epochs": 2, "patience": None},
             {"lr": {"type": "range", "bounds": [1e-3, 1.0], "log_scale": True}})
 SEED = {"seed": {"type": "fixed", "value": 1}}

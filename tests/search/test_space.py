@@ -57,3 +57,19 @@ def test_an_integer_range_and_a_fixed_value():
     values = {next_params("bayesian", space, [], trial_id, False, seed=1)["model.hidden"] for trial_id in range(12)}
     assert values <= {2, 3, 4} and len(values) > 1
     assert next_params("bayesian", space, [], 0, False, seed=1)["model.act"] == "relu"
+
+
+def test_a_choice_of_numbers_or_marked_ordered_is_an_integer_range_for_the_optimiser():
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    space = _space(model={"widths": {"type": "choice", "values": [[2], [4], [8]], "is_ordered": True},
+                          "act": {"type": "choice", "values": ["relu", "elu"]},
+                          "hidden": {"type": "choice", "values": [16, 32, 64]},
+                          "blocks": {"type": "choice", "values": [[1], [1, 1]]}})
+    distributions = space.distributions()
+    assert distributions["model.widths"] == IntDistribution(0, 2)
+    assert distributions["model.hidden"] == IntDistribution(0, 2)
+    assert isinstance(distributions["model.act"], CategoricalDistribution)
+    assert distributions["model.blocks"] == CategoricalDistribution([0, 1])
+    [widths, hidden] = [p for p in space.parameters if p.key in ("widths", "hidden")]
+    assert widths.decode(2) == [8] and widths.encode([8]) == 2 and hidden.decode(1) == 32 and hidden.encode(32) == 1
