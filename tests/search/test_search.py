@@ -94,7 +94,7 @@ def test_two_drivers_share_one_search(pipeline, schema_name):
         from tests.search.test_search import _random
         _random(activate({schema_name!r}), 4, parallel_trials=2, poll_interval=0.2).run()
     """)
-    environment = {**os.environ, BUILDER_MODULES_ENV: "tests"}
+    environment = {**os.environ, BUILDER_MODULES_ENV: "tests", "OMP_NUM_THREADS": "1"}
     drivers = [subprocess.Popen([sys.executable, "-c", script], env=environment, stderr=subprocess.PIPE, text=True)
                for _ in range(2)]
     errors = [driver.communicate(timeout=300)[1] for driver in drivers]
