@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from .errors import CommandError
 from .output import print_table
@@ -28,7 +29,11 @@ def _search(arguments: argparse.Namespace) -> int:
         raise CommandError(f"--trials must be at least 1, not {arguments.trials}")
     tables = activate(schema, hash=search_file.hash)
     search = make_search(search_file, tables.TrainedModel, total_trials=arguments.trials)
-    best, values, trials, _ = search.run()
+    try:
+        best, values, trials, _ = search.run()
+    except KeyboardInterrupt as interrupt:  # not a failure: what was done is in the database
+        print(f"search: {interrupt or 'stopped by a signal'}", file=sys.stderr)
+        return 0
     rows = [{"trial": trial.trial_id, "state": trial.state, "score": trial.score,
              "params": json.dumps(trial.params, sort_keys=True)} for trial in trials]
     print_table(rows, ["trial", "state", "score", "params"])

@@ -23,6 +23,8 @@ import datajoint as dj
 from datajoint.errors import DuplicateError
 
 from ..hashing import plain_config
+from .jobs.long_lived_worker import LongLivedWorker
+from .jobs.stopping import StopRequest
 
 __all__ = ["Trial", "SearchTrials"]
 
@@ -144,7 +146,9 @@ class SearchTrials:
         logger.info("search %s trial %d: %s", self.search_hash[:8], trial_id, params)
         return Trial(trial_id, plain_config(params), key, "pending", None)
 
-    def train(self, keys: list[dict]) -> None:
-        """Train the jobs ``keys`` here, unless other workers hold them (``reserve_jobs``); a job that fails is
-        marked failed in the jobs table and the search goes on."""
-        self.trained_model_table().populate(keys, reserve_jobs=True, suppress_errors=True)
+    def train(self, keys: list[dict]) -> bool:
+        """Train the jobs ``keys`` here, unless other workers hold them; a job that fails is marked failed in the
+        jobs table and the search goes on. False when SIGINT/SIGTERM stopped it: the job in progress went back to
+        the queue with a checkpoint (an interrupt is not a failure), as a long-lived worker hands it back."""
+        worker = LongLivedWorker(self.trained_model_table(), restriction=keys, idle_exit=0, stop=StopRequest())
+        return not worker.run().stopped

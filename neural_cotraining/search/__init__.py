@@ -7,7 +7,8 @@ classes under nnfabrik's names and arguments), ``search_file`` (the ``search:`` 
 after a crash and many workers can train its trials. See docs/search.md.
 """
 
+from .driver import SearchInterrupted
 from .nnfabrik import Bayesian, Random
 from .space import SearchSpaceError
 
-__all__ = ["Bayesian", "Random", "SearchSpaceError"]
+__all__ = ["Bayesian", "Random", "SearchInterrupted", "SearchSpaceError"]

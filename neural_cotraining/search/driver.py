@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from .optimizer import next_params
 from .space import SearchSpace
 
-__all__ = ["SearchSettings", "run_trials"]
+__all__ = ["SearchSettings", "SearchInterrupted", "run_trials"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,15 @@ def _unfinished(trials: list) -> list:
     return [trial for trial in trials if trial.state in ("pending", "running")]
 
 
+class SearchInterrupted(KeyboardInterrupt):
+    """SIGINT/SIGTERM stopped the search while it trained a trial; the trial went back to the queue, and running
+    the search again resumes it (from its checkpoint)."""
+
+
 def _train(store, trial) -> None:
-    store.train([trial.key])
+    if not store.train([trial.key]):
+        raise SearchInterrupted(f"stopped by a signal while training trial {trial.trial_id}: it went back to the "
+                                "queue; run the search again to resume")
     after = next(found for found in store.trials() if found.trial_id == trial.trial_id)
     if after.state == "pending":  # populate neither trained it nor recorded an error: it would loop for ever
         raise RuntimeError(f"trial {trial.trial_id} ({trial.key}) is still untrained after populate; see the log")

@@ -44,6 +44,15 @@ def resolve_trained_model_table(table: Any) -> type:
     return table if isinstance(table, type) else type(table)
 
 
+def _sections(dataset_fn, dataset_config, dataset_config_auto, model_fn, model_config, model_config_auto,
+              trainer_fn, trainer_config, trainer_config_auto, seed_config_auto) -> tuple[dict, dict, dict]:
+    """nnfabrik's nine arguments (and the seed spec) grouped: (builders, fixed configs, parameter specs)."""
+    return (dict(dataset=dataset_fn, model=model_fn, trainer=trainer_fn),
+            dict(dataset=dataset_config, model=model_config, trainer=trainer_config),
+            dict(dataset=dataset_config_auto, model=model_config_auto, trainer=trainer_config_auto,
+                 seed=seed_config_auto))
+
+
 class _Search:
     method = ""
     default_comment = ""
@@ -124,12 +133,11 @@ class Bayesian(_Search):
             raise ValueError(f"arms_per_trial must be 1, not {arms_per_trial!r}: a trial is one job here; use "
                              "parallel_trials and more workers to train several at once")
         self.arms_per_trial = arms_per_trial
-        super().__init__(
-            dict(dataset=dataset_fn, model=model_fn, trainer=trainer_fn),
-            self.get_fixed_params(dataset_config, model_config, trainer_config),
-            dict(dataset=dataset_config_auto, model=model_config_auto, trainer=trainer_config_auto,
-                 seed=seed_config_auto),
-            architect, trained_model_table, total_trials, comment, minimize, seed, parallel_trials, poll_interval)
+        super().__init__(*_sections(dataset_fn, dataset_config, dataset_config_auto, model_fn, model_config,
+                                    model_config_auto, trainer_fn, trainer_config, trainer_config_auto,
+                                    seed_config_auto),
+                         architect, trained_model_table, total_trials, comment, minimize, seed, parallel_trials,
+                         poll_interval)
 
 
 class Random(_Search):
@@ -142,9 +150,8 @@ class Random(_Search):
                  trainer_fn, trainer_config, trainer_config_auto, seed_config_auto, architect, trained_model_table,
                  total_trials=5, comment="Random search for hyper params.", *, minimize=False, seed=None,
                  parallel_trials=1, poll_interval=5.0):
-        super().__init__(
-            dict(dataset=dataset_fn, model=model_fn, trainer=trainer_fn),
-            self.get_fixed_params(dataset_config, model_config, trainer_config),
-            dict(dataset=dataset_config_auto, model=model_config_auto, trainer=trainer_config_auto,
-                 seed=seed_config_auto),
-            architect, trained_model_table, total_trials, comment, minimize, seed, parallel_trials, poll_interval)
+        super().__init__(*_sections(dataset_fn, dataset_config, dataset_config_auto, model_fn, model_config,
+                                    model_config_auto, trainer_fn, trainer_config, trainer_config_auto,
+                                    seed_config_auto),
+                         architect, trained_model_table, total_trials, comment, minimize, seed, parallel_trials,
+                         poll_interval)

@@ -39,8 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import allow_builder_modules, check_config, resolve_builder
-from ..configs.experiment import ExperimentFileError, read_yaml_file
-from ..hashing import HASH_SCHEMES
+from ..configs.experiment import ExperimentFileError, file_settings, read_yaml_file
 from .optimizer import METHODS
 from .space import SearchSpace, SearchSpaceError
 
@@ -115,11 +114,7 @@ def _check_builders(source: str, fns: dict, space: SearchSpace) -> None:
 
 
 def search_from_dict(raw: Any, source: str = "experiment") -> SearchFile:
-    if not isinstance(raw, dict):
-        raise ExperimentFileError(f"{source}: the file must hold a mapping at the top level")
-    unknown = sorted(set(raw) - _TOP_LEVEL)
-    if unknown:
-        raise ExperimentFileError(f"{source}: a search file takes only {sorted(_TOP_LEVEL)}; unknown keys {unknown}")
+    schema, hash_scheme, modules = file_settings(raw, source, _TOP_LEVEL)
     search = raw.get("search")
     if not isinstance(search, dict):
         raise ExperimentFileError(f"{source}: 'search' must be a mapping (method, trials, dataset, model, trainer)")
@@ -129,12 +124,6 @@ def search_from_dict(raw: Any, source: str = "experiment") -> SearchFile:
     if search.get("method") not in METHODS:
         raise ExperimentFileError(f"{source}: search.method must be one of {list(METHODS)}, not "
                                   f"{search.get('method')!r}")
-    hash_scheme = raw.get("hash")
-    if hash_scheme is not None and hash_scheme not in HASH_SCHEMES:
-        raise ExperimentFileError(f"{source}: 'hash' must be one of {sorted(HASH_SCHEMES)}, not {hash_scheme!r}")
-    modules = raw.get("builder_modules") or []
-    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
-        raise ExperimentFileError(f"{source}: 'builder_modules' must be a list of module names")
     allow_builder_modules(*modules)
     builders = {kind: _builder(source, kind, search.get(kind)) for kind in _KINDS}
     fns = {kind: builder[0] for kind, builder in builders.items()}
@@ -151,9 +140,6 @@ def search_from_dict(raw: Any, source: str = "experiment") -> SearchFile:
         raise ExperimentFileError(f"{source}: search.optimizer_seed must be an integer >= 0, not {seed!r}")
     if not isinstance(search.get("minimize", False), bool):
         raise ExperimentFileError(f"{source}: search.minimize must be true or false")
-    schema = raw.get("schema", "")
-    if not isinstance(schema, str):
-        raise ExperimentFileError(f"{source}: 'schema' must be a string")
     return SearchFile(
         schema=schema, method=search["method"], trials=_positive_int(search.get("trials"), f"{source}: search.trials"),
         fns=fns, fixed=fixed, auto=auto, hash=hash_scheme, builder_modules=modules, optimizer_seed=seed,
