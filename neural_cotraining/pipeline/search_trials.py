@@ -92,10 +92,13 @@ class SearchTrials:
     def __init__(self, trained_model_table, search_hash: str, definition: dict, comment: str = ""):
         self.trained_model_table = trained_model_table
         self.search_hash = search_hash
+        self.definition, self.comment = definition, comment
         self.search_table, self.trial_table = _declare(trained_model_table)
-        self.search_table.insert1(
-            {"search_hash": search_hash, "search_comment": comment[:256], "search_definition": definition},
-            skip_duplicates=True)
+
+    def open(self) -> None:
+        """Record the search (once; running it again finds the row)."""
+        self.search_table.insert1({"search_hash": self.search_hash, "search_comment": self.comment[:256],
+                                   "search_definition": self.definition}, skip_duplicates=True)
 
     def _trial_rows(self) -> list[dict]:
         return (self.trial_table & {"search_hash": self.search_hash}).to_dicts(order_by="trial_id")

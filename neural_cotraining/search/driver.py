@@ -40,12 +40,19 @@ class SearchSettings:
     comment: str = ""
 
     def check(self) -> None:
-        if not isinstance(self.total_trials, int) or self.total_trials < 1:
+        if not _positive_int(self.total_trials):
             raise ValueError(f"total_trials must be a positive integer, not {self.total_trials!r}")
-        if not isinstance(self.parallel_trials, int) or self.parallel_trials < 1:
+        if not _positive_int(self.parallel_trials):
             raise ValueError(f"parallel_trials must be a positive integer, not {self.parallel_trials!r}")
+        if self.seed is not None and not (isinstance(self.seed, int) and not isinstance(self.seed, bool)
+                                          and self.seed >= 0):
+            raise ValueError(f"the optimiser's seed must be None or an integer >= 0, not {self.seed!r}")
         if not self.poll_interval > 0:
             raise ValueError(f"poll_interval must be more than 0 seconds, not {self.poll_interval!r}")
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _unfinished(trials: list) -> list:
@@ -62,13 +69,14 @@ def _train(store, trial) -> None:
         raise SearchInterrupted(f"stopped by a signal while training trial {trial.trial_id}: it went back to the "
                                 "queue; run the search again to resume")
     after = next(found for found in store.trials() if found.trial_id == trial.trial_id)
-    if after.state == "pending":  # populate neither trained it nor recorded an error: it would loop for ever
-        raise RuntimeError(f"trial {trial.trial_id} ({trial.key}) is still untrained after populate; see the log")
+    if after.state == "pending":  # neither trained nor failed nor taken by another worker: it would loop for ever
+        raise RuntimeError(f"trial {trial.trial_id} ({trial.key}) is still untrained after training it; see the log")
 
 
 def run_trials(store, space: SearchSpace, fns: dict, settings: SearchSettings) -> list:
     """Run the search whose trials ``store`` (``pipeline.search_trials.SearchTrials``) holds; returns its trials."""
     settings.check()
+    store.open()
     while True:
         trials = store.trials()
         pending = [trial for trial in trials if trial.state == "pending"]

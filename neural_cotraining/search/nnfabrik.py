@@ -55,7 +55,6 @@ def _sections(dataset_fn, dataset_config, dataset_config_auto, model_fn, model_c
 
 class _Search:
     method = ""
-    default_comment = ""
 
     def __init__(self, fns: dict, fixed: dict, auto: dict, architect: str | None, trained_model_table: Any,
                  total_trials: int, comment: str, minimize: bool, seed: int | None, parallel_trials: int,

@@ -1,12 +1,13 @@
 """The next trial's parameters, from the trials so far, with Optuna.
 
-Why Optuna and not Ax (nnfabrik's choice): Optuna is five pure-Python packages and its samplers run on the CPU in
-the driver, whatever device trains the models; Ax 1.3 pulls in BoTorch, GPyTorch, pymoo, plotly and more (19
-packages here). Optuna's ``GPSampler`` is the same kind of Bayesian optimisation as Ax's default (a Gaussian process
-with an expected-improvement acquisition; Snoek, Larochelle & Adams 2012, "Practical Bayesian optimization of
-machine learning algorithms"), and its ask/tell interface lets the database stay the only record: for every trial
-the study is rebuilt from the trials the database holds, so a crashed search resumes from there, and trials other
-drivers are training are passed to the sampler as running (it does not propose the same point again).
+Why Optuna and not Ax (nnfabrik's choice): Optuna is five packages (optuna, SQLAlchemy, alembic, Mako,
+colorlog) and its samplers run on the CPU in the driver, whatever device trains the models; Ax 1.3 pulls in
+BoTorch, GPyTorch, pymoo, plotly and more (19 packages here). Optuna's ``GPSampler`` is the same kind of Bayesian
+optimisation as Ax's default (a Gaussian process with an expected-improvement acquisition, taken as its log; Snoek,
+Larochelle & Adams 2012, "Practical Bayesian optimization of machine learning algorithms"), and its ask/tell
+interface lets the database stay the only record: for every trial the study is rebuilt from the trials the
+database holds, so a crashed search resumes from there, and trials other drivers are training are passed to the
+sampler as running (it does not propose the same point again).
 
 Each trial's sampler is seeded from the search's seed and the trial number, so a resumed search draws what an
 uninterrupted one would have drawn.

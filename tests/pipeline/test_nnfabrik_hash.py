@@ -64,8 +64,7 @@ def test_the_default_is_the_typed_hash(pipeline, schema_name):
         activate(schema_name, hash="nnfabrik")
 
 
-@pytest.mark.db
-def test_an_unknown_scheme_is_refused_before_anything_is_made(schema_name):
+def test_an_unknown_scheme_is_refused_before_anything_is_made(schema_name):  # before connecting: no server needed
     with pytest.raises(HashSchemeError, match="hash 'md5' is not one of"):
         activate(schema_name, hash="md5")
 

@@ -44,13 +44,19 @@ def search_file(tmp_path, schema_name, monkeypatch):
         path.write_text(SEARCH.format(schema=schema_name, method=method, auto=auto))
         return path
 
-    yield write
+    return write
+
+
+@pytest.fixture
+def dropped_afterwards(schema_name):
+    """The schema a command makes, dropped after the test (if it was made)."""
+    yield schema_name
     if schema_tables(connect(), schema_name) is not None:
         activate(schema_name).schema.drop(prompt=False)
 
 
 @pytest.mark.db
-def test_search_runs_the_file_and_a_rerun_resumes(search_file, schema_name, capsys):
+def test_search_runs_the_file_and_a_rerun_resumes(search_file, dropped_afterwards, schema_name, capsys):
     path = search_file()
     assert main(["search", str(path)]) == 0
     out = capsys.readouterr().out
@@ -64,7 +70,7 @@ def test_search_runs_the_file_and_a_rerun_resumes(search_file, schema_name, caps
 
 
 @pytest.mark.db
-def test_a_bad_file_is_one_line_and_touches_no_database(search_file, schema_name, capsys):
+def test_a_bad_file_is_one_line_and_touches_no_database(search_file, dropped_afterwards, schema_name, capsys):
     path = search_file(auto="learning_rate")
     assert main(["search", str(path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -104,7 +110,7 @@ search:
 
 
 @pytest.mark.db
-def test_ctrl_c_hands_the_trial_back_and_a_rerun_resumes(search_file, schema_name):
+def test_ctrl_c_hands_the_trial_back_and_a_rerun_resumes(search_file, dropped_afterwards, schema_name):
     """An interrupt is not a failure: the trial in training goes back to the queue, no error row, exit 0. (SIGTERM
     takes the same way: the long-lived worker's stop request, tests/pipeline/test_long_lived_worker.py.)"""
     path = search_file()
