@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import datajoint as dj
 
+from ._datajoint import check_private_api
 from .hash_scheme import apply_hash_scheme, check_scheme_name
 from .schema_guard import (
     ENTRY_TABLES,
@@ -75,6 +76,7 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     check_schema_name(schema_name)
     check_scheme_name(hash)
     refuse_system_schema(schema_name)
+    check_private_api()
     connection = connect()
     existing = schema_tables(connection, schema_name)
     if existing and not is_pipeline_schema(existing) and not allow_other_tables:
@@ -117,6 +119,7 @@ def drop_plan(schema_name: str) -> list[tuple[str, int]]:
     not the pipeline's. Creates nothing."""
     check_schema_name(schema_name)
     refuse_system_schema(schema_name)
+    check_private_api()
     connection = connect()
     existing = schema_tables(connection, schema_name)
     if existing is None:
