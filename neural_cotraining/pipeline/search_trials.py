@@ -111,13 +111,16 @@ class SearchTrials:
         keys = [{name: _plain(row[name]) for name in names} for row in rows]
         if not keys:
             return []
-        scores = {tuple(_plain(r[n]) for n in names): float(r["score"])
-                  for r in (trained & keys).proj("score").to_dicts()}
+        # the jobs first, the scores second: a job goes pending -> reserved -> (its row stored) -> done, so a score
+        # read after the status can only be newer; read the other way round, a job that finished in between
+        # would look neither done nor started
         jobs = trained.jobs
         statuses = {}
         if jobs.is_declared:
             statuses = {tuple(_plain(r[n]) for n in names): r["status"]
                         for r in (jobs & keys).proj("status").to_dicts()}
+        scores = {tuple(_plain(r[n]) for n in names): float(r["score"])
+                  for r in (trained & keys).proj("score").to_dicts()}
         trials = []
         for row, key in zip(rows, keys):
             identity = tuple(key[name] for name in names)
