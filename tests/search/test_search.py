@@ -114,3 +114,16 @@ def test_bad_arguments_are_refused_before_anything_is_recorded(pipeline):
     with pytest.raises(ValueError, match="total_trials must be a positive integer"):
         _random(pipeline, 0)
     assert pipeline.schema.list_tables() == tables
+
+
+@pytest.mark.db
+def test_a_trial_number_taken_by_another_driver_leaves_nothing_half_written(pipeline):
+    """Two drivers that propose trial 0 at once: the second one's entries are rolled back with its trial row."""
+    search = _random(pipeline, 1)
+    store = search._store()
+    store.open()
+    mine, theirs = (next_params("random", search.space, [], trial_id, False, seed=3) for trial_id in (0, 1))
+    assert store.add(0, mine, search.fns, *search.space.configs(mine), "tester", "first") is not None
+    assert store.add(0, theirs, search.fns, *search.space.configs(theirs), "tester", "second") is None
+    assert [trial.params for trial in store.trials()] == [mine]
+    assert len(pipeline.Trainer()) == 1 and len(pipeline.Model()) == 1  # the second proposal's entries are gone
