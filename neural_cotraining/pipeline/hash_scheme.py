@@ -2,9 +2,8 @@
 
 The scheme is written into the comment of the ``*_hash`` columns of ``Dataset``, ``Model`` and ``Trainer`` when
 they are declared, and read back from there by every later ``activate``: a worker that opens the schema without
-being told hashes as the process that made it. A schema that nnfabrik made carries nnfabrik's comment ("hash of the
-dataset configuration"), so it is recognised as ``nnfabrik`` too; schemas made before the choice existed carry
-``make_hash(config)`` and are ``typed``.
+being told hashes as the process that made it. Schemas made before the choice existed carry ``make_hash(config)``
+and are ``typed``.
 """
 
 from __future__ import annotations
@@ -33,12 +32,7 @@ def hash_column_comment(scheme: str) -> str:
 
 
 def _scheme_of_comment(comment: str) -> str | None:
-    comment = comment.strip()
-    if comment == _COMMENTS["nnfabrik"] or (comment.startswith("hash of the") and comment.endswith("configuration")):
-        return "nnfabrik"
-    if comment == _COMMENTS["typed"]:
-        return "typed"
-    return None
+    return next((scheme for scheme, written in _COMMENTS.items() if written == comment.strip()), None)
 
 
 def recorded_scheme(tables: SimpleNamespace, schema_name: str) -> str:
