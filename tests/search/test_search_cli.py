@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from neural_cotraining import registry
 from neural_cotraining.cli import main
 from neural_cotraining.pipeline import activate, connect
 from neural_cotraining.pipeline.schema_guard import schema_tables
@@ -37,7 +36,6 @@ search:
 @pytest.fixture
 def search_file(tmp_path, schema_name, monkeypatch):
     monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
-    monkeypatch.setattr(registry, "_runtime_prefixes", [])  # the file's builder_modules stay in this test
 
     def write(method="bayesian", auto="lr"):
         path = tmp_path / "search.yaml"
