@@ -10,6 +10,9 @@ meaning and sensitive to everything that does:
   naming where in the config it sits.
 
 Python's ``hash()`` is never used, so ``PYTHONHASHSEED`` has no effect.
+
+:func:`nnfabrik_make_hash` is nnfabrik's own scheme, for schemas that must agree with an nnfabrik database
+(``activate(..., hash="nnfabrik")``): the same hex digits as nnfabrik's ``make_hash``, its collisions included.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from numbers import Integral, Real
 from typing import Any
 
 from .common.plain import from_numpy, plain_values
 
-__all__ = ["make_hash", "canonical_form", "plain_config", "UnhashableConfigError"]
+__all__ = ["make_hash", "nnfabrik_make_hash", "HASH_SCHEMES", "canonical_form", "plain_config",
+           "UnhashableConfigError"]
 
 
 class UnhashableConfigError(TypeError):
@@ -75,3 +81,31 @@ def canonical_form(value: Any, path: str = "config") -> str:
 def make_hash(config: Any) -> str:
     """MD5 hex digest of the canonical form of ``config`` (stable across processes, machines and versions)."""
     return hashlib.md5(canonical_form(config).encode("ascii")).hexdigest()
+
+
+def nnfabrik_make_hash(config: Any) -> str:
+    """nnfabrik's ``make_hash`` (``nnfabrik.utility.dj_helpers``), bit for bit: an MD5 fed, for a mapping, each
+    key's ``str`` followed by its value's hash (keys sorted by their ``str``; an ``OrderedDict`` in its own order),
+    for any other iterable each item's hash in order, and ``str(value)`` for everything else (a string as itself).
+
+    Types are lost on the way: ``1`` and ``"1"``, ``1.0`` and ``"1.0"``, ``True`` and ``"True"``, a list and a
+    tuple hash the same. Use it only to agree with tables that nnfabrik filled; :func:`make_hash` is the default.
+    """
+    digest = hashlib.md5()
+    if isinstance(config, str):
+        digest.update(config.encode())
+    elif isinstance(config, Mapping):
+        keys = list(config) if isinstance(config, OrderedDict) else sorted(config, key=str)
+        for key in keys:
+            digest.update(str(key).encode())
+            digest.update(nnfabrik_make_hash(config[key]).encode())
+    elif isinstance(config, Iterable):
+        for item in config:
+            digest.update(nnfabrik_make_hash(item).encode())
+    else:
+        digest.update(str(config).encode())
+    return digest.hexdigest()
+
+
+# a schema's config hash, by the name recorded in it ("typed" for schemas made before the choice existed)
+HASH_SCHEMES = {"typed": make_hash, "nnfabrik": nnfabrik_make_hash}

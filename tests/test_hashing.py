@@ -6,7 +6,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from neural_cotraining.hashing import UnhashableConfigError, make_hash
+from neural_cotraining.hashing import HASH_SCHEMES, UnhashableConfigError, make_hash, nnfabrik_make_hash
 
 # Pinned: a change here changes every key in every existing database.
 GOLDEN = {
@@ -79,3 +79,34 @@ def test_hash_is_stable_across_processes_and_hash_seeds():
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
         hashes.add(result.stdout.strip())
     assert hashes == {make_hash(config)}
+
+
+# Computed by running nnfabrik's own make_hash (github.com/sinzlab/nnfabrik, nnfabrik/utility/dj_helpers.py at
+# commit 29f22bc) on these configs; pinned so that nnfabrik_make_hash stays bit-for-bit the same.
+NNFABRIK_HASHES = [
+    (dict(batch_size=64), "9aee736870714f8b7c3cc084087ce886"),
+    ({}, "d41d8cd98f00b204e9800998ecf8427e"),
+    ({"lr": 0.001, "layers": [16, 32], "opts": {"momentum": 0.9, "nesterov": True}, "name": "adam", "x": None},
+     "9dfd272863f1c251d098efac8dfba856"),
+    ({"b": 2, "a": 1}, "e9ba159bcb6d62a1c8336bbe82ce2fec"),
+    (OrderedDict([("b", 2), ("a", 1)]), "d6f518633d9b237750e28eeaec12065c"),  # an OrderedDict keeps its order
+    ({"a": (1, 2)}, "a9061fe18bb7005c624b2be862557705"),
+    ({"a": np.int64(64)}, "556df33a0d06a7a8df8df5da1e995253"),
+    ({"a": np.float64(0.1)}, "0e1ccade6269c0a0eacb22866a537058"),
+]
+
+
+@pytest.mark.parametrize("config, expected", NNFABRIK_HASHES)
+def test_nnfabrik_hash_is_nnfabriks_bit_for_bit(config, expected):
+    assert nnfabrik_make_hash(config) == expected
+
+
+@pytest.mark.parametrize("left, right", [(1, "1"), (1.0, "1.0"), (True, "True")])
+def test_nnfabrik_hash_keeps_nnfabriks_collisions(left, right):
+    assert nnfabrik_make_hash({"a": left}) == nnfabrik_make_hash({"a": right})
+    assert make_hash({"a": left}) != make_hash({"a": right})  # the typed hash keeps them apart
+
+
+def test_the_schemes_differ_on_the_same_config():
+    assert HASH_SCHEMES["typed"](dict(batch_size=64)) == make_hash(dict(batch_size=64)) != nnfabrik_make_hash(
+        dict(batch_size=64))

@@ -24,7 +24,7 @@ def open_experiment(arguments: argparse.Namespace, adding: bool = False):
         check_experiment(experiment)
     except USER_ERRORS as error:
         raise CommandError(f"{arguments.experiment}: {error}") from error
-    tables = activate(schema)
+    tables = activate(schema, hash=experiment.hash)
     if adding:
         add_experiment(tables, experiment)
     return experiment, tables

@@ -6,12 +6,12 @@ import argparse
 import logging
 import sys
 
-from . import affinity, database, demo, experiments, results, workers
+from . import affinity, database, demo, experiments, results, search, workers
 from .errors import USER_ERRORS, fail, logs_to_stderr, report
 
 __all__ = ["main", "build_parser"]
 
-COMMAND_GROUPS = (database, experiments, results, workers, affinity, demo)
+COMMAND_GROUPS = (database, experiments, results, workers, affinity, search, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 ```yaml
 schema: my_experiment            # database schema (the CLI's --schema overrides it)
+hash: typed                      # config hash of a new schema: typed (default) or nnfabrik (optional)
 builder_modules: [my_lab]        # extra module prefixes allowed to hold builders (optional)
 seeds: [1, 2, 3]
 datasets:
@@ -30,16 +31,16 @@ from typing import Any
 
 import yaml
 
-from ..hashing import make_hash
+from ..hashing import HASH_SCHEMES, make_hash
 from .bounded_yaml import YamlBoundsError, load_bounded
 
 __all__ = [
-    "Entry", "Experiment", "ExperimentFileError", "load_experiment", "experiment_from_dict", "trained_model_labels",
-    "names_trained_model",
+    "Entry", "Experiment", "ExperimentFileError", "load_experiment", "experiment_from_dict", "file_settings",
+    "trained_model_labels", "names_trained_model",
 ]
 
 _KINDS = ("datasets", "models", "trainers")
-_TOP_LEVEL = {"schema", "builder_modules", "seeds", "combinations", *_KINDS}
+_TOP_LEVEL = {"schema", "hash", "builder_modules", "seeds", "combinations", *_KINDS}
 _ENTRY_KEYS = {"fn", "config", "comment"}
 TRAINED_MODEL = "trained_model"
 _LABEL_KEYS = {"dataset", "model", "trainer", "seed"}
@@ -65,6 +66,7 @@ class Experiment:
     trainers: dict
     builder_modules: list = field(default_factory=list)
     combinations: list | None = None
+    hash: str | None = None  # the schema's hash scheme; None: whatever the schema records ("typed" when new)
 
     def dataset_labels_on_trained_models(self) -> list[str]:
         """Labels of the datasets whose configs name a trained model (they can be added only once it is trained)."""
@@ -108,18 +110,31 @@ def _entries(source: str, kind: str, raw: Any) -> dict:
     return entries
 
 
-def experiment_from_dict(raw: Any, source: str = "experiment") -> Experiment:
+def file_settings(raw: Any, source: str, allowed: set) -> tuple[str, str | None, list]:
+    """``(schema, hash, builder_modules)`` of a parsed experiment file (or search file) whose top-level keys must be
+    among ``allowed``; refuses a bad value in one line naming the file and the key."""
     if not isinstance(raw, dict):
         raise ExperimentFileError(f"{source}: the file must hold a mapping at the top level")
-    unknown = sorted(set(raw) - _TOP_LEVEL)
+    unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise ExperimentFileError(f"{source}: unknown keys {unknown}; allowed: {sorted(_TOP_LEVEL)}")
-    seeds = raw.get("seeds", [1])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise ExperimentFileError(f"{source}: 'seeds' must be a non-empty list of integers")
+        raise ExperimentFileError(f"{source}: unknown keys {unknown}; allowed: {sorted(allowed)}")
+    schema = raw.get("schema", "")
+    if not isinstance(schema, str):
+        raise ExperimentFileError(f"{source}: 'schema' must be a string")
+    hash_scheme = raw.get("hash")
+    if hash_scheme is not None and hash_scheme not in HASH_SCHEMES:
+        raise ExperimentFileError(f"{source}: 'hash' must be one of {sorted(HASH_SCHEMES)}, not {hash_scheme!r}")
     modules = raw.get("builder_modules") or []
     if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
         raise ExperimentFileError(f"{source}: 'builder_modules' must be a list of module names")
+    return schema, hash_scheme, modules
+
+
+def experiment_from_dict(raw: Any, source: str = "experiment") -> Experiment:
+    schema, hash_scheme, modules = file_settings(raw, source, _TOP_LEVEL)
+    seeds = raw.get("seeds", [1])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise ExperimentFileError(f"{source}: 'seeds' must be a non-empty list of integers")
     kinds = {kind: _entries(source, kind, raw.get(kind)) for kind in _KINDS}
     combinations = raw.get("combinations")
     if combinations is not None:
@@ -136,11 +151,11 @@ def experiment_from_dict(raw: Any, source: str = "experiment") -> Experiment:
                         f"{source}: combinations[{index}] names {kind} {label!r}, which is not among "
                         f"{sorted(kinds[kind + 's'])}"
                     )
+    # trained-model references by label become keys under the typed hash (a schema with nnfabrik's hash finds no
+    # such key, and the entry is refused when it is added)
     kinds["datasets"] = _resolve_trained_model_labels(source, kinds)
-    schema = raw.get("schema", "")
-    if not isinstance(schema, str):
-        raise ExperimentFileError(f"{source}: 'schema' must be a string")
-    return Experiment(schema=schema, seeds=seeds, builder_modules=modules, combinations=combinations, **kinds)
+    return Experiment(schema=schema, seeds=seeds, builder_modules=modules, combinations=combinations,
+                      hash=hash_scheme, **kinds)
 
 
 def names_trained_model(config: Any) -> bool:

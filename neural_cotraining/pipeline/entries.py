@@ -19,17 +19,32 @@ from typing import Any, Callable
 from ..nnfabrik_compat import get_data, get_model, get_trainer
 from ..registry import builder_name, check_entry, resolve_builder, stored_names
 from ..dataset.trained_networks import trained_networks_available
-from ..hashing import make_hash, plain_config
+from ..hashing import HASH_SCHEMES, canonical_form, plain_config
 from .entry_limits import check_entry_fits
 
-__all__ = ["ConfigEntries", "DatasetEntries", "ModelEntries", "TrainerEntries", "FabrikantEntries"]
+__all__ = ["HashCollisionWarning", "ConfigEntries", "DatasetEntries", "ModelEntries", "TrainerEntries", "FabrikantEntries"]
 
 logger = logging.getLogger(__name__)
 
 
-def _existing(table, key: dict, skip_duplicates: bool | None, return_pk_only: bool) -> dict:
+class HashCollisionWarning(UserWarning):
+    """A config whose hash (nnfabrik's scheme) is that of a different config already stored."""
+
+
+def _warn_if_collision(table, key: dict, row: dict, config: dict) -> None:
+    """nnfabrik's hash loses types (1 and "1" hash alike): say which stored config a new one is taken for."""
+    stored = row[f"{table.kind}_config"]
+    if canonical_form(plain_config(stored)) != canonical_form(config):
+        warnings.warn(
+            f"{table.kind} config {config!r} has the {table.hash_scheme} hash {key[f'{table.kind}_hash']} of the "
+            f"stored config {plain_config(stored)!r} ({key[f'{table.kind}_fn']}): the hash does not tell them apart, "
+            "so the stored entry stands for both", HashCollisionWarning, stacklevel=4)
+
+
+def _existing(table, key: dict, config: dict, skip_duplicates: bool | None, return_pk_only: bool) -> dict:
     """The existing entry ``key`` names, as nnfabrik hands it back (see the module docstring for the default)."""
     row = (table & key).to_dicts()[0]
+    _warn_if_collision(table, key, row, config)
     if skip_duplicates is False:
         raise ValueError(f"Corresponding entry already exists: {key}")
     if skip_duplicates:
@@ -95,6 +110,7 @@ class ConfigEntries:
     """Methods shared by ``Dataset``, ``Model`` and ``Trainer``; ``kind`` names the attribute prefix."""
 
     kind = ""  # "dataset", "model" or "trainer"; set by each table
+    hash_scheme = "typed"  # the schema's config hash, a key of hashing.HASH_SCHEMES; set by activate()
     fabrikant_table: type  # the Fabrikant table of the same schema; set by each table
 
     @property
@@ -104,6 +120,11 @@ class ConfigEntries:
     @property
     def _hash(self) -> str:
         return f"{self.kind}_hash"
+
+    @classmethod
+    def config_hash(cls, config: dict) -> str:
+        """The ``{kind}_hash`` of ``config`` under the schema's hash scheme."""
+        return HASH_SCHEMES[cls.hash_scheme](config)
 
     def _arguments(self, given: dict, named: dict) -> dict:
         """Merge our short argument names with nnfabrik's ``{kind}_...`` ones; refuses a name given twice."""
@@ -142,11 +163,12 @@ class ConfigEntries:
             raise ValueError(f"{name} does not resolve to the function given (is it defined at module level?)")
         check_entry_fits(name, given["comment"] or "", f"{self.kind} entry")
         check_entry(name, config, self.kind)
-        config_hash = make_hash(config)
+        config_hash = self.config_hash(config)
         names = stored_names(name)  # a shipped builder: its canonical name first, then the names it had before
         for stored in names:
             if self & {self._fn: stored, self._hash: config_hash}:
-                return _existing(self, {self._fn: stored, self._hash: config_hash}, skip_duplicates, return_pk_only)
+                return _existing(self, {self._fn: stored, self._hash: config_hash}, config, skip_duplicates,
+                                 return_pk_only)
         key = {self._fn: names[0], self._hash: config_hash}
         row = {
             **key,

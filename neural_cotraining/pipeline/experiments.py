@@ -78,15 +78,13 @@ def _labelled_keys(experiment: Experiment, keys: dict) -> list[dict]:
 
 def experiment_keys(tables: SimpleNamespace, experiment: Experiment) -> list[dict]:
     """The labelled job keys of an experiment whose entries are in the database (nothing is inserted)."""
-    from ..hashing import make_hash
-
     allow_builder_modules(*experiment.builder_modules)
     keys = {
         kind: {
-            label: {f"{kind}_fn": entry.fn, f"{kind}_hash": make_hash(entry.config)}
+            label: {f"{kind}_fn": entry.fn, f"{kind}_hash": getattr(tables, table_name).config_hash(entry.config)}
             for label, entry in getattr(experiment, kind + "s").items()
         }
-        for kind in _KIND_TABLES
+        for kind, table_name in _KIND_TABLES.items()
     }
     return _labelled_keys(experiment, keys)
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import datajoint as dj
 
 from ._datajoint import check_private_api
+from .hash_scheme import apply_hash_scheme, check_scheme_name
 from .schema_guard import (
     ForeignSchemaError,
     check_schema_name,
@@ -58,7 +59,7 @@ def connect(reset: bool = False) -> "dj.Connection":
 
 
 def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False,
-             trained_model: bool = True) -> SimpleNamespace:
+             trained_model: bool = True, hash: str | None = None) -> SimpleNamespace:
     """Open (creating if needed) the schema ``schema_name`` and its tables.
 
     Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
@@ -70,8 +71,13 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     :mod:`.schema_guard`, :mod:`.schema_ownership`); marks the schema as the pipeline's before declaring tables.
     A schema made by an older version that lacks columns added since is refused with the reason, or brought up to
     date with ``upgrade=True`` (the columns are added with their defaults; nothing else changes).
+
+    ``hash`` picks the config hash of a new schema: ``"typed"`` (the default, :func:`..hashing.make_hash`) or
+    ``"nnfabrik"`` (nnfabrik's own, to agree with tables nnfabrik filled). The schema records it; ``None`` uses
+    the recorded one, and naming another than the recorded one is refused (:mod:`.hash_scheme`).
     """
     check_schema_name(schema_name)
+    check_scheme_name(hash)
     refuse_system_schema(schema_name)
     check_private_api()
     connection = connect()
@@ -81,13 +87,14 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     context: dict = {}
     schema = PipelineSchema(schema_name, context=context, connection=connection)
     write_marker(connection, schema_name)
-    declare_tables(schema, context)
+    declare_tables(schema, context, hash or "typed")
     if trained_model:
         declare_trained_model(schema, context)
     tables = SimpleNamespace(schema=schema, **{name: context[name] for name in TABLE_NAMES if name in context})
     schema.activate_tables = frozenset(name for name in vars(tables) if name != "schema")
     schema.activate_call = f"activate({schema_name!r})"
     _check_columns(tables, schema_name, upgrade)
+    apply_hash_scheme(tables, schema_name, hash)
     return tables
 
 

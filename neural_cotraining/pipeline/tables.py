@@ -27,6 +27,7 @@ import datajoint as dj
 
 from .entry_limits import COMMENT_LENGTH, FN_LENGTH
 from .entries import DatasetEntries, FabrikantEntries, ModelEntries, TrainerEntries
+from .hash_scheme import hash_column_comment
 
 __all__ = ["TABLE_NAMES", "TABLE_NAMES_IN_DATABASE", "declare_tables", "trained_model_definition", "ModelStatePart",
            "EpochMetricPart", "UnitResultPart"]
@@ -130,11 +131,11 @@ class UnitResultPart(dj.Part):
     """
 
 
-def _config_table(kind: str, fabrikant: type, context: dict) -> type:
+def _config_table(kind: str, fabrikant: type, context: dict, hash_scheme: str) -> type:
     definition = f"""
     # {kind} builders and their configs, keyed by the config's hash
     {kind}_fn: varchar({FN_LENGTH})   # dotted name of the builder function
-    {kind}_hash: char(32)             # make_hash(config)
+    {kind}_hash: char(32)             # {hash_column_comment(hash_scheme)}
     ---
     {kind}_config: <blob>             # keyword arguments of the builder
     {kind}_comment = "": varchar({COMMENT_LENGTH})
@@ -145,9 +146,9 @@ def _config_table(kind: str, fabrikant: type, context: dict) -> type:
     return type(kind.capitalize(), (_ENTRY_METHODS[kind], dj.Manual), attributes)
 
 
-def declare_tables(schema: dj.Schema, context: dict) -> None:
+def declare_tables(schema: dj.Schema, context: dict, hash_scheme: str = "typed") -> None:
     """Declare every table but ``TrainedModel`` in ``schema``; ``context`` is its declaration namespace and is filled
-    here."""
+    here. ``hash_scheme`` goes into the hash columns' comments of tables declared now (see :mod:`.hash_scheme`)."""
 
     class Fabrikant(FabrikantEntries, dj.Manual):
         definition = """
@@ -170,7 +171,7 @@ def declare_tables(schema: dj.Schema, context: dict) -> None:
 
     context["Seed"] = schema(Seed, context=context)
     for kind in ("dataset", "model", "trainer"):
-        table = _config_table(kind, Fabrikant, context)
+        table = _config_table(kind, Fabrikant, context, hash_scheme)
         context[table.__name__] = schema(table, context=context)
 
     class Checkpoint(dj.Manual):
