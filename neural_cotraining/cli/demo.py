@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from .experiments import populate_command
+from .experiments import STOPPED, populate_command
 from .results import plot_command, results_command
 
 __all__ = ["add_commands"]
@@ -30,6 +30,8 @@ def _demo(arguments: argparse.Namespace) -> int:
     status = populate_command(argparse.Namespace(
         **command, add=False, reserve_jobs=True, workers=arguments.workers, threads=arguments.threads,
         orphan_timeout=None))
+    if status == STOPPED:  # interrupted: the jobs are back in the queue, and the results are not complete
+        return status
     output = Path(arguments.output)
     results_command(argparse.Namespace(**command, csv=str(output / "results.csv"), json=str(output / "results.json"),
                                        metrics=["test/"]))

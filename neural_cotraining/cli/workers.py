@@ -10,6 +10,7 @@ import sys
 import time
 
 from .common import open_experiment
+from .experiments import STOPPED, handed_back_line, labels_of_key
 from .output import print_table
 
 __all__ = ["add_commands"]
@@ -57,7 +58,10 @@ def _worker(arguments: argparse.Namespace) -> int:
     summary = worker.run()
     print(f"worker: {summary.trained} trained, {len(summary.failed)} failed, {len(summary.handed_back)} handed back"
           + (" (stopped by a signal)" if summary.stopped else ""))
-    return 0
+    if summary.stopped:
+        print(handed_back_line([labels_of_key(keys, key) for key in summary.handed_back]), file=sys.stderr)
+        return STOPPED
+    return 2 if summary.failed else 0
 
 
 def _watch(arguments: argparse.Namespace) -> int:

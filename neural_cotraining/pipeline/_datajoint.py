@@ -46,9 +46,10 @@ def check_private_api() -> None:
         )
 
 
-def populate_one(table, key: dict, **kwargs):
-    """DataJoint's single-job step: reserve ``key``, run the (tripartite) make, complete or record the error."""
-    return table._populate1(key, table.jobs, **kwargs)
+def populate_one(table, key: dict, jobs, **kwargs):
+    """DataJoint's single-job step: reserve ``key`` in ``jobs`` (None: no reservation), run the (tripartite) make,
+    complete or record the error."""
+    return table._populate1(key, jobs, **kwargs)
 
 
 def has_single_job_step(table) -> bool:

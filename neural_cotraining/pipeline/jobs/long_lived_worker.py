@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .._datajoint import default_job_priority, has_single_job_step, populate_one
 from .reservations import release_dead_reservations
-from .stopping import StopRequest, TrainingStopped
+from .stopping import StopRequest, TrainingStopped, quiet_stopped_jobs
 
 __all__ = ["LongLivedWorker", "WorkerSummary", "return_to_queue"]
 
@@ -63,6 +63,7 @@ class LongLivedWorker:
         orphan_timeout: float | None = None,
         stop: StopRequest | None = None,
         batch: int = 100,
+        reserve_jobs: bool = True,
     ):
         if idle_exit is not None and idle_exit < 0:
             raise ValueError(f"idle_exit must be at least 0 seconds, not {idle_exit}")
@@ -77,6 +78,8 @@ class LongLivedWorker:
         self.orphan_timeout = orphan_timeout
         self.stop = stop or StopRequest()
         self.batch = batch
+        self.reserve_jobs = reserve_jobs
+        self._tried: list[dict] = []  # without reservations: the jobs this worker took (each is taken once)
         self._candidates: list[dict] = []
         self._missed_in_a_row = 0
         self._random = random.Random()  # each worker its own order: workers rarely race for the same job
@@ -87,6 +90,9 @@ class LongLivedWorker:
         return pending & self.restriction if self.restriction is not None else pending
 
     def _refill(self, refresh: bool) -> None:
+        if not self.reserve_jobs:
+            self._refill_direct()
+            return
         jobs = self.trained.jobs
         if refresh:
             restrictions = (self.restriction,) if self.restriction is not None else ()
@@ -105,6 +111,15 @@ class LongLivedWorker:
             self._random.shuffle(keys)
             self._candidates.extend(keys)
 
+    def _refill_direct(self) -> None:
+        """Without reservations (one process, no queue): the jobs not trained yet that this worker has not tried."""
+        todo = self.trained.key_source - self.trained.proj()
+        if self.restriction is not None:
+            todo &= self.restriction
+        if self._tried:
+            todo -= self._tried
+        self._candidates = todo.keys(order_by="KEY", limit=self.batch)
+
     def _next_key(self) -> dict | None:
         if not self._candidates:
             self._refill(refresh=False)
@@ -122,10 +137,10 @@ class LongLivedWorker:
         """Work until a signal (SIGTERM/SIGINT) or ``idle_exit`` idle seconds; returns what was done."""
         summary = WorkerSummary()
         self.trained.stop_request = self.stop
-        if not self.trained.jobs.is_declared:
+        if self.reserve_jobs and not self.trained.jobs.is_declared:
             self.trained.jobs.declare()
         idle_since = None
-        with self.stop.handling():
+        with self.stop.handling(), quiet_stopped_jobs():
             while not self.stop.requested:
                 key = self._next_key()
                 if key is None:
@@ -145,13 +160,17 @@ class LongLivedWorker:
         return summary
 
     def _work_on(self, key: dict, summary: WorkerSummary) -> None:
-        result = populate_one(self.trained, key, suppress_errors=True, return_exception_objects=True)
+        jobs = self.trained.jobs if self.reserve_jobs else None
+        if jobs is None:
+            self._tried.append(key)
+        result = populate_one(self.trained, key, jobs, suppress_errors=True, return_exception_objects=True)
         if result is True:
             summary.trained += 1
         elif isinstance(result, tuple):
             _, error = result
             if isinstance(error, TrainingStopped):
-                return_to_queue(self.trained.jobs, key)
+                if jobs is not None:
+                    return_to_queue(jobs, key)
                 summary.handed_back.append(key)
                 logger.info("job %s handed back to the queue: %s", key, error)
             else:
