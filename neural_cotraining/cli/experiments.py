@@ -118,6 +118,10 @@ def _run_worker_processes(arguments: argparse.Namespace, schema: str, threads: i
 
 
 def populate_command(arguments: argparse.Namespace) -> int:
+    if arguments.orphan_timeout is not None:  # one line, before anything connects
+        from ..pipeline.jobs.reservations import check_orphan_timeout
+
+        check_orphan_timeout(arguments.orphan_timeout)
     experiment, tables = open_experiment(arguments, adding=arguments.add)
     schema = arguments.schema or experiment.schema
     reserve = arguments.reserve_jobs or arguments.workers > 1
@@ -170,6 +174,7 @@ def add_commands(commands) -> None:
     populate.add_argument("--threads", type=int, default=None,
                           help="torch threads per worker (default: the cores shared among the workers; one worker: "
                                "torch's default)")
-    populate.add_argument("--orphan-timeout", type=float, default=None,
-                          help="re-pend reservations not renewed for this many seconds (dead workers on other hosts)")
+    populate.add_argument("--orphan-timeout", type=float, default=None, metavar="SECONDS",
+                          help="re-pend reservations whose heartbeat is older than this (dead workers on other hosts, "
+                               "reused pids; default 120, at least 3 heartbeats of 10 s)")
     add_experiment_command(commands, "status", status_command, "jobs done / pending / reserved / failed, with error messages")

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datajoint as dj
 from datajoint.autopopulate import AutoPopulate
 
-__all__ = ["check_private_api", "populate_one", "has_single_job_step", "job_key", "default_job_priority", "update_row"]
+__all__ = ["check_private_api", "populate_one", "has_single_job_step", "job_key", "job_row_condition",
+           "keeps_completed_jobs", "open_connection_like", "default_job_priority", "update_row"]
 
 
 def _make_condition():
@@ -59,6 +60,23 @@ def has_single_job_step(table) -> bool:
 def job_key(jobs, key: dict) -> dict:
     """``key`` projected onto the jobs table's primary key (as DataJoint stores it)."""
     return jobs._get_pk(key)
+
+
+def job_row_condition(jobs, key: dict) -> str:
+    """The SQL condition that selects ``key``'s row of ``jobs``."""
+    return _make_condition()(jobs, job_key(jobs, key), set())
+
+
+def keeps_completed_jobs(jobs) -> bool:
+    return bool(jobs.connection._config.jobs.keep_completed)
+
+
+def open_connection_like(connection) -> "dj.Connection":
+    """A new connection to the server and user of ``connection`` (for a thread of its own), with its settings."""
+    info = connection.conn_info
+    return dj.Connection(info["host"], info["user"], info["passwd"], info["port"], use_tls=info.get("ssl_input"),
+                         database_name=info.get("database_name"), backend=connection.adapter.backend,
+                         config_override=connection._config)
 
 
 def default_job_priority(jobs) -> int:

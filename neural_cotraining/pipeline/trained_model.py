@@ -14,6 +14,7 @@ import logging
 import math
 from typing import Any
 
+import datajoint as dj
 import torch
 
 from ..nnfabrik_compat import get_all_parts
@@ -21,7 +22,7 @@ from .jobs.callback import TrainingCallback
 from .jobs.checkpoints import CheckpointStore
 from .jobs.live_progress import LiveProgress
 from .unit_results import unit_rows
-from .jobs.reservations import ReservationHeartbeat, release_dead_reservations
+from .jobs.reservations import ReservationLost
 
 __all__ = ["TrainedModelMethods", "BrokenResultError", "serialize_state", "deserialize_state"]
 
@@ -70,20 +71,36 @@ class TrainedModelMethods:
     ``live_tables``. See :class:`.user_tables.TrainedModelBase`."""
 
     stop_request = None  # a StopRequest (set by a long-lived worker): stop at an epoch's end, hand the job back
+    reservation = None  # the running job's Reservation (set by the worker): every write checks it is still ours
     checkpoints_kept = 2  # the newest checkpoints kept per job (each holds the best weights so far too)
-    heartbeat_interval = 30.0  # seconds between renewals of a job's reservation
+    heartbeat_interval = 30.0  # seconds between renewals of a running job's live heartbeat (``LiveJob``)
     comment_delimitter = "."  # nnfabrik's name: joins the trainer, model and dataset comments into ``comment``
 
     def _config_table(self, kind: str):
         return getattr(self, f"{kind}_table")()
 
     def populate(self, *restrictions, orphan_timeout: float | None = None, **kwargs):
-        """DataJoint's populate; with ``reserve_jobs=True`` it first re-pends the jobs of dead workers (same host,
-        process gone; or, given ``orphan_timeout`` seconds, any reservation not renewed for that long) so they
-        resume from their checkpoints. Live jobs renew their reservations from the trainer's heartbeat."""
-        if kwargs.get("reserve_jobs"):
-            release_dead_reservations(self, orphan_timeout=orphan_timeout)
-        return super().populate(*restrictions, **kwargs)
+        """DataJoint's populate; with ``reserve_jobs=True`` the pipeline's own worker takes the jobs instead
+        (:class:`.jobs.long_lived_worker.LongLivedWorker` until the queue is empty): it first re-pends the jobs of
+        dead workers (same host, process gone; or any reservation silent for ``orphan_timeout`` seconds, default
+        :data:`.jobs.reservations.ORPHAN_TIMEOUT`), keeps its reservations fresh from a thread, hands a job back
+        on SIGINT/SIGTERM, and returns DataJoint's ``{"success_count", "error_list"}``."""
+        if not kwargs.get("reserve_jobs"):
+            return super().populate(*restrictions, **kwargs)
+        from .jobs.long_lived_worker import LongLivedWorker
+
+        other = set(kwargs) - {"reserve_jobs", "suppress_errors", "return_exception_objects", "display_progress"}
+        if other:
+            raise TypeError(f"populate(reserve_jobs=True) takes no {', '.join(sorted(other))}")
+        worker = LongLivedWorker(self, restriction=dj.AndList(restrictions) if restrictions else None, idle_exit=0,
+                                 orphan_timeout=orphan_timeout, stop=self.stop_request)
+        summary = worker.run()
+        if summary.errors and not kwargs.get("suppress_errors"):
+            raise summary.errors[0]
+        as_objects = kwargs.get("return_exception_objects")
+        errors = [(key, error if as_objects else message)
+                  for (key, message), error in zip(summary.failed, summary.errors)]
+        return {"success_count": summary.trained, "error_list": errors}
 
     # ---- the tripartite make ----
     def _configs(self):
@@ -120,6 +137,8 @@ class TrainedModelMethods:
     def make_insert(
         self, key: dict, score: float, output: Any, state_bytes: bytes, epoch_rows: list, comment: str
     ) -> None:
+        if self.reservation is not None:  # locks the job's row: nothing releases it before this commits
+            self.reservation.check_held()
         fabrikant = self._fabrikant()
         self.insert1({**key, "comment": comment, "score": score, "output": output, "fabrikant_name": fabrikant})
         self.ModelState.insert1({**key, "model_state": state_bytes})
@@ -138,12 +157,19 @@ class TrainedModelMethods:
             self._fabrikant_name = self.user_table().ensure()
         return self._fabrikant_name
 
+    def _still_ours(self) -> None:
+        """Raise ReservationLost when the running job's reservation is not this worker's any more."""
+        if self.reservation is not None:
+            self.reservation.check_held()
+
     def checkpoints(self, key: dict) -> CheckpointStore:
-        return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept)
+        return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept, guard=self._still_ours)
 
     def live_progress(self, key: dict) -> LiveProgress | None:
         tables = self.live_tables
-        return LiveProgress(*tables, key, heartbeat_interval=self.heartbeat_interval) if tables else None
+        if not tables:
+            return None
+        return LiveProgress(*tables, key, heartbeat_interval=self.heartbeat_interval, guard=self._still_ours)
 
     def training_callback(self, key: dict) -> TrainingCallback:
         """The ``cb`` handed to the trainer: renews the job's reservation and live heartbeat, writes live progress,
@@ -151,10 +177,12 @@ class TrainedModelMethods:
         to :meth:`call_back`."""
         store = self.checkpoints(key) if self.checkpoint_table is not None else None
         live = self.live_progress(key)
-        reservation = ReservationHeartbeat(self.jobs, key, interval=self.heartbeat_interval)
+        reservation = self.reservation
 
         def heartbeat() -> None:
-            reservation()
+            # the worker's own thread renews the reservation; one it found released stops the job at once
+            if reservation is not None and reservation.lost.is_set():
+                raise ReservationLost(f"the reservation of {dict(key)} was released: another worker may train it")
             if live is not None:
                 live.heartbeat()
 

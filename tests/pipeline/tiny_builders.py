@@ -147,3 +147,11 @@ def breaking_regression(seed, n_samples=16, batch_size=8, broken=None):
     train = loaders["train"]["regression"]
     loaders["train"]["regression"] = DataLoader(_BreakingDataset(train.dataset, broken), batch_size=batch_size)
     return loaders
+
+
+def slow_to_load(seed, load_seconds=0.0, n_samples=32, delay=0.0, batch_size=8):
+    """slow_regression that first takes ``load_seconds`` to build (a dataset read from a slow disk)."""
+    import time
+
+    time.sleep(load_seconds)
+    return slow_regression(seed, n_samples=n_samples, delay=delay, batch_size=batch_size)

@@ -34,11 +34,13 @@ class LiveProgress:
     queue's reservation (host, pid, time) shows the job as running, and a short job costs one commit less.
     """
 
-    def __init__(self, job_table: type, epoch_table: type, key: dict, heartbeat_interval: float = 30.0):
+    def __init__(self, job_table: type, epoch_table: type, key: dict, heartbeat_interval: float = 30.0,
+                 guard=None):
         self._jobs = job_table
         self._epochs = epoch_table
         self._key = dict(key)
         self._interval = heartbeat_interval
+        self._guard = guard  # called first inside each write's transaction: raises if the job is not ours any more
         self._last_beat = time.monotonic()
         self._resumed_epoch: int | None = None  # set by start(); the job's row is written on the first report
         self._started = False
@@ -72,6 +74,8 @@ class LiveProgress:
         if score is not None:
             values["best_score"] = score if math.isfinite(score) else None
         with self._jobs().connection.transaction:
+            if self._guard is not None:
+                self._guard()
             first = not self._started
             if first:
                 self._write_start(values)
@@ -90,10 +94,12 @@ class LiveProgress:
         now = time.monotonic()
         if now - self._last_beat >= self._interval:
             self._last_beat = now
-            if self._started:
-                _set(self._jobs(), self._key, {}, now=("heartbeat_ts",))
-            else:  # a long first epoch: show the job before its first report
-                with self._jobs().connection.transaction:
+            with self._jobs().connection.transaction:
+                if self._guard is not None:
+                    self._guard()
+                if self._started:
+                    _set(self._jobs(), self._key, {}, now=("heartbeat_ts",))
+                else:  # a long first epoch: show the job before its first report
                     self._write_start({"epoch": self._resumed_epoch or 0})
 
     def clear(self) -> None:

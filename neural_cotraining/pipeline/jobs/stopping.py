@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import threading
 
 __all__ = ["StopRequest", "TrainingStopped", "ignoring_signals", "quiet_stopped_jobs"]
 
@@ -65,7 +66,11 @@ class StopRequest:
 
     @contextlib.contextmanager
     def handling(self, signals=(signal.SIGTERM, signal.SIGINT)):
-        """Route ``signals`` to this request while the block runs (main thread only); restores the old handlers."""
+        """Route ``signals`` to this request while the block runs (the main thread only: elsewhere, e.g. a
+        notebook's worker thread, signals stay as they are); restores the old handlers."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
         previous = {number: signal.signal(number, self._handle) for number in signals}
         try:
             yield self
