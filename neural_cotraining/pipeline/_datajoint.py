@@ -10,11 +10,14 @@ what is missing when a DataJoint upgrade moves any of them; ``tests/pipeline/tes
 
 from __future__ import annotations
 
+import os
+
 import datajoint as dj
 from datajoint.autopopulate import AutoPopulate
 
 __all__ = ["check_private_api", "populate_one", "has_single_job_step", "job_key", "job_row_condition",
-           "keeps_completed_jobs", "open_connection_like", "default_job_priority", "update_row"]
+           "keeps_completed_jobs", "open_connection_like", "default_job_priority", "update_row",
+           "install_connection_timeouts", "is_lost_connection"]
 
 
 def _make_condition():
@@ -77,6 +80,66 @@ def open_connection_like(connection) -> "dj.Connection":
     return dj.Connection(info["host"], info["user"], info["passwd"], info["port"], use_tls=info.get("ssl_input"),
                          database_name=info.get("database_name"), backend=connection.adapter.backend,
                          config_override=connection._config)
+
+
+#: environment variables that set every connection's timeouts (seconds), and their defaults: no connection attempt
+#: waits longer than the first for the server (a host that drops packets, an endpoint that accepts but never greets),
+#: no query longer than the second for an answer (a frozen network path), so nothing blocks forever
+CONNECT_TIMEOUT_ENV, READ_TIMEOUT_ENV = "NEURAL_COTRAINING_DB_CONNECT_TIMEOUT", "NEURAL_COTRAINING_DB_READ_TIMEOUT"
+DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT = 10.0, 120.0
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not (seconds > 0 and seconds < float("inf")):
+        raise ValueError(f"{name} must be a positive number of seconds, not {text!r}")
+    return seconds
+
+
+class _ClientWithTimeouts:
+    """The MySQL client module as DataJoint's adapter uses it, with our timeouts added to every ``connect``."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def connect(self, **parameters):
+        connect_timeout = _seconds_from_env(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT)
+        read_timeout = _seconds_from_env(READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT)
+        timeouts = {"connect_timeout": connect_timeout, "read_timeout": read_timeout, "write_timeout": read_timeout}
+        return self._client.connect(**{**timeouts, **parameters})
+
+
+def install_connection_timeouts() -> None:
+    """Give every MySQL/MariaDB connection DataJoint opens from now on (reconnects included) a connect timeout and
+    read/write timeouts (:data:`CONNECT_TIMEOUT_ENV`, :data:`READ_TIMEOUT_ENV`); checks the settings first.
+    PostgreSQL: DataJoint's adapter already passes a 10 s connect timeout."""
+    _seconds_from_env(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT)
+    _seconds_from_env(READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT)
+    from datajoint.adapters import mysql
+
+    if not isinstance(mysql.client, _ClientWithTimeouts):
+        mysql.client = _ClientWithTimeouts(mysql.client)
+
+
+def is_lost_connection(error: BaseException) -> bool:
+    """Whether ``error`` says the database connection was lost or timed out (not a bad query)."""
+    from datajoint.errors import LostConnectionError
+
+    if isinstance(error, LostConnectionError):
+        return True
+    codes = {2006, 2013, 2055}  # server gone away, lost connection during query (a timeout too), lost at handshake
+    arguments = getattr(error, "args", ())
+    return type(error).__name__ in ("OperationalError", "InterfaceError") and (
+        bool(arguments) and arguments[0] in codes or "connection" in str(error).lower())
 
 
 def default_job_priority(jobs) -> int:

@@ -16,6 +16,7 @@ from .schema_guard import (
     schema_tables,
     table_row_counts,
 )
+from ._datajoint import install_connection_timeouts
 from .settings import database_settings
 from .tables import TABLE_NAMES, declare_tables
 from .templates import declare_trained_model
@@ -49,6 +50,7 @@ def connect(reset: bool = False) -> "dj.Connection":
     elif settings.is_local:
         # a local server has no TLS; trying it first only adds a warning to every failed connect
         dj.config["database.use_tls"] = False
+    install_connection_timeouts()  # no connection or query waits forever on a frozen path
     try:
         return dj.conn(reset=reset)
     except Exception as error:  # pymysql/psycopg errors differ; one message names the server, not the password

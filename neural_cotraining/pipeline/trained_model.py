@@ -20,7 +20,7 @@ import torch
 from ..nnfabrik_compat import get_all_parts
 from .jobs.callback import TrainingCallback
 from .jobs.checkpoints import CheckpointStore
-from .jobs.live_progress import LiveProgress
+from .jobs.live_progress import LiveProgress, never_fatal
 from .unit_results import unit_rows
 from .jobs.reservations import ReservationLost
 
@@ -178,19 +178,20 @@ class TrainedModelMethods:
         store = self.checkpoints(key) if self.checkpoint_table is not None else None
         live = self.live_progress(key)
         reservation = self.reservation
+        live_heartbeat = never_fatal(live.heartbeat, "the live heartbeat") if live is not None else None
 
         def heartbeat() -> None:
             # the worker's own thread renews the reservation; one it found released stops the job at once
             if reservation is not None and reservation.lost.is_set():
                 raise ReservationLost(f"the reservation of {dict(key)} was released: another worker may train it")
             if live is not None:
-                live.heartbeat()
+                live_heartbeat()
 
         callback = TrainingCallback(
             on_heartbeat=heartbeat,
-            on_checkpoint=store.save if store else None,
+            on_checkpoint=never_fatal(store.save, "a checkpoint") if store else None,
             resume_from=store.latest() if store else None,
-            on_epoch=live.epoch if live is not None else None,
+            on_epoch=never_fatal(live.epoch, "live progress") if live is not None else None,
             stop=self.stop_request,
             on_call=self._pass_to_call_back,
         )

@@ -15,15 +15,40 @@ import os
 import platform
 import time
 
-from .._datajoint import update_row
+from typing import Any, Callable
 
-__all__ = ["LiveProgress"]
+from .._datajoint import is_lost_connection, update_row
+from .stopping import TrainingStopped
+
+__all__ = ["LiveProgress", "never_fatal"]
 
 logger = logging.getLogger(__name__)
 
 def _set(table, key: dict, values: dict, now: tuple[str, ...] = ()) -> None:
     """UPDATE the row ``key`` of ``table``: ``values`` from Python, the ``now`` columns to the server's clock."""
     update_row(table, {name: key[name] for name in table.primary_key}, values, now=now)
+
+
+def never_fatal(write: Callable, what: str) -> Callable:
+    """``write`` (a progress or checkpoint write) that survives a dropped connection: DataJoint reconnects, the
+    write is tried once more, and a second failure (of any kind) is logged, never raised, since training can go on
+    without it. A lost reservation (TrainingStopped) is not a failed write: it stops the job."""
+
+    def tolerant(*arguments: Any) -> None:
+        for attempt in (1, 2):
+            try:
+                write(*arguments)
+                return
+            except TrainingStopped:
+                raise
+            except Exception as error:
+                if attempt == 1 and is_lost_connection(error):
+                    logger.warning("%s: the connection was lost (%s); trying once more", what, error)
+                    continue
+                logger.warning("%s failed, training goes on: %s: %s", what, type(error).__name__, error)
+                return
+
+    return tolerant
 
 
 class LiveProgress:
@@ -65,7 +90,6 @@ class LiveProgress:
             _set(jobs, self._key, values, now=("started_ts", "heartbeat_ts"))
         else:
             jobs.insert1({**self._key, **values})
-        self._started = True
 
     def epoch(self, epoch: int, rows: list[dict], score: float | None) -> None:
         """Store one epoch's metric rows and move the job's epoch, best score and heartbeat on (one commit)."""
@@ -87,6 +111,7 @@ class LiveProgress:
             epochs.insert([{**self._key, **row} for row in rows])
             if not first:
                 _set(self._jobs(), self._key, values, now=("heartbeat_ts",))
+        self._started = True  # only once committed: a write lost with its connection is redone whole
         self._last_beat = time.monotonic()
 
     def heartbeat(self) -> None:
@@ -101,6 +126,7 @@ class LiveProgress:
                     _set(self._jobs(), self._key, {}, now=("heartbeat_ts",))
                 else:  # a long first epoch: show the job before its first report
                     self._write_start({"epoch": self._resumed_epoch or 0})
+            self._started = True
 
     def clear(self) -> None:
         """Delete the job's live rows (inside the transaction that stores the trained model)."""

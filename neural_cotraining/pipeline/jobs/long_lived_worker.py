@@ -20,7 +20,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from .._datajoint import has_single_job_step, populate_one
+from .._datajoint import has_single_job_step, is_lost_connection, populate_one
 from .reservations import (
     HEARTBEAT_INTERVAL, ORPHAN_TIMEOUT, Reservation, ReservationKeeper, ReservationLost, check_orphan_timeout,
     release_dead_reservations,
@@ -188,7 +188,14 @@ class LongLivedWorker:
             self.trained.reservation = None
             if reservation is not None:
                 self._keeper.drop(reservation)
-        self._settle(key, reservation, result, summary)
+        try:
+            self._settle(key, reservation, result, summary)
+        except Exception as error:
+            if not is_lost_connection(error):
+                raise
+            # the job row keeps this worker's reservation; it is released once its heartbeat is older than the
+            # orphan timeout (or at once, from this host, after this process ends)
+            logger.error("job %s: the database could not be reached to record its end (%s)", key, error)
 
     def _settle(self, key: dict, reservation: Reservation | None, result, summary: WorkerSummary) -> None:
         """Complete, hand back or fail the job ``result`` says, while its reservation is still this worker's."""
@@ -200,7 +207,9 @@ class LongLivedWorker:
         _, error = result
         if isinstance(error, ReservationLost):
             logger.error("job %s stopped: %s; nothing of it was stored by this worker", key, error)
-        elif isinstance(error, TrainingStopped):
+        elif isinstance(error, TrainingStopped) or is_lost_connection(error):
+            if not isinstance(error, TrainingStopped):  # not the job's fault: another worker (or this) resumes it
+                logger.warning("job %s lost its database connection (%s): handing it back", key, error)
             if reservation is None or reservation.hand_back():
                 summary.handed_back.append(key)
                 logger.info("job %s handed back to the queue: %s", key, error)
