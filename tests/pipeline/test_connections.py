@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pymysql
@@ -111,3 +112,44 @@ def test_a_bad_timeout_setting_is_refused_in_one_line():
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         "error: NEURAL_COTRAINING_DB_READ_TIMEOUT must be a positive number of seconds, not 'forever'")
+
+
+@pytest.mark.db
+def test_sigterm_ends_a_worker_blocked_on_a_frozen_path_and_its_job_is_taken_over(pipeline, schema_name):
+    import signal
+
+    from neural_cotraining.pipeline.jobs.reservations import release_dead_reservations
+    from neural_cotraining.trainer import cotrainer
+    from tests.pipeline import tiny_builders
+    from tests.pipeline.frozen_proxy import FreezableProxy
+
+    pipeline.Dataset().add_entry(tiny_builders.slow_regression, {"n_samples": 32, "delay": 0.02, "batch_size": 8})
+    pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 4})
+    pipeline.Trainer().add_entry(cotrainer, {"max_epochs": 40, "patience": None, "checkpoint_every": 0,
+                                             "loss_functions": {"regression": "mse"}, "verbose": False})
+    pipeline.Seed().insert1({"seed": 1})
+    proxy = FreezableProxy(3306)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests", OMP_NUM_THREADS="1",
+               DJ_HOST="127.0.0.1", DJ_PORT=str(proxy.port), NEURAL_COTRAINING_DB_CONNECT_TIMEOUT="2",
+               NEURAL_COTRAINING_DB_READ_TIMEOUT="2")
+    worker = subprocess.Popen([sys.executable, "-m", "neural_cotraining.cli", "worker", "--schema", schema_name,
+                               "--idle-exit", "0", "--heartbeat", "0.5", "--orphan-timeout", "2"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not len(pipeline.LiveJob() & "epoch >= 1") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(pipeline.LiveJob() & "epoch >= 1"), "the job never started training"
+        proxy.freeze()
+        worker.send_signal(signal.SIGTERM)
+        # blocked in a query: each statement gives up after its read timeout, so the worker ends (a hang fails here)
+        stdout, stderr = worker.communicate(timeout=120)
+    finally:
+        proxy.close()
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 130 and "Traceback" not in stderr, stderr
+    trained = pipeline.TrainedModel()
+    assert len(trained) == 0 and len(trained.jobs.errors) == 0
+    # the frozen path kept it from handing the job back itself; the next worker's normal path releases it
+    assert release_dead_reservations(trained) == 1 and len(trained.jobs.pending) == 1

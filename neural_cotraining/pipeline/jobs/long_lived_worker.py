@@ -184,6 +184,10 @@ class LongLivedWorker:
         self.trained.reservation = reservation
         try:
             result = populate_one(self.trained, key, None, suppress_errors=True, return_exception_objects=True)
+        except Exception as error:  # DataJoint's own cleanup (cancelling the transaction) lost the connection too
+            if not is_lost_connection(error):
+                raise
+            result = (key, error)
         finally:
             self.trained.reservation = None
             if reservation is not None:
