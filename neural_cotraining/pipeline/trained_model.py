@@ -73,6 +73,9 @@ class TrainedModelMethods:
     stop_request = None  # a StopRequest (set by a long-lived worker): stop at an epoch's end, hand the job back
     reservation = None  # the running job's Reservation (set by the worker): every write checks it is still ours
     checkpoints_kept = 2  # the newest checkpoints kept per job (each holds the best weights so far too)
+    #: a running job saves a checkpoint at the end of the first epoch this many seconds after its last one, so a
+    #: crashed job loses at most about this much (unless its trainer config says ``checkpoint_every: 0``)
+    checkpoint_seconds = 60.0
     heartbeat_interval = 30.0  # seconds between renewals of a running job's live heartbeat (``LiveJob``)
     comment_delimitter = "."  # nnfabrik's name: joins the trainer, model and dataset comments into ``comment``
 
@@ -121,7 +124,9 @@ class TrainedModelMethods:
 
     def make_compute(self, key: dict, names_and_configs: tuple, seed: int, comment: str) -> tuple:
         (dataset_fn, dataset_config), (model_fn, model_config), (trainer_fn, trainer_config) = names_and_configs
-        callback = self.training_callback(key)
+        # checkpoints by time unless the config turns them off (``checkpoint_every: 0``); by epochs as it says
+        timed = None if trainer_config.get("checkpoint_every") == 0 else self.checkpoint_seconds
+        callback = self.training_callback(key, checkpoint_seconds=timed)
         dataloaders, model, trainer = get_all_parts(
             dataset_fn, dataset_config, model_fn, model_config, seed=seed, trainer_fn=trainer_fn
         )
@@ -171,7 +176,7 @@ class TrainedModelMethods:
             return None
         return LiveProgress(*tables, key, heartbeat_interval=self.heartbeat_interval, guard=self._still_ours)
 
-    def training_callback(self, key: dict) -> TrainingCallback:
+    def training_callback(self, key: dict, checkpoint_seconds: float | None = None) -> TrainingCallback:
         """The ``cb`` handed to the trainer: renews the job's reservation and live heartbeat, writes live progress,
         saves checkpoints, offers the latest, stops on the worker's request, and passes what the trainer reports on
         to :meth:`call_back`."""
@@ -194,6 +199,7 @@ class TrainedModelMethods:
             on_epoch=never_fatal(live.epoch, "live progress") if live is not None else None,
             stop=self.stop_request,
             on_call=self._pass_to_call_back,
+            checkpoint_seconds=checkpoint_seconds if store else None,
         )
         if live is not None:
             live.start(resumed_epoch=max((row["epoch"] for row in callback.epoch_rows), default=None))
