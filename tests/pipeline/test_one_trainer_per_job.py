@@ -113,3 +113,23 @@ def test_an_orphan_timeout_that_would_release_live_jobs_is_refused_in_one_line(c
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: --orphan-timeout (orphan_timeout) must be a finite number of seconds, at least 30")
     assert len(error.splitlines()) == 1
+
+
+@pytest.mark.db
+def test_a_job_that_kills_two_workers_is_failed_with_the_reason_and_not_handed_to_a_third(pipeline, schema_name):
+    pipeline.Dataset().add_entry(tiny_builders.process_killing_regression, {"signal_name": "SIGSEGV"})
+    pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 4})
+    pipeline.Trainer().add_entry(tiny_builders.sgd_trainer, {"epochs": 1})
+    pipeline.Seed().insert1({"seed": 1})
+    jobs = pipeline.TrainedModel().jobs
+    ends = []
+    for _ in range(3):
+        worker = start_worker(schema_name, "--idle-exit", "0")
+        stdout, stderr = worker.communicate(timeout=120)
+        ends.append((worker.returncode, "released the reservation" in stderr, "worker: 0 trained, 0 failed" in stdout))
+    # the first two died in the job (SIGSEGV); the second and third each found the last one's dead reservation; the
+    # third recorded the job as failed instead of taking it, and ended normally
+    assert ends == [(-signal.SIGSEGV, False, False), (-signal.SIGSEGV, True, False), (0, True, True)], ends
+    (row,) = jobs.to_dicts()
+    assert row["status"] == "error"
+    assert "killed 2 workers" in row["error_message"] and "process gone" in row["error_message"]

@@ -155,3 +155,12 @@ def slow_to_load(seed, load_seconds=0.0, n_samples=32, delay=0.0, batch_size=8):
 
     time.sleep(load_seconds)
     return slow_regression(seed, n_samples=n_samples, delay=delay, batch_size=batch_size)
+
+
+def process_killing_regression(seed, signal_name="SIGKILL", n_samples=16):
+    """Data whose loading kills the process that loads it (as a crafted file's segfault or the OOM killer does)."""
+    import os
+    import signal
+
+    os.kill(os.getpid(), getattr(signal, signal_name))
+    return random_regression(seed, n_samples=n_samples)

@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import platform
+import re
 import threading
 import traceback
 
@@ -32,7 +33,7 @@ from .stopping import TrainingStopped
 from .._datajoint import job_key, job_row_condition, keeps_completed_jobs, open_connection_like
 
 __all__ = [
-    "HEARTBEAT_INTERVAL", "ORPHAN_TIMEOUT", "MIN_BEATS", "Reservation", "ReservationKeeper", "ReservationLost",
+    "HEARTBEAT_INTERVAL", "ORPHAN_TIMEOUT", "MIN_BEATS", "MAX_WORKER_DEATHS", "Reservation", "ReservationKeeper", "ReservationLost",
     "check_orphan_timeout", "release_dead_reservations",
 ]
 
@@ -224,12 +225,27 @@ class ReservationKeeper:
             self._thread.join(timeout=5)
 
 
-def release_dead_reservations(target_table, orphan_timeout: float | None = ORPHAN_TIMEOUT) -> int:
+def _deaths(message: str | None) -> int:
+    """How many workers the job has killed, from the note a release leaves in its row (see _DEATH_NOTE)."""
+    match = re.match(r"worker died: (\d+) of ", message or "")
+    return int(match.group(1)) if match else 0
+
+
+#: the note a release leaves in a pending job's ``error_message`` (unused while a job is pending), counting the
+#: workers that died holding it; a job that has killed MAX_WORKER_DEATHS workers is recorded as failed instead
+_DEATH_NOTE = "worker died: {deaths} of {limit} allowed ({host}:{pid}, {how})"
+MAX_WORKER_DEATHS = 2
+
+
+def release_dead_reservations(target_table, orphan_timeout: float | None = ORPHAN_TIMEOUT,
+                              max_deaths: int = MAX_WORKER_DEATHS) -> int:
     """Make the reserved jobs of ``target_table`` whose worker is provably gone pending again; returns how many.
 
     Gone means: reserved on this host by a process that does not exist any more, or (any host; also a reused pid)
     not renewed for more than ``orphan_timeout`` seconds (None: only the first rule). Each release is one
     conditional UPDATE of the row as it was seen, so a renewal or another worker's release in between wins.
+    A job whose worker died ``max_deaths`` times (its data crashes the process: SIGSEGV, the OOM killer's SIGKILL)
+    is recorded as failed with the reason instead, and no further worker takes it.
     """
     jobs = target_table.jobs
     if not jobs.is_declared:
@@ -240,7 +256,7 @@ def release_dead_reservations(target_table, orphan_timeout: float | None = ORPHA
     if orphan_timeout is not None:
         stale = f"{quote('reserved_time')} < CURRENT_TIMESTAMP(3) - {jobs.adapter.interval_expr(orphan_timeout, 'second')}"
     released = 0
-    for row in jobs.reserved.proj("host", "pid").to_dicts():
+    for row in jobs.reserved.proj("host", "pid", "error_message").to_dicts():
         key = {name: row[name] for name in jobs.primary_key}
         gone_here = row["host"] == host and not _process_alive(int(row["pid"]))
         if not gone_here and stale is None:
@@ -248,12 +264,21 @@ def release_dead_reservations(target_table, orphan_timeout: float | None = ORPHA
         where = f"{quote('status')}='reserved' AND {quote('host')}=%s AND {quote('pid')}=%s"
         if not gone_here:
             where += f" AND {stale}"
+        how = "process gone" if gone_here else f"silent for more than {orphan_timeout:g} s"
+        deaths = _deaths(row["error_message"]) + 1
+        note = _DEATH_NOTE.format(deaths=deaths, limit=max_deaths, host=row["host"], pid=row["pid"], how=how)
+        if deaths >= max_deaths:
+            status, note = "error", (f"{note}: the job killed {deaths} workers (a crash of its process, e.g. "
+                                     f"SIGSEGV or the OOM killer's SIGKILL); not handed to another")
+        else:
+            status = "pending"
         cursor = jobs.connection.query(
-            f"UPDATE {jobs.full_table_name} SET {quote('status')}='pending' "
-            f"WHERE {job_row_condition(jobs, key)} AND {where}", args=[row["host"], row["pid"]])
+            f"UPDATE {jobs.full_table_name} SET {quote('status')}=%s, {quote('error_message')}=%s"
+            f"{', ' + quote('completed_time') + '=CURRENT_TIMESTAMP(3)' if status == 'error' else ''} "
+            f"WHERE {job_row_condition(jobs, key)} AND {where}", args=[status, note, row["host"], row["pid"]])
         if cursor.rowcount == 1:
-            released += 1
-            logger.info("released the reservation of %s (worker %s:%s %s)", key, row["host"], row["pid"],
-                        "gone" if gone_here else f"silent for more than {orphan_timeout:g} s")
+            released += status == "pending"
+            log = logger.error if status == "error" else logger.info
+            log("released the reservation of %s (worker %s:%s %s)%s", key, row["host"], row["pid"], how,
+                f"; failed: it killed {deaths} workers" if status == "error" else "")
     return released
-
