@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..registry import register_builder
 from .config_check import UnknownConfigKeyError, check_seed, strict_config
 from .cores import VGGCore
 from .data_shapes import TaskSpec, describe_task
@@ -108,6 +109,7 @@ def _make_head(
     )
 
 
+@register_builder("model")
 @strict_config
 def multitask_model(
     dataloaders: Mapping[str, Any],
