@@ -4,7 +4,10 @@ The pipeline needs four things DataJoint 2.3 has but does not export: the single
 (``AutoPopulate._populate1``, for long-lived workers that take one job at a time), the jobs table's own key
 projection (``JobsTable._get_pk``), the configured default job priority, and the SQL ``WHERE`` clause of a key
 (``datajoint.condition.make_condition``, for one-statement UPDATEs that DataJoint's ``update1`` cannot express:
-server-side timestamps and a condition on the row's current status). :func:`check_private_api` says in one line
+server-side timestamps and a condition on the row's current status); and two more for the job machinery: the MySQL
+client module DataJoint's adapter connects through (``datajoint.adapters.mysql.client``, given connect and read
+timeouts) and a connection's settings (``Connection._config``, ``conn_info``: a second connection for the
+reservation keeper's thread, and ``jobs.keep_completed``). :func:`check_private_api` says in one line
 what is missing when a DataJoint upgrade moves any of them; ``tests/pipeline/test_datajoint_private_api.py`` runs it.
 """
 
@@ -43,6 +46,13 @@ def check_private_api() -> None:
         missing.append("datajoint.condition.make_condition (a key's WHERE clause)")
     if not hasattr(dj.config, "jobs") or not hasattr(dj.config.jobs, "default_priority"):
         missing.append("dj.config.jobs.default_priority")
+    try:
+        from datajoint.adapters import mysql as _mysql_adapter
+
+        if not callable(getattr(_mysql_adapter.client, "connect", None)):
+            raise ImportError
+    except (ImportError, AttributeError):
+        missing.append("datajoint.adapters.mysql.client (the MySQL client module, for connection timeouts)")
     if missing:
         raise RuntimeError(
             f"DataJoint {dj.__version__} lacks what neural_cotraining {__package__} uses: " + "; ".join(missing)
