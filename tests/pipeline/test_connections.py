@@ -37,8 +37,8 @@ def test_a_progress_write_killed_inside_its_transaction_is_redone(pipeline, capl
         connection = connection or pipeline.schema.connection
         assert connection.in_transaction
         if not killed:
-            killed.append(connection.connection_id)
-            kill(connection.connection_id)
+            killed.append(connection.query("SELECT CONNECTION_ID()").fetchone()[0])
+            kill(killed[0])
 
     live = LiveProgress(pipeline.LiveJob, pipeline.LiveEpochMetric, key, guard=kill_once_inside_the_transaction)
     live.start()

@@ -109,7 +109,8 @@ class _ConnectionKillingCallback:
             import datajoint
             import pymysql
 
-            self.killed_connection = datajoint.conn().connection_id
+            # the server's id of the connection now (DataJoint's connection_id stays that of its first connect)
+            self.killed_connection = datajoint.conn().query("SELECT CONNECTION_ID()").fetchone()[0]
             admin = pymysql.connect(host="127.0.0.1", user="root", password="")
             with admin.cursor() as cursor:
                 cursor.execute(f"KILL {int(self.killed_connection)}")

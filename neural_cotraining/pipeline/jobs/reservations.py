@@ -84,6 +84,9 @@ class Reservation:
         self.host = platform.node()
         self.pid = os.getpid()
         self.lost = threading.Event()  # set by the keeper when a renewal finds the reservation gone
+        # built here, in the worker's thread: the keeper's thread must not touch the main connection (a key's
+        # condition may read the table's heading through it)
+        self._condition = job_row_condition(jobs, self.key)
 
     def _ours(self) -> tuple[str, list]:
         quote = self.jobs.adapter.quote_identifier
@@ -97,7 +100,7 @@ class Reservation:
         this process's any more."""
         connection = connection or self.jobs.connection
         where, args = self._ours()
-        condition = job_row_condition(self.jobs, self.key)
+        condition = self._condition
         cursor = connection.query(
             f"UPDATE {self.jobs.full_table_name} SET {self.jobs.adapter.quote_identifier('reserved_time')}="
             f"CURRENT_TIMESTAMP(3) WHERE {condition} AND {where}", args=args)
@@ -115,7 +118,7 @@ class Reservation:
         where, args = self._ours()
         lock = " FOR UPDATE" if self.jobs.connection.in_transaction else ""
         row = self.jobs.connection.query(
-            f"SELECT 1 FROM {self.jobs.full_table_name} WHERE {job_row_condition(self.jobs, self.key)} AND {where}"
+            f"SELECT 1 FROM {self.jobs.full_table_name} WHERE {self._condition} AND {where}"
             f"{lock}", args=args).fetchone()
         if row is None:
             self.lost.set()
@@ -126,7 +129,7 @@ class Reservation:
         quote = self.jobs.adapter.quote_identifier
         sets = ", ".join([assignments, *(f"{quote(name)}=CURRENT_TIMESTAMP(3)" for name in clock)])
         cursor = self.jobs.connection.query(
-            f"UPDATE {self.jobs.full_table_name} SET {sets} WHERE {job_row_condition(self.jobs, self.key)} AND {where}",
+            f"UPDATE {self.jobs.full_table_name} SET {sets} WHERE {self._condition} AND {where}",
             args=[*values, *args])
         return cursor.rowcount == 1
 
@@ -138,7 +141,7 @@ class Reservation:
             return
         where, args = self._ours()
         self.jobs.connection.query(
-            f"DELETE FROM {self.jobs.full_table_name} WHERE {job_row_condition(self.jobs, self.key)} AND {where}",
+            f"DELETE FROM {self.jobs.full_table_name} WHERE {self._condition} AND {where}",
             args=args)
 
     def hand_back(self) -> bool:
