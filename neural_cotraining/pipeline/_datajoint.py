@@ -20,7 +20,7 @@ from datajoint.autopopulate import AutoPopulate
 
 __all__ = ["check_private_api", "populate_one", "has_single_job_step", "job_key", "job_row_condition",
            "keeps_completed_jobs", "open_connection_like", "default_job_priority", "update_row",
-           "install_connection_timeouts", "is_lost_connection"]
+           "install_connection_timeouts", "is_lost_connection", "is_deadlock"]
 
 
 def _make_condition():
@@ -150,6 +150,15 @@ def is_lost_connection(error: BaseException) -> bool:
     arguments = getattr(error, "args", ())
     return type(error).__name__ in ("OperationalError", "InterfaceError") and (
         bool(arguments) and arguments[0] in codes or "connection" in str(error).lower())
+
+
+def is_deadlock(error: BaseException) -> bool:
+    """Whether ``error`` is the server breaking a deadlock (or a lock wait timeout): the transaction is to be redone.
+    Two workers writing their checkpoints at the same moment can deadlock on InnoDB's gap locks."""
+    arguments = getattr(error, "args", ())
+    if arguments and arguments[0] in (1213, 1205):  # MySQL/MariaDB: deadlock found; lock wait timeout exceeded
+        return True
+    return getattr(error, "pgcode", None) in ("40P01", "55P03") or "deadlock" in str(error).lower()
 
 
 def default_job_priority(jobs) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EPOCHS = 30
+EPOCHS = 300  # long enough that both jobs train at once on a loaded machine; every test stops them
 
 
 def experiment(tmp_path, schema_name, seeds=(1, 2)):
@@ -41,7 +41,7 @@ def start(*arguments):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def wait_for(condition, what, timeout=120):
+def wait_for(condition, what, timeout=300):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -65,8 +65,8 @@ def assert_handed_back(pipeline, process, jobs, checkpoints):
     trained = pipeline.TrainedModel()
     assert len(trained) == 0
     assert len(trained.jobs.errors) == 0 and len(trained.jobs.reserved) == 0
-    assert len(trained.jobs.pending) == jobs
-    assert len(pipeline.Checkpoint()) == checkpoints
+    assert len(trained.jobs.pending) == jobs, stderr
+    assert len(pipeline.Checkpoint()) == checkpoints, stderr
     return stderr
 
 

@@ -17,7 +17,7 @@ import time
 
 from typing import Any, Callable
 
-from .._datajoint import is_lost_connection, update_row
+from .._datajoint import is_deadlock, is_lost_connection, update_row
 from .stopping import TrainingStopped
 
 __all__ = ["LiveProgress", "never_fatal"]
@@ -30,8 +30,8 @@ def _set(table, key: dict, values: dict, now: tuple[str, ...] = ()) -> None:
 
 
 def never_fatal(write: Callable, what: str) -> Callable:
-    """``write`` (a progress or checkpoint write) that survives a dropped connection: DataJoint reconnects, the
-    write is tried once more, and a second failure (of any kind) is logged, never raised, since training can go on
+    """``write`` (a progress or checkpoint write) that survives a dropped connection or a deadlock with another
+    worker's write: DataJoint reconnects (or the server rolled back), the write is tried once more, and a second failure (of any kind) is logged, never raised, since training can go on
     without it. A lost reservation (TrainingStopped) is not a failed write: it stops the job."""
 
     def tolerant(*arguments: Any) -> None:
@@ -44,6 +44,9 @@ def never_fatal(write: Callable, what: str) -> Callable:
             except Exception as error:
                 if attempt == 1 and is_lost_connection(error):
                     logger.warning("%s: the connection was lost (%s); trying once more", what, error)
+                    continue
+                if attempt == 1 and is_deadlock(error):  # another worker's write at the same moment: redo it
+                    logger.info("%s: %s; trying once more", what, error)
                     continue
                 logger.warning("%s failed, training goes on: %s: %s", what, type(error).__name__, error)
                 return
