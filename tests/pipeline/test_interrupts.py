@@ -15,14 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 EPOCHS = 300  # long enough that both jobs train at once on a loaded machine; every test stops them
 
 
-def experiment(tmp_path, schema_name, seeds=(1, 2)):
+def experiment(tmp_path, schema_name, seeds=(1, 2), delay=0.02):
     path = tmp_path / "slow.yaml"
     path.write_text(f"""
 schema: {schema_name}
 builder_modules: [tests]
 seeds: {list(seeds)}
 datasets:
-  slow: {{fn: tests.pipeline.tiny_builders.slow_regression, config: {{n_samples: 32, delay: 0.02, batch_size: 8}}}}
+  slow: {{fn: tests.pipeline.tiny_builders.slow_regression, config: {{n_samples: 32, delay: {delay}, batch_size: 8}}}}
 models:
   linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
 trainers:
@@ -90,11 +90,28 @@ def test_sigterm_to_populate_alone_reaches_its_workers(pipeline, schema_name, tm
 
 @pytest.mark.db
 def test_a_second_ctrl_c_hands_back_at_once_without_a_checkpoint(pipeline, schema_name, tmp_path):
-    populate = start("populate", str(experiment(tmp_path, schema_name, seeds=[1])), "--reserve-jobs", "--add")
+    import threading
+
+    # ~3 s epochs: the second Ctrl-C comes well before the epoch in progress ends
+    path = experiment(tmp_path, schema_name, seeds=[1], delay=0.1)
+    populate = start("populate", str(path), "--reserve-jobs", "--add")
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(populate.stderr), daemon=True)
+    reader.start()
     running_jobs(pipeline, 1)
     os.killpg(populate.pid, signal.SIGINT)
+    # a signal sent before the first is handled would merge with it: wait until the process has seen the first
+    wait_for(lambda: any("SIGINT received: stopping at the end" in line for line in lines), "the first Ctrl-C seen")
     os.killpg(populate.pid, signal.SIGINT)
-    assert_handed_back(pipeline, populate, jobs=1, checkpoints=0)
+    populate.wait(timeout=120)
+    reader.join(timeout=30)
+    stderr = "".join(lines)
+    assert populate.returncode == 130 and "Traceback" not in stderr, stderr
+    assert "SIGINT received: stopping at once" in stderr
+    assert stderr.strip().splitlines()[-1].startswith("interrupted: 1 job handed back"), stderr
+    trained = pipeline.TrainedModel()
+    assert len(trained) == 0 and len(trained.jobs.errors) == 0 and len(trained.jobs.pending) == 1
+    assert len(pipeline.Checkpoint()) == 0, stderr  # handed back at once: no checkpoint of the epoch in progress
 
 
 @pytest.mark.db
