@@ -19,14 +19,6 @@ TRIO = (
 )
 
 
-@pytest.fixture(autouse=True)
-def allow_list_of_the_environment(monkeypatch):
-    """An experiment file's builder_modules are allowed for the rest of the process: undone after each test."""
-    from neural_cotraining import registry
-
-    monkeypatch.setattr(registry, "_runtime_prefixes", [])
-
-
 def run(capsys, *arguments):
     code = main([str(a) for a in arguments])
     captured = capsys.readouterr()

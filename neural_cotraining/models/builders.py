@@ -160,7 +160,7 @@ def multitask_model(
         elu_offset, learn_offset: the output is elu(readout + offset) + 1; a constant or a learned per-neuron offset.
         head_hidden_features, head_dropout: hidden layer width and dropout of classification / regression heads.
     """
-    check_seed(seed)
+    check_seed(seed, "multitask_model")
     if readout_bias_init not in ("data", "zero"):
         raise ValueError(f"readout_bias_init must be 'data' or 'zero', got {readout_bias_init!r}")
     # check the readout settings even when no neural task is built, so a typo never passes silently

@@ -25,14 +25,6 @@ def experiment_text(schema, seeds="[1, 2]", dataset_fn=f"{BUILDERS}.random_regre
     )
 
 
-@pytest.fixture(autouse=True)
-def allow_list_of_the_environment(monkeypatch):
-    """An experiment file's builder_modules are allowed for the rest of the process: undone after each test."""
-    from neural_cotraining import registry
-
-    monkeypatch.setattr(registry, "_runtime_prefixes", [])
-
-
 @pytest.fixture
 def server():
     connection = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
