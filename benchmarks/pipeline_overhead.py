@@ -74,7 +74,7 @@ def instrument(tables) -> Stopwatch:
     import neural_cotraining.trainer.builders as trainer_builders
     from neural_cotraining.pipeline.jobs.callback import TrainingCallback
     from neural_cotraining.pipeline.jobs.checkpoints import CheckpointStore
-    from neural_cotraining.pipeline.jobs.reservations import ReservationHeartbeat
+    from neural_cotraining.pipeline.jobs.reservations import Reservation
 
     watch = Stopwatch()
     watch.wrap(dataset_builders, "cotraining_loaders", "build_dataset")
@@ -85,13 +85,13 @@ def instrument(tables) -> Stopwatch:
     watch.wrap(trained_model.TrainedModelMethods, "make_insert")
     watch.wrap(trained_model, "serialize_state")
     watch.wrap(TrainingCallback, "__call__", "callback")
-    watch.wrap(ReservationHeartbeat, "__call__", "heartbeat")
+    watch.wrap(Reservation, "renew", "heartbeat")  # from the worker's keeper thread: not on the training path
     watch.wrap(CheckpointStore, "save", "checkpoint_save")
     watch.wrap(CheckpointStore, "latest", "checkpoint_latest")
     watch.wrap(CheckpointStore, "clear", "checkpoint_clear")
     watch.wrap(Job, "refresh", "jobs_refresh")
     watch.wrap(Job, "reserve", "jobs_reserve")
-    watch.wrap(Job, "complete", "jobs_complete")
+    watch.wrap(Reservation, "complete", "jobs_complete")
     watch.wrap(tables.TrainedModel.EpochMetric, "insert", "epoch_metric_insert")
     watch.wrap(tables.TrainedModel.ModelState, "insert1", "model_state_insert")
     return watch
@@ -125,7 +125,7 @@ def run_populate(tables, key: dict, watch: Stopwatch) -> dict:
     work = parts["build_dataset"] + parts["build_model"] + parts["train"]
     # the trainer's time includes cb (heartbeats, metric rows, checkpoints): that part is the pipeline's
     overhead = wall - work + parts.get("callback", 0.0)
-    database = (parts["make_fetch"] + parts["make_insert"] + parts.get("heartbeat", 0.0)
+    database = (parts["make_fetch"] + parts["make_insert"]
                 + parts.get("checkpoint_latest", 0.0) + (wall - parts["make_fetch"] - parts["make_compute"]
                                                          - parts["make_insert"]))
     epochs = int((tables.TrainedModel() & key).to_dicts()[0]["output"]["epochs_run"])

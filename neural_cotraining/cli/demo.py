@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from .experiments import populate_command
+from .experiments import STOPPED, populate_command
 from .results import plot_command, results_command
 
 __all__ = ["add_commands"]
@@ -59,6 +59,8 @@ def _demo(arguments: argparse.Namespace) -> int:
         status = max(status, populate_command(argparse.Namespace(
             **command, add=False, reserve_jobs=True, workers=arguments.workers, threads=arguments.threads,
             orphan_timeout=None)))
+        if status == STOPPED:  # interrupted: the jobs are back in the queue, and the results are not complete
+            return status
     results_command(argparse.Namespace(**command, csv=str(output / "results.csv"), json=str(output / "results.json"),
                                        metrics=["test/"]))
     plot_command(argparse.Namespace(**command, output=str(output / "plots")))

@@ -27,14 +27,27 @@ def _add(arguments: argparse.Namespace) -> int:
     return 0
 
 
+#: a worker process's exit status when a signal stopped it (its jobs were handed back), as a shell reports SIGINT
+STOPPED = 130
+
+
+def labels_of_key(jobs: list[dict] | None, key: dict) -> str:
+    """The labels of ``key``'s job among the labelled ``jobs`` (without: the key itself)."""
+    job = next((job for job in jobs or [] if all(job["key"][name] == key[name] for name in job["key"])), None)
+    return labels_of({**job["labels"], "seed": key["seed"]}) if job else str(key)
+
+
 def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None,
-                     threads: int | None = None) -> list:
-    """One worker process: its own connection, populating the experiment's jobs with ``threads`` torch threads
-    (None: torch's default); ``[(labels, message)]`` of the jobs that failed. As a process of its own it exits with
-    status 2 when any failed."""
+                     threads: int | None = None, shared_stop=None, reports=None) -> tuple[list, list, bool]:
+    """One worker: its own connection, training the experiment's jobs with ``threads`` torch threads (None: torch's
+    default) until they are done or a signal stops it (the running job checkpoints and is handed back);
+    ``([(labels, message)] failed, [labels] handed back, stopped)``. As a process of its own (``reports``, a queue, given)
+    it puts that pair into ``reports`` and exits with :data:`STOPPED` when stopped, 2 when any job failed."""
     from ..configs import load_experiment
     from ..pipeline import activate
     from ..pipeline.experiments import experiment_keys
+    from ..pipeline.jobs.long_lived_worker import LongLivedWorker
+    from ..pipeline.jobs.stopping import StopRequest
 
     logs_to_stderr()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
@@ -45,22 +58,70 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
     experiment = load_experiment(experiment_path)
     tables = activate(schema)
     jobs = experiment_keys(tables, experiment)
-    trained = tables.TrainedModel()
-    result = trained.populate([job["key"] for job in jobs], reserve_jobs=reserve_jobs, suppress_errors=True,
-                              orphan_timeout=orphan_timeout if reserve_jobs else None,
-                              display_progress=sys.stderr.isatty())  # a bar over jobs at a terminal
-    failed = []
-    for key, message in result["error_list"]:
-        logger.error("job %s failed: %s", key, message)
-        job = next((job for job in jobs if all(job["key"][name] == key[name] for name in job["key"])), None)
-        failed.append((labels_of({**job["labels"], "seed": key["seed"]}) if job else str(key), one_line(message)))
-    logger.info("worker done: %d trained, %d failed", result["success_count"], len(result["error_list"]))
-    if failed and multiprocessing.parent_process() is not None:
-        sys.exit(2)
-    return failed
+    # a worker process follows its parent's stop count and does not announce the signals it gets itself
+    stop = StopRequest(shared=shared_stop, announce=shared_stop is None)
+    summary = LongLivedWorker(
+        tables.TrainedModel(), restriction=[job["key"] for job in jobs], idle_exit=0, stop=stop,
+        orphan_timeout=orphan_timeout if reserve_jobs else None, reserve_jobs=reserve_jobs,
+    ).run()
+    failed = [(labels_of_key(jobs, key), one_line(message)) for key, message in summary.failed]
+    handed_back = [labels_of_key(jobs, key) for key in summary.handed_back]
+    if reports is None:
+        return failed, handed_back, summary.stopped
+    reports.put((failed, handed_back, summary.stopped))
+    sys.exit(STOPPED if summary.stopped else 2 if failed else 0)
+
+
+def handed_back_line(handed_back: list[str]) -> str:
+    if not handed_back:
+        return "interrupted: no job was running; nothing handed back"
+    jobs = "job" if len(handed_back) == 1 else "jobs"
+    return f"interrupted: {len(handed_back)} {jobs} handed back to the queue, to resume from the newest checkpoint: " \
+        + "; ".join(handed_back)
+
+
+def _run_worker_processes(arguments: argparse.Namespace, schema: str, threads: int | None) -> tuple[list, list, bool]:
+    """``--workers N`` processes; a signal to this process (or to its process group, as Ctrl-C at a terminal
+    sends) stops them all the same way. (failed, handed back, stopped)."""
+    from ..pipeline.jobs.stopping import StopRequest, ignoring_signals
+
+    context = multiprocessing.get_context("spawn")
+    shared_stop, reports = context.Value("i", 0), context.SimpleQueue()
+    workers = [
+        context.Process(
+            target=_populate_worker,
+            args=(schema, arguments.experiment, True, arguments.orphan_timeout, threads, shared_stop, reports),
+            name=f"worker-{index}",
+        )
+        for index in range(arguments.workers)
+    ]
+    # started with SIGINT/SIGTERM ignored (inherited through exec), so a Ctrl-C while a worker imports is no
+    # traceback: it counts in this process, and each worker installs its own handlers once it runs
+    with ignoring_signals():
+        for worker in workers:
+            worker.start()
+    failed, handed_back, stopped = [], [], False
+    stop = StopRequest(shared=shared_stop)
+    with stop.handling():
+        while any(worker.is_alive() for worker in workers) or not reports.empty():
+            while not reports.empty():
+                worker_failed, worker_handed_back, worker_stopped = reports.get()
+                failed += worker_failed
+                handed_back += worker_handed_back
+                stopped |= worker_stopped
+            for worker in workers:
+                worker.join(timeout=0.1)
+    lost = [worker for worker in workers if worker.exitcode not in (0, 2, STOPPED)]
+    for worker in lost:
+        failed.append((worker.name, f"the worker process ended with status {worker.exitcode}"))
+    return failed, handed_back, stopped or stop.requested
 
 
 def populate_command(arguments: argparse.Namespace) -> int:
+    if arguments.orphan_timeout is not None:  # one line, before anything connects
+        from ..pipeline.jobs.reservations import check_orphan_timeout
+
+        check_orphan_timeout(arguments.orphan_timeout)
     experiment, tables = open_experiment(arguments, adding=arguments.add)
     schema = arguments.schema or experiment.schema
     reserve = arguments.reserve_jobs or arguments.workers > 1
@@ -68,28 +129,18 @@ def populate_command(arguments: argparse.Namespace) -> int:
     if threads is None and arguments.workers > 1:  # the cores shared out, not every worker on all of them
         threads = max(1, (os.cpu_count() or 1) // arguments.workers)
     if arguments.workers == 1:
-        failed = _populate_worker(schema, arguments.experiment, reserve, arguments.orphan_timeout, threads)
-        if not reserve:  # with reserve_jobs the jobs table keeps the errors and the status lists them
-            for labels, message in failed:
-                print(f"  failed {labels}: {message}")
-        status = status_command(arguments, tables=tables, experiment=experiment)
-        return 2 if failed else status
+        failed, handed_back, stopped = _populate_worker(schema, arguments.experiment, reserve,
+                                                        arguments.orphan_timeout, threads)
     else:
-        context = multiprocessing.get_context("spawn")
-        workers = [
-            context.Process(
-                target=_populate_worker,
-                args=(schema, arguments.experiment, True, arguments.orphan_timeout, threads),
-                name=f"worker-{index}",
-            )
-            for index in range(arguments.workers)
-        ]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        status = status_command(arguments, tables=tables, experiment=experiment)
-        return 2 if any(worker.exitcode != 0 for worker in workers) else status
+        failed, handed_back, stopped = _run_worker_processes(arguments, schema, threads)
+    if stopped:
+        print(handed_back_line(handed_back), file=sys.stderr)
+        return STOPPED
+    if not reserve:  # with reserve_jobs the jobs table keeps the errors and the status lists them
+        for labels, message in failed:
+            print(f"  failed {labels}: {message}")
+    status = status_command(arguments, tables=tables, experiment=experiment)
+    return 2 if failed else status
 
 
 def status_command(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
@@ -123,6 +174,7 @@ def add_commands(commands) -> None:
     populate.add_argument("--threads", type=int, default=None,
                           help="torch threads per worker (default: the cores shared among the workers; one worker: "
                                "torch's default)")
-    populate.add_argument("--orphan-timeout", type=float, default=None,
-                          help="re-pend reservations not renewed for this many seconds (dead workers on other hosts)")
+    populate.add_argument("--orphan-timeout", type=float, default=None, metavar="SECONDS",
+                          help="re-pend reservations whose heartbeat is older than this (dead workers on other hosts, "
+                               "reused pids; default 120, at least 3 heartbeats of 10 s)")
     add_experiment_command(commands, "status", status_command, "jobs done / pending / reserved / failed, with error messages")

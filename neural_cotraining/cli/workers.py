@@ -10,7 +10,11 @@ import sys
 import time
 
 from .common import open_experiment
+from .experiments import STOPPED, handed_back_line, labels_of_key
 from .output import print_table
+
+# the defaults of pipeline.jobs.reservations, spelled out here so that building the parser imports no datajoint
+HEARTBEAT_INTERVAL, MIN_BEATS, ORPHAN_TIMEOUT = 10.0, 3, 120.0
 
 __all__ = ["add_commands"]
 
@@ -41,8 +45,12 @@ def _tables_and_keys(arguments: argparse.Namespace):
 def _worker(arguments: argparse.Namespace) -> int:
     _check_seconds("--idle-exit", arguments.idle_exit)
     _check_seconds("--poll", arguments.poll, strict=True)
-    _check_seconds("--orphan-timeout", arguments.orphan_timeout, strict=True)
+    _check_seconds("--heartbeat", arguments.heartbeat, strict=True)
     from ..pipeline.jobs.long_lived_worker import LongLivedWorker
+    from ..pipeline.jobs.reservations import check_orphan_timeout
+
+    if arguments.orphan_timeout is not None:
+        check_orphan_timeout(arguments.orphan_timeout, arguments.heartbeat)
     from ..pipeline.jobs.stopping import StopRequest
 
     tables, keys = _tables_and_keys(arguments)
@@ -52,12 +60,16 @@ def _worker(arguments: argparse.Namespace) -> int:
         idle_exit=arguments.idle_exit,
         poll_interval=arguments.poll,
         orphan_timeout=arguments.orphan_timeout,
+        heartbeat_interval=arguments.heartbeat,
         stop=StopRequest(at_once=arguments.stop_at_once),
     )
     summary = worker.run()
     print(f"worker: {summary.trained} trained, {len(summary.failed)} failed, {len(summary.handed_back)} handed back"
           + (" (stopped by a signal)" if summary.stopped else ""))
-    return 0
+    if summary.stopped:
+        print(handed_back_line([labels_of_key(keys, key) for key in summary.handed_back]), file=sys.stderr)
+        return STOPPED
+    return 2 if summary.failed else 0
 
 
 def _watch(arguments: argparse.Namespace) -> int:
@@ -107,7 +119,10 @@ def add_commands(commands) -> None:
                         help="on SIGTERM/SIGINT stop at once (the job resumes from its newest checkpoint) instead of "
                              "at the end of the epoch in progress")
     worker.add_argument("--orphan-timeout", type=float, default=None, metavar="SECONDS",
-                        help="re-pend reservations not renewed for this many seconds (dead workers on other hosts)")
+                        help=f"re-pend reservations whose heartbeat is older than this (dead workers on other hosts, "
+                             f"reused pids; default {ORPHAN_TIMEOUT:g}; at least {MIN_BEATS} heartbeats)")
+    worker.add_argument("--heartbeat", type=float, default=HEARTBEAT_INTERVAL, metavar="SECONDS",
+                        help="seconds between the renewals of this worker's reservation (a thread of its own)")
     watch = command("watch", _watch, "a live table of the running jobs: epoch, best score, heartbeat, worker")
     watch.add_argument("--interval", type=float, default=5.0, metavar="SECONDS", help="seconds between refreshes")
     watch.add_argument("--times", type=int, default=None, help="refresh this many times, then exit (default: "

@@ -194,8 +194,12 @@ def live_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
     last heartbeat, worker and state."""
     queue = _queue_rows(tables, keys)
     live = {id(job): rows[0] for job, rows in _rows_per_job(tables.LiveJob(), keys) if rows}
+    # a stored job is done, whatever a (stale) live or queue row says
+    done = {id(job) for job, rows in _rows_per_job(tables.TrainedModel().proj(), keys) if rows}
     table = []
     for job in keys:
+        if id(job) in done:
+            continue
         row, queued = live.get(id(job)), queue.get(id(job), {})
         status = queued.get("status")
         if row is None and status != "reserved":

@@ -17,6 +17,7 @@ from .schema_guard import (
     table_row_counts,
 )
 from .pipeline_schema import PipelineSchema
+from ._datajoint import install_connection_timeouts
 from .schema_ownership import ownership, referencing_schemas, write_marker
 from .settings import database_settings
 from .tables import TABLE_NAMES, TABLE_NAMES_IN_DATABASE, declare_tables
@@ -51,6 +52,7 @@ def connect(reset: bool = False) -> "dj.Connection":
     elif settings.is_local:
         # a local server has no TLS; trying it first only adds a warning to every failed connect
         dj.config["database.use_tls"] = False
+    install_connection_timeouts()  # no connection or query waits forever on a frozen path
     try:
         return dj.conn(reset=reset)
     except Exception as error:  # pymysql/psycopg errors differ; one message names the server, not the password

@@ -22,10 +22,10 @@ from ..dataset.trained_networks import trained_networks_from
 from ..nnfabrik_compat import get_all_parts
 from .jobs.callback import TrainingCallback
 from .jobs.checkpoints import CheckpointStore
-from .jobs.live_progress import LiveProgress
+from .jobs.live_progress import LiveProgress, never_fatal
 from .trained_networks import network_loader
 from .unit_results import unit_rows
-from .jobs.reservations import ReservationHeartbeat, release_dead_reservations
+from .jobs.reservations import ReservationLost
 
 __all__ = ["TrainedModelMethods", "BrokenResultError", "serialize_state", "deserialize_state"]
 
@@ -74,8 +74,12 @@ class TrainedModelMethods:
     ``live_tables``. See :class:`.templates.TrainedModelBase`."""
 
     stop_request = None  # a StopRequest (set by a long-lived worker): stop at an epoch's end, hand the job back
+    reservation = None  # the running job's Reservation (set by the worker): every write checks it is still ours
     checkpoints_kept = 2  # the newest checkpoints kept per job (each holds the best weights so far too)
-    heartbeat_interval = 30.0  # seconds between renewals of a job's reservation
+    #: a running job saves a checkpoint at the end of the first epoch this many seconds after its last one, so a
+    #: crashed job loses at most about this much (unless its trainer config says ``checkpoint_every: 0``)
+    checkpoint_seconds = 60.0
+    heartbeat_interval = 30.0  # seconds between renewals of a running job's live heartbeat (``LiveJob``)
     comment_delimitter = "."  # nnfabrik's name: joins the trainer, model and dataset comments into ``comment``
 
     def _config_table(self, kind: str):
@@ -83,27 +87,49 @@ class TrainedModelMethods:
 
     def populate(self, *restrictions, orphan_timeout: float | None = None, order: str = "original",
                  keys: list | None = None, limit: int | None = None, **kwargs):
-        """DataJoint's populate; with ``reserve_jobs=True`` it first re-pends the jobs of dead workers (same host,
-        process gone; or, given ``orphan_timeout`` seconds, any reservation not renewed for that long) so they
-        resume from their checkpoints. Live jobs renew their reservations from the trainer's heartbeat.
+        """DataJoint's populate; with ``reserve_jobs=True`` the pipeline's own worker takes the jobs instead
+        (:class:`.jobs.long_lived_worker.LongLivedWorker` until the queue is empty): it first re-pends the jobs of
+        dead workers (same host, process gone; or any reservation silent for ``orphan_timeout`` seconds, default
+        :data:`.jobs.reservations.ORPHAN_TIMEOUT`), keeps its reservations fresh from a thread, hands a job back
+        on SIGINT/SIGTERM, and returns DataJoint's ``{"success_count", "error_list"}``.
 
         DataJoint 0.x's keywords, which nnfabrik code passes, keep their meaning: ``order`` ("original",
-        "reverse" or "random": the order the jobs are tried in, e.g. to spread workers) and ``keys`` (the jobs to
-        run, in this order, instead of the key source and the restrictions); ``limit`` is refused, naming
-        DataJoint 2's ``max_calls``."""
+        "reverse" or "random": the order the jobs are tried in, e.g. to spread workers; with ``reserve_jobs`` every
+        worker takes its jobs in an order of its own already) and ``keys`` (the jobs to run, in this order, instead
+        of the key source and the restrictions); ``limit`` is refused, naming DataJoint 2's ``max_calls``."""
         if limit is not None:
             raise TypeError("populate(limit=...) is DataJoint 0.x's; DataJoint 2 spells it max_calls=...")
         if order not in _ORDERS:
             raise ValueError(f"populate(order={order!r}): order is one of {', '.join(map(repr, _ORDERS))}")
         if kwargs.get("reserve_jobs"):
-            release_dead_reservations(self, orphan_timeout=orphan_timeout)
+            if keys is not None:
+                restrictions = ([dict(key) for key in keys],)
+            return self._populate_with_worker(restrictions, orphan_timeout, kwargs)
         if order == "original" and keys is None:
             return super().populate(*restrictions, **kwargs)
         return self._populate_in_order(restrictions, order, keys, kwargs)
 
+    def _populate_with_worker(self, restrictions: tuple, orphan_timeout: float | None, kwargs: dict) -> dict:
+        from .jobs.long_lived_worker import LongLivedWorker
+
+        allowed = {"reserve_jobs", "suppress_errors", "return_exception_objects", "display_progress", "max_calls"}
+        other = set(kwargs) - allowed
+        if other:
+            raise TypeError(f"populate(reserve_jobs=True) takes no {', '.join(sorted(other))}")
+        worker = LongLivedWorker(self, restriction=dj.AndList(restrictions) if restrictions else None, idle_exit=0,
+                                 orphan_timeout=orphan_timeout, stop=self.stop_request,
+                                 max_jobs=kwargs.get("max_calls"))
+        summary = worker.run()
+        if summary.errors and not kwargs.get("suppress_errors"):
+            raise summary.errors[0]
+        as_objects = kwargs.get("return_exception_objects")
+        errors = [(key, error if as_objects else message)
+                  for (key, message), error in zip(summary.failed, summary.errors)]
+        return {"success_count": summary.trained, "error_list": errors}
+
     def _populate_in_order(self, restrictions: tuple, order: str, keys: list | None, kwargs: dict) -> dict:
-        """One populate per job, in ``order``: DataJoint 2 takes the jobs in the key source's (or the job
-        queue's) order. A job done or reserved meanwhile is skipped by that populate."""
+        """One populate per job, in ``order``: DataJoint 2 takes the jobs in the key source's order. A job done
+        meanwhile is skipped by that populate."""
         if keys is None:
             keys = ((self.key_source & dj.AndList(restrictions)) - self.proj()).keys()
         keys = [dict(key) for key in keys]
@@ -140,7 +166,9 @@ class TrainedModelMethods:
 
     def make_compute(self, key: dict, names_and_configs: tuple, seed: int, comment: str) -> tuple:
         (dataset_fn, dataset_config), (model_fn, model_config), (trainer_fn, trainer_config) = names_and_configs
-        callback = self.training_callback(key)
+        # checkpoints by time unless the config turns them off (``checkpoint_every: 0``); by epochs as it says
+        timed = None if trainer_config.get("checkpoint_every") == 0 else self.checkpoint_seconds
+        callback = self.training_callback(key, checkpoint_seconds=timed)
         with self.trained_networks():
             dataloaders, model, trainer = get_all_parts(
                 dataset_fn, dataset_config, model_fn, model_config, seed=seed, trainer_fn=trainer_fn
@@ -157,6 +185,8 @@ class TrainedModelMethods:
     def make_insert(
         self, key: dict, score: float, output: Any, state_bytes: bytes, epoch_rows: list, comment: str
     ) -> None:
+        if self.reservation is not None:  # locks the job's row: nothing releases it before this commits
+            self.reservation.check_held()
         fabrikant = self._fabrikant()
         self.insert1({**key, "comment": comment, "score": score, "output": output, "fabrikant_name": fabrikant})
         self.ModelState.insert1({**key, "model_state": state_bytes})
@@ -181,8 +211,13 @@ class TrainedModelMethods:
         population) to this table's trained models (``dataset.trained_networks``)."""
         return trained_networks_from(network_loader(self.__class__()))
 
+    def _still_ours(self) -> None:
+        """Raise ReservationLost when the running job's reservation is not this worker's any more."""
+        if self.reservation is not None:
+            self.reservation.check_held()
+
     def checkpoints(self, key: dict) -> CheckpointStore:
-        return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept)
+        return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept, guard=self._still_ours)
 
     def _checkpoint_store(self, key: dict) -> CheckpointStore | None:
         """The pipeline's own checkpoints of the job (None: none kept; nnfabrik's checkpoint template keeps its own)."""
@@ -190,28 +225,34 @@ class TrainedModelMethods:
 
     def live_progress(self, key: dict) -> LiveProgress | None:
         tables = self.live_tables
-        return LiveProgress(*tables, key, heartbeat_interval=self.heartbeat_interval) if tables else None
+        if not tables:
+            return None
+        return LiveProgress(*tables, key, heartbeat_interval=self.heartbeat_interval, guard=self._still_ours)
 
-    def training_callback(self, key: dict) -> TrainingCallback:
+    def training_callback(self, key: dict, checkpoint_seconds: float | None = None) -> TrainingCallback:
         """The ``cb`` handed to the trainer: renews the job's reservation and live heartbeat, writes live progress,
         saves checkpoints, offers the latest, stops on the worker's request, and passes what the trainer reports on
         to :meth:`call_back`."""
         store = self._checkpoint_store(key)
         live = self.live_progress(key)
-        reservation = ReservationHeartbeat(self.jobs, key, interval=self.heartbeat_interval)
+        reservation = self.reservation
+        live_heartbeat = never_fatal(live.heartbeat, "the live heartbeat") if live is not None else None
 
         def heartbeat() -> None:
-            reservation()
+            # the worker's own thread renews the reservation; one it found released stops the job at once
+            if reservation is not None and reservation.lost.is_set():
+                raise ReservationLost(f"the reservation of {dict(key)} was released: another worker may train it")
             if live is not None:
-                live.heartbeat()
+                live_heartbeat()
 
         callback = TrainingCallback(
             on_heartbeat=heartbeat,
-            on_checkpoint=store.save if store else None,
+            on_checkpoint=never_fatal(store.save, "a checkpoint") if store else None,
             resume_from=store.latest() if store else None,
-            on_epoch=live.epoch if live is not None else None,
+            on_epoch=never_fatal(live.epoch, "live progress") if live is not None else None,
             stop=self.stop_request,
             on_call=self._pass_to_call_back,
+            checkpoint_seconds=checkpoint_seconds if store else None,
         )
         if live is not None:
             live.start(resumed_epoch=max((row["epoch"] for row in callback.epoch_rows), default=None))

@@ -46,3 +46,28 @@ def test_a_checkpoint_cannot_run_code(pipeline, job_key):
 def test_keep_must_be_positive(pipeline, job_key):
     with pytest.raises(ValueError, match="keep must be at least 1"):
         CheckpointStore(pipeline.Checkpoint, job_key, keep=0)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("checkpoint_every, expect_checkpoints", [(None, True), (0, False)])
+def test_checkpoints_are_on_by_default_and_checkpoint_every_0_turns_them_off(pipeline, checkpoint_every,
+                                                                             expect_checkpoints):
+    from neural_cotraining.trainer import cotrainer
+    from tests.pipeline import tiny_builders
+
+    config = {"max_epochs": 4, "patience": None, "loss_functions": {"regression": "mse"}, "verbose": False}
+    if checkpoint_every is not None:
+        config["checkpoint_every"] = checkpoint_every
+    pipeline.Dataset().add_entry(tiny_builders.slow_regression, {"n_samples": 16, "delay": 0.02, "batch_size": 8})
+    pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 4})
+    pipeline.Trainer().add_entry(cotrainer, config)
+    pipeline.Seed().insert1({"seed": 1})
+    trained = pipeline.TrainedModel()
+    trained.checkpoint_seconds = 0.2  # an epoch takes ~0.4 s: every epoch's end is past the interval
+    seen = []
+    trained.call_back = lambda **reported: seen.append(pipeline.Checkpoint().to_arrays("epoch").tolist())
+    trained.populate()
+    assert len(trained) == 1 and len(pipeline.Checkpoint()) == 0  # stored, and the checkpoints went with it
+    written = sorted({epoch for epochs in seen for epoch in epochs})
+    # call_back sees each epoch before its checkpoint is saved: epochs 1-3 by the time of the last one
+    assert (written == [1, 2, 3]) if expect_checkpoints else (written == []), written

@@ -58,3 +58,18 @@ def test_signals_are_routed_to_the_request_only_while_handling():
         os.kill(os.getpid(), signal.SIGINT)
         assert stop.immediately
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_checkpoint_is_asked_for_once_its_time_has_come():
+    import time
+
+    saved = []
+    cb = TrainingCallback(on_checkpoint=lambda epoch, state: saved.append(epoch), checkpoint_seconds=0.3)
+    assert not cb.wants_state()
+    time.sleep(0.35)
+    assert cb.wants_state()  # the trainer passes its state at this epoch's end
+    cb(epoch=1, metrics=METRICS, state={"epoch": 1})
+    assert saved == [1] and not cb.wants_state()  # the clock starts again from the checkpoint
+    never = TrainingCallback(on_checkpoint=lambda epoch, state: None, checkpoint_seconds=None)
+    time.sleep(0.35)
+    assert not never.wants_state()

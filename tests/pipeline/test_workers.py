@@ -7,7 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from neural_cotraining.pipeline.jobs.reservations import ReservationHeartbeat, release_dead_reservations
+import pytest
+
+from neural_cotraining.pipeline.jobs.reservations import Reservation, release_dead_reservations
 from tests.pipeline import tiny_builders
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,10 +55,11 @@ def _reserve(jobs, key, host, pid):
     )
 
 
+@pytest.mark.db
 def test_only_dead_or_silent_reservations_are_released(pipeline):
     import platform
 
-    add_jobs(pipeline, n_seeds=3)
+    add_jobs(pipeline, n_seeds=4)
     trained = pipeline.TrainedModel()
     jobs = trained.jobs
     jobs.refresh()
@@ -65,17 +68,19 @@ def test_only_dead_or_silent_reservations_are_released(pipeline):
     dead_pid.wait()
     _reserve(jobs, keys[0], platform.node(), dead_pid.pid)      # this host, process gone
     _reserve(jobs, keys[1], "other-host", 12345)                 # another host, silent for an hour
-    _reserve(jobs, keys[2], platform.node(), os.getpid())        # alive here, renewed below
-    ReservationHeartbeat(jobs, keys[2], interval=0)()
+    _reserve(jobs, keys[2], platform.node(), 1)                  # this host, a live pid (reused), silent for an hour
+    _reserve(jobs, keys[3], platform.node(), os.getpid())        # alive here, renewed below
+    assert Reservation(jobs, keys[3]).renew()
 
-    assert release_dead_reservations(trained) == 1               # liveness alone: only the dead local one
+    assert release_dead_reservations(trained, orphan_timeout=None) == 1  # liveness alone: only the dead local one
     assert sorted(int(k["seed"]) for k in jobs.pending.keys()) == [0]
-    assert release_dead_reservations(trained, orphan_timeout=60) == 1  # the silent remote one too
-    assert sorted(int(k["seed"]) for k in jobs.pending.keys()) == [0, 1]
+    assert release_dead_reservations(trained, orphan_timeout=60) == 2  # the silent remote one and the reused pid
+    assert sorted(int(k["seed"]) for k in jobs.pending.keys()) == [0, 1, 2]
     time.sleep(1.2)
-    ReservationHeartbeat(jobs, keys[2], interval=0)()
+    assert Reservation(jobs, keys[3]).renew()
     assert release_dead_reservations(trained, orphan_timeout=1) == 0  # a live, beating job is never taken
-    assert [int(k["seed"]) for k in jobs.reserved.keys()] == [2]
+    assert [int(k["seed"]) for k in jobs.reserved.keys()] == [3]
+    assert not Reservation(jobs, keys[0]).renew()  # released: not this process's any more
 
 
 def test_populate_with_reserve_jobs_takes_over_a_dead_workers_job(pipeline):

@@ -109,7 +109,8 @@ class _ConnectionKillingCallback:
             import datajoint
             import pymysql
 
-            self.killed_connection = datajoint.conn().connection_id
+            # the server's id of the connection now (DataJoint's connection_id stays that of its first connect)
+            self.killed_connection = datajoint.conn().query("SELECT CONNECTION_ID()").fetchone()[0]
             admin = pymysql.connect(host="127.0.0.1", user="root", password="")
             with admin.cursor() as cursor:
                 cursor.execute(f"KILL {int(self.killed_connection)}")
@@ -147,3 +148,20 @@ def breaking_regression(seed, n_samples=16, batch_size=8, broken=None):
     train = loaders["train"]["regression"]
     loaders["train"]["regression"] = DataLoader(_BreakingDataset(train.dataset, broken), batch_size=batch_size)
     return loaders
+
+
+def slow_to_load(seed, load_seconds=0.0, n_samples=32, delay=0.0, batch_size=8):
+    """slow_regression that first takes ``load_seconds`` to build (a dataset read from a slow disk)."""
+    import time
+
+    time.sleep(load_seconds)
+    return slow_regression(seed, n_samples=n_samples, delay=delay, batch_size=batch_size)
+
+
+def process_killing_regression(seed, signal_name="SIGKILL", n_samples=16):
+    """Data whose loading kills the process that loads it (as a crafted file's segfault or the OOM killer does)."""
+    import os
+    import signal
+
+    os.kill(os.getpid(), getattr(signal, signal_name))
+    return random_regression(seed, n_samples=n_samples)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import Any, Callable
 
 from .stopping import StopRequest, TrainingStopped
@@ -53,6 +54,7 @@ class TrainingCallback:
         on_epoch: Callable[[int, list[dict], float | None], None] | None = None,
         stop: StopRequest | None = None,
         on_call: Callable[..., None] | None = None,
+        checkpoint_seconds: float | None = None,
     ):
         self.epoch_rows: list[dict] = []
         self._on_heartbeat = on_heartbeat
@@ -62,6 +64,9 @@ class TrainingCallback:
         self._reports_epochs = False  # a plain nnfabrik trainer only ever calls cb()
         self._resume_from = resume_from
         self._on_call = on_call
+        # time-based checkpoints: the state is asked for at the end of the first epoch this long after the last one
+        self._checkpoint_seconds = checkpoint_seconds
+        self._last_checkpoint = time.monotonic()
         # a resumed run reports only the epochs after its checkpoint; the earlier ones are in the state's history
         for entry in (resume_from or {}).get("history", []) if isinstance(resume_from, dict) else []:
             if isinstance(entry, dict) and "epoch" in entry and "metrics" in entry:
@@ -90,13 +95,20 @@ class TrainingCallback:
         ours = not (isinstance(state, dict) and "action" in state)
         if epoch is not None and state is not None and ours and self._on_checkpoint is not None:
             self._on_checkpoint(int(epoch), state)
+            self._last_checkpoint = time.monotonic()
         if stop is not None and stop.requested and epoch is not None:
             saved = "a checkpoint saved" if state is not None and self._on_checkpoint is not None else "no checkpoint"
             raise TrainingStopped(f"stopped on request after epoch {int(epoch)} ({saved})")
 
     def wants_state(self) -> bool:
-        """True when a stop is pending: the trainer then hands over its state at the end of this epoch."""
-        return self._stop is not None and self._stop.requested and self._on_checkpoint is not None
+        """True when a stop is pending or ``checkpoint_seconds`` have passed since the last checkpoint: the trainer
+        then hands over its state at the end of this epoch."""
+        if self._on_checkpoint is None:
+            return False
+        if self._stop is not None and self._stop.requested:
+            return True
+        seconds = self._checkpoint_seconds
+        return seconds is not None and time.monotonic() - self._last_checkpoint >= seconds
 
     def resume_state(self) -> dict | None:
         return self._resume_from

@@ -20,22 +20,26 @@ logger = logging.getLogger(__name__)
 class CheckpointStore:
     """Checkpoints of one job (``key``) in the ``Checkpoint`` table."""
 
-    def __init__(self, table: type, key: dict, keep: int = 2):
+    def __init__(self, table: type, key: dict, keep: int = 2, guard=None):
         if keep < 1:
             raise ValueError(f"keep must be at least 1, not {keep}")
         self._table = table
         self._key = dict(key)
         self._keep = keep
+        self._guard = guard  # called first inside each write's transaction: raises if the job is not ours any more
 
     def save(self, epoch: int, state: dict) -> None:
         data = to_torch_bytes(state)
         table = self._table()
-        # delete + insert rather than REPLACE, which PostgreSQL lacks; one worker holds a job at a time
-        (table & self._key & {"epoch": int(epoch)}).delete_quick()
-        table.insert1({**self._key, "epoch": int(epoch), "state": data})
-        epochs = sorted((table & self._key).to_arrays("epoch").tolist())
-        for old in epochs[: -self._keep]:
-            (table & self._key & {"epoch": old}).delete_quick()
+        with table.connection.transaction:
+            if self._guard is not None:
+                self._guard()
+            # delete + insert rather than REPLACE, which PostgreSQL lacks; one worker holds a job at a time
+            (table & self._key & {"epoch": int(epoch)}).delete_quick()
+            table.insert1({**self._key, "epoch": int(epoch), "state": data})
+            epochs = sorted((table & self._key).to_arrays("epoch").tolist())
+            for old in epochs[: -self._keep]:
+                (table & self._key & {"epoch": old}).delete_quick()
         logger.info("checkpoint of %s at epoch %d (%.1f MiB)", self._key, epoch, len(data) / 2**20)
 
     def latest(self) -> dict | None:

@@ -15,15 +15,43 @@ import os
 import platform
 import time
 
-from .._datajoint import update_row
+from typing import Any, Callable
 
-__all__ = ["LiveProgress"]
+from .._datajoint import is_deadlock, is_lost_connection, update_row
+from .stopping import TrainingStopped
+
+__all__ = ["LiveProgress", "never_fatal"]
 
 logger = logging.getLogger(__name__)
 
 def _set(table, key: dict, values: dict, now: tuple[str, ...] = ()) -> None:
     """UPDATE the row ``key`` of ``table``: ``values`` from Python, the ``now`` columns to the server's clock."""
     update_row(table, {name: key[name] for name in table.primary_key}, values, now=now)
+
+
+def never_fatal(write: Callable, what: str) -> Callable:
+    """``write`` (a progress or checkpoint write) that survives a dropped connection or a deadlock with another
+    worker's write: DataJoint reconnects (or the server rolled back), the write is tried once more, and a second failure (of any kind) is logged, never raised, since training can go on
+    without it. A lost reservation (TrainingStopped) is not a failed write: it stops the job."""
+
+    def tolerant(*arguments: Any) -> None:
+        for attempt in (1, 2):
+            try:
+                write(*arguments)
+                return
+            except TrainingStopped:
+                raise
+            except Exception as error:
+                if attempt == 1 and is_lost_connection(error):
+                    logger.warning("%s: the connection was lost (%s); trying once more", what, error)
+                    continue
+                if attempt == 1 and is_deadlock(error):  # another worker's write at the same moment: redo it
+                    logger.info("%s: %s; trying once more", what, error)
+                    continue
+                logger.warning("%s failed, training goes on: %s: %s", what, type(error).__name__, error)
+                return
+
+    return tolerant
 
 
 class LiveProgress:
@@ -34,11 +62,13 @@ class LiveProgress:
     queue's reservation (host, pid, time) shows the job as running, and a short job costs one commit less.
     """
 
-    def __init__(self, job_table: type, epoch_table: type, key: dict, heartbeat_interval: float = 30.0):
+    def __init__(self, job_table: type, epoch_table: type, key: dict, heartbeat_interval: float = 30.0,
+                 guard=None):
         self._jobs = job_table
         self._epochs = epoch_table
         self._key = dict(key)
         self._interval = heartbeat_interval
+        self._guard = guard  # called first inside each write's transaction: raises if the job is not ours any more
         self._last_beat = time.monotonic()
         self._resumed_epoch: int | None = None  # set by start(); the job's row is written on the first report
         self._started = False
@@ -63,7 +93,6 @@ class LiveProgress:
             _set(jobs, self._key, values, now=("started_ts", "heartbeat_ts"))
         else:
             jobs.insert1({**self._key, **values})
-        self._started = True
 
     def epoch(self, epoch: int, rows: list[dict], score: float | None) -> None:
         """Store one epoch's metric rows and move the job's epoch, best score and heartbeat on (one commit)."""
@@ -72,6 +101,8 @@ class LiveProgress:
         if score is not None:
             values["best_score"] = score if math.isfinite(score) else None
         with self._jobs().connection.transaction:
+            if self._guard is not None:
+                self._guard()
             first = not self._started
             if first:
                 self._write_start(values)
@@ -83,6 +114,7 @@ class LiveProgress:
             epochs.insert([{**self._key, **row} for row in rows])
             if not first:
                 _set(self._jobs(), self._key, values, now=("heartbeat_ts",))
+        self._started = True  # only once committed: a write lost with its connection is redone whole
         self._last_beat = time.monotonic()
 
     def heartbeat(self) -> None:
@@ -90,11 +122,14 @@ class LiveProgress:
         now = time.monotonic()
         if now - self._last_beat >= self._interval:
             self._last_beat = now
-            if self._started:
-                _set(self._jobs(), self._key, {}, now=("heartbeat_ts",))
-            else:  # a long first epoch: show the job before its first report
-                with self._jobs().connection.transaction:
+            with self._jobs().connection.transaction:
+                if self._guard is not None:
+                    self._guard()
+                if self._started:
+                    _set(self._jobs(), self._key, {}, now=("heartbeat_ts",))
+                else:  # a long first epoch: show the job before its first report
                     self._write_start({"epoch": self._resumed_epoch or 0})
+            self._started = True
 
     def clear(self) -> None:
         """Delete the job's live rows (inside the transaction that stores the trained model)."""

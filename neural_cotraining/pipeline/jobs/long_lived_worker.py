@@ -5,10 +5,11 @@ worker polls the queue (adding the jobs of new entries) and exits after ``idle_e
 On SIGTERM or SIGINT it finishes the epoch in progress, saves a checkpoint, puts the job back into the queue as
 pending and returns, so another worker resumes the job from there (see :mod:`.stopping`).
 
-Each job goes through DataJoint's own single-job step (``_populate1``: reserve, tripartite make, complete or
-error) rather than ``populate()``, because ``populate(reserve_jobs=True)`` replaces the SIGTERM handler with one
-that fails the running job; the worker keeps its own handler and re-fetches the queue only when its list of
-candidate keys runs out.
+Each job is reserved here (:class:`.reservations.Reservation`, kept fresh by a thread), made through DataJoint's
+own single-job step without its jobs table (``_populate1``: the tripartite make in its transaction), and then
+completed, failed or handed back here only while the reservation is still this worker's; ``populate()`` is not
+used because ``populate(reserve_jobs=True)`` replaces the SIGTERM handler with one that fails the running job. The
+worker re-fetches the queue only when its list of candidate keys runs out.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from .._datajoint import default_job_priority, has_single_job_step, populate_one
-from .reservations import release_dead_reservations
-from .stopping import StopRequest, TrainingStopped
+from .._datajoint import has_single_job_step, is_lost_connection, populate_one
+from .reservations import (
+    HEARTBEAT_INTERVAL, ORPHAN_TIMEOUT, Reservation, ReservationKeeper, ReservationLost, check_orphan_timeout,
+    release_dead_reservations,
+)
+from .stopping import StopRequest, TrainingStopped, quiet_stopped_jobs
 
-__all__ = ["LongLivedWorker", "WorkerSummary", "return_to_queue"]
+__all__ = ["LongLivedWorker", "WorkerSummary"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,19 +37,11 @@ logger = logging.getLogger(__name__)
 STALE_AFTER_MISSES = 3
 
 
-def return_to_queue(jobs, key: dict) -> None:
-    """Make ``key``'s job pending again (it was stopped on request, not broken), keeping its priority."""
-    key = {name: key[name] for name in jobs.primary_key}
-    rows = (jobs & key).to_dicts()
-    priority = rows[0]["priority"] if rows else default_job_priority(jobs)
-    (jobs & key).delete_quick()
-    jobs.insert1({**key, "status": "pending", "priority": priority})
-
-
 @dataclass
 class WorkerSummary:
     trained: int = 0
     failed: list = field(default_factory=list)  # (key, error message)
+    errors: list = field(default_factory=list)  # the exceptions of the failed jobs, in the same order
     handed_back: list = field(default_factory=list)  # keys stopped on request and returned to the queue
     missed: int = 0  # jobs another worker reserved first (each costs a refill of the candidate list)
     stopped: bool = False  # by a signal (else: idle for idle_exit seconds)
@@ -63,6 +59,9 @@ class LongLivedWorker:
         orphan_timeout: float | None = None,
         stop: StopRequest | None = None,
         batch: int = 100,
+        reserve_jobs: bool = True,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        max_jobs: int | None = None,
     ):
         if idle_exit is not None and idle_exit < 0:
             raise ValueError(f"idle_exit must be at least 0 seconds, not {idle_exit}")
@@ -74,9 +73,15 @@ class LongLivedWorker:
         self.restriction = restriction
         self.idle_exit = idle_exit
         self.poll_interval = poll_interval
-        self.orphan_timeout = orphan_timeout
+        # None: the default; a reservation silent for this long is a dead worker's
+        self.orphan_timeout = check_orphan_timeout(ORPHAN_TIMEOUT if orphan_timeout is None else orphan_timeout,
+                                                   heartbeat_interval)
+        self.heartbeat_interval = heartbeat_interval
         self.stop = stop or StopRequest()
         self.batch = batch
+        self.reserve_jobs = reserve_jobs
+        self.max_jobs = max_jobs  # stop after this many jobs trained or failed (DataJoint's max_calls); None: no limit
+        self._tried: list[dict] = []  # without reservations: the jobs this worker took (each is taken once)
         self._candidates: list[dict] = []
         self._missed_in_a_row = 0
         self._random = random.Random()  # each worker its own order: workers rarely race for the same job
@@ -87,6 +92,9 @@ class LongLivedWorker:
         return pending & self.restriction if self.restriction is not None else pending
 
     def _refill(self, refresh: bool) -> None:
+        if not self.reserve_jobs:
+            self._refill_direct()
+            return
         jobs = self.trained.jobs
         if refresh:
             restrictions = (self.restriction,) if self.restriction is not None else ()
@@ -105,6 +113,15 @@ class LongLivedWorker:
             self._random.shuffle(keys)
             self._candidates.extend(keys)
 
+    def _refill_direct(self) -> None:
+        """Without reservations (one process, no queue): the jobs not trained yet that this worker has not tried."""
+        todo = self.trained.key_source - self.trained.proj()
+        if self.restriction is not None:
+            todo &= self.restriction
+        if self._tried:
+            todo -= self._tried
+        self._candidates = todo.keys(order_by="KEY", limit=self.batch)
+
     def _next_key(self) -> dict | None:
         if not self._candidates:
             self._refill(refresh=False)
@@ -122,45 +139,90 @@ class LongLivedWorker:
         """Work until a signal (SIGTERM/SIGINT) or ``idle_exit`` idle seconds; returns what was done."""
         summary = WorkerSummary()
         self.trained.stop_request = self.stop
-        if not self.trained.jobs.is_declared:
+        if self.reserve_jobs and not self.trained.jobs.is_declared:
             self.trained.jobs.declare()
-        idle_since = None
-        with self.stop.handling():
-            while not self.stop.requested:
-                key = self._next_key()
-                if key is None:
-                    now = time.monotonic()
-                    idle_since = now if idle_since is None else idle_since
-                    if self.idle_exit is not None and now - idle_since >= self.idle_exit:
-                        logger.info("no jobs for %.0f s: worker exits", now - idle_since)
-                        break
-                    left = self.poll_interval if self.idle_exit is None else self.idle_exit - (now - idle_since)
-                    self._wait(min(self.poll_interval, left))
-                    continue
-                idle_since = None
-                self._work_on(key, summary)
+        self._keeper = ReservationKeeper(self.heartbeat_interval) if self.reserve_jobs else None
+        with self.stop.handling(), quiet_stopped_jobs():
+            try:
+                self._loop(summary)
+            finally:
+                if self._keeper is not None:
+                    self._keeper.close()
         summary.stopped = self.stop.requested
         logger.info("worker done: %d trained, %d failed, %d handed back", summary.trained, len(summary.failed),
                     len(summary.handed_back))
         return summary
 
+    def _loop(self, summary: WorkerSummary) -> None:
+        idle_since = None
+        while not self.stop.requested:
+            if self.max_jobs is not None and summary.trained + len(summary.failed) >= self.max_jobs:
+                break
+            key = self._next_key()
+            if key is None:
+                now = time.monotonic()
+                idle_since = now if idle_since is None else idle_since
+                if self.idle_exit is not None and now - idle_since >= self.idle_exit:
+                    logger.info("no jobs for %.0f s: worker exits", now - idle_since)
+                    break
+                left = self.poll_interval if self.idle_exit is None else self.idle_exit - (now - idle_since)
+                self._wait(min(self.poll_interval, left))
+                continue
+            idle_since = None
+            self._work_on(key, summary)
+
     def _work_on(self, key: dict, summary: WorkerSummary) -> None:
-        result = populate_one(self.trained, key, suppress_errors=True, return_exception_objects=True)
-        if result is True:
-            summary.trained += 1
-        elif isinstance(result, tuple):
-            _, error = result
-            if isinstance(error, TrainingStopped):
-                return_to_queue(self.trained.jobs, key)
+        reservation = None
+        if self.reserve_jobs:
+            reservation = Reservation(self.trained.jobs, key)
+            if not reservation.take():  # another worker was faster since the list was fetched (or it is done)
+                summary.missed += 1
+                self._missed_in_a_row += 1
+                if self._missed_in_a_row >= STALE_AFTER_MISSES:  # the list has gone stale: fetch a fresh one
+                    self._candidates = []
+                return
+            self._keeper.hold(reservation)
+        else:
+            self._tried.append(key)
+        self._missed_in_a_row = 0
+        self.trained.reservation = reservation
+        try:
+            result = populate_one(self.trained, key, None, suppress_errors=True, return_exception_objects=True)
+        except Exception as error:  # DataJoint's own cleanup (cancelling the transaction) lost the connection too
+            if not is_lost_connection(error):
+                raise
+            result = (key, error)
+        finally:
+            self.trained.reservation = None
+            if reservation is not None:
+                self._keeper.drop(reservation)
+        try:
+            self._settle(key, reservation, result, summary)
+        except Exception as error:
+            if not is_lost_connection(error):
+                raise
+            # the job row keeps this worker's reservation; it is released once its heartbeat is older than the
+            # orphan timeout (or at once, from this host, after this process ends)
+            logger.error("job %s: the database could not be reached to record its end (%s)", key, error)
+
+    def _settle(self, key: dict, reservation: Reservation | None, result, summary: WorkerSummary) -> None:
+        """Complete, hand back or fail the job ``result`` says, while its reservation is still this worker's."""
+        if not isinstance(result, tuple):  # True: stored; False: it was stored already
+            summary.trained += result is True
+            if reservation is not None:
+                reservation.complete()
+            return
+        _, error = result
+        if isinstance(error, ReservationLost):
+            logger.error("job %s stopped: %s; nothing of it was stored by this worker", key, error)
+        elif isinstance(error, TrainingStopped) or is_lost_connection(error):
+            if not isinstance(error, TrainingStopped):  # not the job's fault: another worker (or this) resumes it
+                logger.warning("job %s lost its database connection (%s): handing it back", key, error)
+            if reservation is None or reservation.hand_back():
                 summary.handed_back.append(key)
                 logger.info("job %s handed back to the queue: %s", key, error)
-            else:
+        else:
+            if reservation is None or reservation.fail(error):
                 summary.failed.append((key, f"{type(error).__name__}: {error}"))
+                summary.errors.append(error)
                 logger.error("job %s failed: %s", key, error)
-        else:  # False: reserved by another worker since the list was fetched (or done)
-            summary.missed += 1
-            self._missed_in_a_row += 1
-            if self._missed_in_a_row >= STALE_AFTER_MISSES:  # the list has gone stale: fetch a fresh one
-                self._candidates = []
-            return
-        self._missed_in_a_row = 0
