@@ -91,10 +91,6 @@ class MultiTaskModel(nn.Module):
             x = x.expand(-1, channels, -1, -1)
         return self.core(x, layer=self._layer_of[name])
 
-    def core_features(self, x: torch.Tensor, task: str | None = None) -> torch.Tensor:
-        """The core features that ``task``'s head reads (later core layers are not computed)."""
-        return self._run_core(x, self._name(task))
-
     def forward(self, x: torch.Tensor, task: str | None = None, data_key: str | None = None) -> torch.Tensor:
         name = self._name(task)
         return self.heads[name](self._run_core(x, name), data_key=data_key)
