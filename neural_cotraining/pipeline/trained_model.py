@@ -102,12 +102,13 @@ class TrainedModelMethods:
         if order not in _ORDERS:
             raise ValueError(f"populate(order={order!r}): order is one of {', '.join(map(repr, _ORDERS))}")
         if kwargs.get("reserve_jobs"):
-            if keys is not None:
-                restrictions = ([dict(key) for key in keys],)
-            return self._populate_with_worker(restrictions, orphan_timeout, kwargs)
+            def run(*restriction, **options):
+                return self._populate_with_worker(restriction, orphan_timeout, options)
+        else:
+            run = super().populate
         if order == "original" and keys is None:
-            return super().populate(*restrictions, **kwargs)
-        return self._populate_in_order(restrictions, order, keys, kwargs)
+            return run(*restrictions, **kwargs)
+        return self._populate_in_order(run, restrictions, order, keys, kwargs)
 
     def _populate_with_worker(self, restrictions: tuple, orphan_timeout: float | None, kwargs: dict) -> dict:
         from .jobs.long_lived_worker import LongLivedWorker
@@ -127,9 +128,9 @@ class TrainedModelMethods:
                   for (key, message), error in zip(summary.failed, summary.errors)]
         return {"success_count": summary.trained, "error_list": errors}
 
-    def _populate_in_order(self, restrictions: tuple, order: str, keys: list | None, kwargs: dict) -> dict:
-        """One populate per job, in ``order``: DataJoint 2 takes the jobs in the key source's order. A job done
-        meanwhile is skipped by that populate."""
+    def _populate_in_order(self, run, restrictions: tuple, order: str, keys: list | None, kwargs: dict) -> dict:
+        """One ``run`` (a populate) per job, in ``order``: DataJoint 2 takes the jobs in the key source's order,
+        and a worker in an order of its own. A job done meanwhile is skipped by that populate."""
         if keys is None:
             keys = ((self.key_source & dj.AndList(restrictions)) - self.proj()).keys()
         keys = [dict(key) for key in keys]
@@ -142,7 +143,7 @@ class TrainedModelMethods:
         for key in keys:
             if max_calls is not None and result["success_count"] + len(result["error_list"]) >= max_calls:
                 break
-            outcome = super().populate(key, **kwargs)
+            outcome = run(key, **kwargs)
             result["success_count"] += outcome["success_count"]
             result["error_list"].extend(outcome["error_list"])
         return result
