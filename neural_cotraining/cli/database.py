@@ -16,7 +16,7 @@ def _db(arguments: argparse.Namespace) -> int:
 
     settings = database_settings()
     version = ensure_server(settings)
-    print(f"database answers at {settings.describe()}: {version}")
+    print(f"database answers at {settings.describe_with_origin()}: {version}")
     return 0
 
 

@@ -21,7 +21,7 @@ def _demo(arguments: argparse.Namespace) -> int:
 
     started = time.monotonic()
     settings = database_settings()
-    print(f"database: {settings.describe()} ({ensure_server(settings)})")
+    print(f"database: {settings.describe_with_origin()}: {ensure_server(settings)}")
     path = str(arguments.experiment or DEMO_EXPERIMENT)
     experiment = load_experiment(path)
     tables = activate(arguments.schema)

@@ -1,10 +1,11 @@
 """Every use of DataJoint's private API, in one place.
 
-The pipeline needs four things DataJoint 2.3 has but does not export: the single-job step of ``populate``
+The pipeline needs five things DataJoint 2.3 has but does not export: the single-job step of ``populate``
 (``AutoPopulate._populate1``, for long-lived workers that take one job at a time), the jobs table's own key
 projection (``JobsTable._get_pk``), the configured default job priority, and the SQL ``WHERE`` clause of a key
 (``datajoint.condition.make_condition``, for one-statement UPDATEs that DataJoint's ``update1`` cannot express:
-server-side timestamps and a condition on the row's current status). :func:`check_private_api` says in one line
+server-side timestamps and a condition on the row's current status), and which ``datajoint.json`` and secrets
+directory DataJoint loaded (``dj.config._config_path`` / ``_secrets_dir``, to say where the server came from). :func:`check_private_api` says in one line
 what is missing when a DataJoint upgrade moves any of them; ``tests/pipeline/test_datajoint_private_api.py`` runs it.
 """
 
@@ -13,7 +14,8 @@ from __future__ import annotations
 import datajoint as dj
 from datajoint.autopopulate import AutoPopulate
 
-__all__ = ["check_private_api", "populate_one", "has_single_job_step", "job_key", "default_job_priority", "update_row"]
+__all__ = ["check_private_api", "populate_one", "has_single_job_step", "job_key", "default_job_priority", "update_row",
+           "loaded_config_files"]
 
 
 def _make_condition():
@@ -39,6 +41,8 @@ def check_private_api() -> None:
         missing.append("datajoint.condition.make_condition (a key's WHERE clause)")
     if not hasattr(dj.config, "jobs") or not hasattr(dj.config.jobs, "default_priority"):
         missing.append("dj.config.jobs.default_priority")
+    if not (hasattr(dj.config, "_config_path") and hasattr(dj.config, "_secrets_dir")):
+        missing.append("dj.config._config_path / _secrets_dir (where the connection settings came from)")
     if missing:
         raise RuntimeError(
             f"DataJoint {dj.__version__} lacks what neural_cotraining {__package__} uses: " + "; ".join(missing)
@@ -78,3 +82,10 @@ def update_row(table, key: dict, values: dict | None = None, now: tuple[str, ...
         f"UPDATE {table.full_table_name} SET {', '.join(assignments)} WHERE {condition}",
         args=[*values.values(), *(args or [])],
     )
+
+
+def loaded_config_files() -> tuple[str | None, str | None]:
+    """(the ``datajoint.json`` DataJoint loaded at import, the secrets directory it read), None where none."""
+    config_path = getattr(dj.config, "_config_path", None)
+    secrets_dir = getattr(dj.config, "_secrets_dir", None)
+    return (None if config_path is None else str(config_path)), (None if secrets_dir is None else str(secrets_dir))

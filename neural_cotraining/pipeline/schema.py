@@ -37,23 +37,37 @@ class SchemaOutdatedError(RuntimeError):
 
 
 def connect(reset: bool = False) -> "dj.Connection":
-    """The shared DataJoint connection, configured from the DataJoint environment variables."""
+    """The shared DataJoint connection to the server DataJoint's configuration names (see :mod:`.settings`).
+
+    ``dj.config`` is read, never overwritten (a notebook's settings stay as they were); the server, user and where
+    they came from are logged once per process. A server that does not answer raises
+    :class:`DatabaseUnavailableError` naming it and its source: nothing falls back to another server.
+    """
     settings = database_settings()
-    dj.config["database.host"] = settings.host
-    dj.config["database.port"] = settings.port
-    dj.config["database.user"] = settings.user
-    dj.config["database.password"] = settings.password
-    dj.config["database.backend"] = settings.backend
-    if settings.use_tls is not None:
-        dj.config["database.use_tls"] = settings.use_tls
-    elif settings.is_local:
-        # a local server has no TLS; trying it first only adds a warning to every failed connect
-        dj.config["database.use_tls"] = False
+    if dj.config["database.backend"] != settings.backend:  # named by an environment set after DataJoint's import
+        dj.config["database.backend"] = settings.backend
+    use_tls = settings.use_tls
+    if use_tls is None and settings.is_local:
+        use_tls = False  # a local server has no TLS; trying it first only adds a warning to every failed connect
+    _announce(settings)
+    # host:port carries the port, so dj.config's own port is left as the user set it
+    host = settings.host if ":" in settings.host else f"{settings.host}:{settings.port}"
     try:
-        return dj.conn(reset=reset)
+        return dj.conn(host, settings.user, settings.password, reset=reset, use_tls=use_tls)
     except Exception as error:  # pymysql/psycopg errors differ; one message names the server, not the password
         reason = error.args[1] if len(error.args) > 1 else (error.args[0] if error.args else error)
-        raise DatabaseUnavailableError(f"cannot use the database at {settings.describe()}: {reason}") from None
+        raise DatabaseUnavailableError(
+            f"cannot use the database at {settings.describe()}: {reason} ({settings.origin()})") from None
+
+
+_announced: set[str] = set()
+
+
+def _announce(settings) -> None:
+    described = settings.describe_with_origin()
+    if described not in _announced:
+        _announced.add(described)
+        logger.info("database %s", described)
 
 
 def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False) -> SimpleNamespace:
