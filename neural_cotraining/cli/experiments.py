@@ -10,7 +10,8 @@ import os
 import sys
 
 from .common import add_experiment_command, open_experiment
-from .errors import logs_to_stderr, one_line
+from .errors import one_line
+from .verbosity import configure_output
 from .output import labels_of
 
 __all__ = ["add_commands", "populate_command", "status_command"]
@@ -36,8 +37,7 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
     from ..pipeline import activate
     from ..pipeline.experiments import experiment_keys
 
-    logs_to_stderr()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
+    configure_output(format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
     if threads is not None:
         import torch
 
@@ -96,7 +96,7 @@ def status_command(arguments: argparse.Namespace, tables=None, experiment=None) 
     from ..pipeline.experiments import experiment_keys, job_status
 
     if tables is None:
-        experiment, tables = open_experiment(arguments)
+        experiment, tables = open_experiment(arguments, reading=True)
     status = job_status(tables, experiment_keys(tables, experiment))
     print(
         f"jobs: {status['total']} | done {status['done']} | pending {status['pending']} | "

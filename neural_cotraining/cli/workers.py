@@ -24,17 +24,18 @@ def _check_seconds(name: str, value: float | None, strict: bool = False) -> None
         raise ValueError(f"{name} must be {'more than' if strict else 'at least'} 0 seconds, not {value}")
 
 
-def _tables_and_keys(arguments: argparse.Namespace):
-    """(tables, the experiment's labelled job keys, or None without a file: every job of --schema)."""
+def _tables_and_keys(arguments: argparse.Namespace, reading: bool = False):
+    """(tables, the experiment's labelled job keys, or None without a file: every job of --schema); ``reading``
+    creates nothing."""
     from ..pipeline import activate
 
     if arguments.experiment is None:
         if not arguments.schema:
             raise ValueError("give an experiment file or --schema")
-        return activate(arguments.schema), None
+        return activate(arguments.schema, create=not reading), None
     from ..pipeline.experiments import experiment_keys
 
-    experiment, tables = open_experiment(arguments)
+    experiment, tables = open_experiment(arguments, reading=reading)
     return tables, experiment_keys(tables, experiment)
 
 
@@ -64,7 +65,7 @@ def _watch(arguments: argparse.Namespace) -> int:
     _check_seconds("--interval", arguments.interval, strict=True)
     from ..pipeline.experiments import job_status, schema_keys
 
-    tables, keys = _tables_and_keys(arguments)
+    tables, keys = _tables_and_keys(arguments, reading=True)
     keys = schema_keys(tables) if keys is None else keys
     refreshes = 0
     clear = sys.stdout.isatty()

@@ -33,6 +33,7 @@ from .jobs.callback import TrainingCallback  # noqa: E402
 from .jobs.long_lived_worker import LongLivedWorker, WorkerSummary  # noqa: E402
 from .schema import (  # noqa: E402
     DatabaseUnavailableError,
+    SchemaMissingError,
     SchemaOutdatedError,
     activate,
     connect,
@@ -50,6 +51,7 @@ __all__ = [
     "drop_plan",
     "drop_schema",
     "ForeignSchemaError",
+    "SchemaMissingError",
     "SchemaOutdatedError",
     "TrainedModelBase",
     "ScoringBase",

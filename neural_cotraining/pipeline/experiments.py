@@ -9,7 +9,7 @@ from ..registry import allow_builder_modules, check_entry
 from ..configs.experiment import Experiment
 
 __all__ = [
-    "add_experiment", "check_experiment", "experiment_keys", "job_status", "results_table", "epoch_table",
+    "add_experiment", "check_experiment", "experiment_keys", "job_states", "job_status", "results_table", "epoch_table",
     "live_table", "live_epoch_table", "schema_keys",
 ]
 
@@ -111,21 +111,34 @@ def _rows_per_job(table, keys: list[dict], order_by: str | None = None) -> list[
     return [(job, grouped.get(tuple(job["key"][name] for name in names), [])) for job in keys]
 
 
-def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
-    """Counts of done / pending / reserved / error jobs among ``keys``, with error messages, and the latest
-    checkpoint epoch of each job that has one (in progress, or interrupted and waiting to resume)."""
+def job_states(tables: SimpleNamespace, keys: list[dict]) -> list[tuple[dict, str, dict]]:
+    """``[(job, state, its row in the jobs table or {})]`` for ``keys``, each job once: ``done`` (trained, whatever
+    stale queue row it has), else its queue status (``reserved``, ``pending``, ``error``), else ``not_started``."""
     trained = tables.TrainedModel()
-    restriction = [job["key"] for job in keys]
-    status = {"total": len(keys), "done": len(trained & restriction), "pending": 0, "reserved": 0, "error": 0}
+    done = {id(job) for job, rows in _rows_per_job(trained.proj(), keys) if rows}
+    queue = _queue_rows(tables, keys)
+    states = []
+    for job in keys:
+        row = queue.get(id(job), {})
+        if id(job) in done:
+            state = "done"
+        else:
+            state = row.get("status") if row.get("status") in ("reserved", "pending", "error") else "not_started"
+        states.append((job, state, row))
+    return states
+
+
+def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
+    """Counts of done / pending / reserved / error / not started jobs among ``keys`` (each job counted once, so they
+    sum to the total), with the failed jobs' error messages, and the latest checkpoint epoch of each job that has
+    one (in progress, or interrupted and waiting to resume)."""
+    status = dict.fromkeys(("done", "pending", "reserved", "error", "not_started"), 0)
     errors = []
-    jobs = trained.jobs
-    if jobs.is_declared:
-        for job, rows in _rows_per_job(jobs, keys):
-            for row in rows:
-                if row["status"] in status:
-                    status[row["status"]] += 1
-                if row["status"] == "error":
-                    errors.append({**job["labels"], "seed": job["key"]["seed"], "error": row["error_message"]})
+    for job, state, row in job_states(tables, keys):
+        status[state] += 1
+        if state == "error":
+            errors.append({**job["labels"], "seed": job["key"]["seed"], "error": row["error_message"]})
+    status["total"] = len(keys)
     running = []
     for job, rows in _rows_per_job(tables.Checkpoint().proj(), keys):  # in progress or interrupted: how far
         if rows:
@@ -133,7 +146,6 @@ def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
             running.append({**job["labels"], "seed": job["key"]["seed"], "checkpoint_epoch": epoch})
     status["checkpointed"] = running
     status["live"] = live_table(tables, keys)
-    status["not_started"] = status["total"] - status["done"] - status["pending"] - status["reserved"] - status["error"]
     status["errors"] = errors
     return status
 

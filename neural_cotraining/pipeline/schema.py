@@ -20,7 +20,8 @@ from .settings import database_settings
 from .tables import TABLE_NAMES, declare_tables
 from .templates import declare_trained_model
 
-__all__ = ["DatabaseUnavailableError", "SchemaOutdatedError", "connect", "activate", "drop_plan", "drop_schema"]
+__all__ = ["DatabaseUnavailableError", "SchemaMissingError", "SchemaOutdatedError", "connect", "activate", "drop_plan",
+           "drop_schema"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ _COLUMNS_ADDED = {"Fabrikant": ("full_name", "dj_username"), "TrainedModel": ("c
 
 class DatabaseUnavailableError(ConnectionError):
     """The database does not answer or refuses the credentials (one clear message, not a stack of them)."""
+
+
+class SchemaMissingError(ValueError):
+    """A read-only use of a schema that does not exist (reading creates nothing)."""
 
 
 class SchemaOutdatedError(RuntimeError):
@@ -70,8 +75,10 @@ def _announce(settings) -> None:
         logger.info("database %s", described)
 
 
-def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False) -> SimpleNamespace:
-    """Open (creating if needed) the schema ``schema_name`` and its tables.
+def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False,
+             create: bool = True) -> SimpleNamespace:
+    """Open (creating if needed) the schema ``schema_name`` and its tables; ``create=False`` (for reading) creates
+    nothing and refuses a schema that does not exist (:class:`SchemaMissingError`).
 
     Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
     ``TrainedModel``, ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric``. Nothing connects at import time; this is where the connection is made.
@@ -84,6 +91,9 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     refuse_system_schema(schema_name)
     connection = connect()
     existing = schema_tables(connection, schema_name)
+    if existing is None and not create:
+        raise SchemaMissingError(f"there is no schema {schema_name} at {database_settings().describe()}: "
+                                 "nothing has been added to it yet (`add` creates it)")
     if existing and not is_pipeline_schema(existing) and not allow_other_tables:
         raise ForeignSchemaError(
             f"schema {schema_name} holds {len(existing)} table(s) ({', '.join(existing[:5])}"
@@ -91,7 +101,8 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
             "use another schema name, or activate(..., allow_other_tables=True) to share it"
         )
     context: dict = {}
-    schema = dj.Schema(schema_name, context=context, connection=connection)
+    schema = dj.Schema(schema_name, context=context, connection=connection, create_schema=create,
+                       create_tables=None if create else False)
     declare_tables(schema, context)
     declare_trained_model(schema, context)
     tables = SimpleNamespace(schema=schema, **{name: context[name] for name in TABLE_NAMES})
