@@ -5,6 +5,7 @@ The config keys, their defaults and meaning are listed in the ``neural_cotrainin
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Mapping
@@ -15,16 +16,16 @@ import torch
 from ..registry import checks_config
 from .callbacks import EpochCallback
 from .cotrainer import CoTrainer
-from .cyclers import build_cycler
+from .cyclers import CYCLERS, build_cycler
 from .distributed import DistributedCoTrainer, GradientAveraging, check_distributed_options, launch, shard_split
 from .distributed.launch import current_rank
-from .early_stopping import EarlyStopping
+from .early_stopping import COMBINE_MODES, EarlyStopping
 from .keywords import check_int, check_number, reject_unknown_keys
 from .losses import LOSSES, build_loss, default_loss_name
 from .metrics import METRIC_MODES, PRIMARY_METRIC, metric_kind, metric_names
-from .optimization import build_optimizer, build_scheduler
+from .optimization import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
 from .splits import normalise_dataloaders
-from .weighting import build_weighting
+from .weighting import WEIGHTINGS, build_weighting
 from .weighting.likelihood import check_likelihood_options
 
 __all__ = ["cotrainer"]
@@ -140,8 +141,55 @@ def _resolve_monitor(monitor, main_task: str, losses: Mapping, validation: Mappi
     return monitor
 
 
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+def _check_name(choices, what: str, allow_none: bool = False):
+    def check(name: str, value):
+        if (value is None and allow_none) or value in choices:
+            return value
+        raise ValueError(f"unknown {what} {value!r}; choose one of {sorted(choices)}{' or None' if allow_none else ''}")
+
+    return check
+
+
+# the co-trainer's options that can be checked without data: checked when an entry is added and again when it runs
+_OPTION_CHECKS = {
+    "max_epochs": functools.partial(check_int, minimum=1),
+    "patience": functools.partial(check_int, minimum=1, allow_none=True),
+    "checkpoint_every": functools.partial(check_int, minimum=0),
+    "round_size": functools.partial(check_int, minimum=1, allow_none=True),
+    "lr": functools.partial(check_number, minimum=0.0, strict=True),
+    "weight_decay": functools.partial(check_number, minimum=0.0),
+    "min_delta": functools.partial(check_number, minimum=0.0),
+    "clip_grad_norm": functools.partial(check_number, minimum=0.0, allow_none=True, strict=True),
+    "mixed_precision": _check_flag,
+    "verbose": _check_flag,
+    "restore_best": _check_flag,
+    "cycler": _check_name(CYCLERS, "cycler"),
+    "optimizer": _check_name(OPTIMIZERS, "optimizer"),
+    "lr_scheduler": _check_name(SCHEDULERS, "lr_scheduler", allow_none=True),
+    "loss_weighting": _check_name(WEIGHTINGS, "loss_weighting", allow_none=True),
+    "monitor_combine": _check_name(COMBINE_MODES, "monitor_combine"),
+}
+
+
+def check_options(config: Mapping) -> dict:
+    """The co-trainer's data-free options among ``config``, checked (ValueError naming the key) and converted."""
+    checked = {name: check(name, config[name]) for name, check in _OPTION_CHECKS.items() if name in config}
+    for task, name in (config.get("loss_functions") or {}).items():
+        if name not in LOSSES:
+            raise ValueError(f"loss_functions.{task}: unknown loss {name!r}; choose one of {sorted(LOSSES)}")
+    return checked
+
+
 def check_trainer_config(config: dict) -> None:
-    """Value checks run when an entry is added (``builders.checks_config``): the likelihood weighting's options."""
+    """Value checks run when an entry is added (``registry.checks_config``): every option that needs no data, and
+    the likelihood weighting's options."""
+    check_options(config)
     options = config.get("loss_weighting_options")
     if config.get("loss_weighting") == "likelihood" and isinstance(options, Mapping):
         known = inspect.signature(check_likelihood_options).parameters
@@ -206,16 +254,10 @@ def cotrainer(
     full_splits = dict(splits)
     if rank is not None:
         splits["train"] = shard_split(splits["train"], rank.rank, rank.world_size)
-    max_epochs = check_int("max_epochs", max_epochs, minimum=1)
-    patience = check_int("patience", patience, minimum=1, allow_none=True)
-    checkpoint_every = check_int("checkpoint_every", checkpoint_every, minimum=0)
-    round_size = check_int("round_size", round_size, minimum=1, allow_none=True)
-    lr = check_number("lr", lr, minimum=0.0, strict=True)
-    weight_decay = check_number("weight_decay", weight_decay, minimum=0.0)
-    clip_grad_norm = check_number("clip_grad_norm", clip_grad_norm, minimum=0.0, allow_none=True, strict=True)
-    for name, flag in (("mixed_precision", mixed_precision), ("verbose", verbose), ("restore_best", restore_best)):
-        if not isinstance(flag, bool):
-            raise ValueError(f"{name} must be true or false, got {flag!r}")
+    checked = check_options(config)
+    max_epochs, patience, round_size = checked["max_epochs"], checked["patience"], checked["round_size"]
+    checkpoint_every, clip_grad_norm = checked["checkpoint_every"], checked["clip_grad_norm"]
+    lr, weight_decay = checked["lr"], checked["weight_decay"]
 
     train_tasks = list(splits["train"])
     main_task = _resolve_main_task(main_task, train_tasks)
