@@ -12,7 +12,7 @@ import sys
 from .common import add_experiment_command, open_experiment
 from .errors import one_line
 from .verbosity import configure_output
-from .output import labels_of
+from .output import labels_of, progress_line
 
 __all__ = ["add_commands", "populate_command", "status_command"]
 
@@ -107,9 +107,7 @@ def status_command(arguments: argparse.Namespace, tables=None, experiment=None) 
     for job in status["checkpointed"]:
         print(f"  checkpoint of {labels_of(job)} at epoch {job['checkpoint_epoch']}")
     for job in status["live"]:
-        best = "n/a" if job["best_score"] is None else f"{job['best_score']:.4g}"
-        print(f"  {job['state']}: {labels_of(job)}: epoch {job['epoch']}, best score {best}, "
-              f"last heartbeat {job['heartbeat']}, worker {job['worker']}")
+        print(f"  {job['state']}: {progress_line(job)}  (last heartbeat {job['heartbeat']}, worker {job['worker']})")
     return 0 if status["error"] == 0 else 2
 
 

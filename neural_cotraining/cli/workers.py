@@ -10,13 +10,22 @@ import sys
 import time
 
 from .common import open_experiment
-from .output import print_table
+from .output import best_of, epoch_of, print_table
 
 __all__ = ["add_commands"]
 
 logger = logging.getLogger("neural_cotraining")
 
-LIVE_COLUMNS = ["dataset", "model", "trainer", "seed", "state", "epoch", "best_score", "heartbeat", "worker"]
+LIVE_COLUMNS = ["dataset", "model", "trainer", "seed", "state", "epoch", "best score", "time/epoch", "left", "heartbeat",
+                "worker"]
+
+
+def _live_row(job: dict) -> dict:
+    """A live job as ``watch`` shows it: epoch n/N, best score so far (epoch), time per epoch and left."""
+    per_epoch, left = job.get("seconds_per_epoch"), job.get("seconds_left")
+    return {**job, "epoch": epoch_of(job), "best score": best_of(job),
+            "time/epoch": "" if per_epoch is None else f"{per_epoch:.1f} s",
+            "left": "" if left is None else f"~{left:.0f} s"}
 
 
 def _check_seconds(name: str, value: float | None, strict: bool = False) -> None:
@@ -79,7 +88,7 @@ def _watch(arguments: argparse.Namespace) -> int:
             print(f"{time.strftime('%H:%M:%S')}  jobs: {status['total']} | done {status['done']} | "
                   f"running/reserved {status['reserved']} | pending {status['pending']} | errors {status['error']}")
             if status["live"]:
-                print_table(status["live"], LIVE_COLUMNS)
+                print_table([_live_row(job) for job in status["live"]], LIVE_COLUMNS)
             else:
                 print("no job is training")
             sys.stdout.flush()

@@ -199,10 +199,14 @@ def _queue_rows(tables: SimpleNamespace, keys: list[dict]) -> dict:
 
 def live_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
     """One labelled row per live job among ``keys``: training now (reserved in the queue; epoch 0 until its first
-    epoch is reported) or interrupted (live rows left, waiting to resume or failed), with epoch, best score so far,
-    last heartbeat, worker and state."""
+    epoch is reported) or interrupted (live rows left, waiting to resume or failed), with state, epoch of
+    ``max_epochs``, the best score so far and its epoch, time per epoch and left (:mod:`.progress`), the latest
+    validation metrics, last heartbeat and worker."""
+    from .progress import live_progress
+
     queue = _queue_rows(tables, keys)
     live = {id(job): rows[0] for job, rows in _rows_per_job(tables.LiveJob(), keys) if rows}
+    progress = live_progress(tables, [(job, live[id(job)]) for job in keys if id(job) in live], _rows_per_job)
     table = []
     for job in keys:
         row, queued = live.get(id(job)), queue.get(id(job), {})
@@ -213,7 +217,7 @@ def live_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
             **job["labels"], "seed": job["key"]["seed"],
             "state": _QUEUE_STATES.get(status, "stopped"),
             "epoch": int(row["epoch"]) if row else 0,
-            "best_score": None if row is None or row["best_score"] is None else float(row["best_score"]),
+            **progress.get(id(job), {"best_score": None}),
             "heartbeat": str(row["heartbeat_ts"] if row else queued["reserved_time"]),
             "worker": row["worker"] if row else f"{queued['host']}:{queued['pid']}",
         })
