@@ -32,7 +32,7 @@ def _demo(arguments: argparse.Namespace) -> int:
         orphan_timeout=None))
     output = Path(arguments.output)
     results_command(argparse.Namespace(**command, csv=str(output / "results.csv"), json=str(output / "results.json"),
-                                       metrics=["test/"]))
+                                       metrics=["test/"], all=False))
     plot_command(argparse.Namespace(**command, output=str(output / "plots")))
     summary = write_summary(results_table(tables, experiment_keys(tables, experiment)), experiment, output)
     figure = ", robustness.png" if summary["robustness_figure"] else ""
