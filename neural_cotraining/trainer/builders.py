@@ -295,7 +295,7 @@ def cotrainer(
     scheduler = build_scheduler(
         lr_scheduler, train_optimizer, lr_scheduler_options, max_epochs, plateau_mode=monitor[score_metric]
     )
-    logger.info(
+    logger.debug(
         "co-training %s on %s: tasks %s (main %s), cycler %s, weighting %s, monitor %s",
         uid if uid is not None else "a model", resolved_device, train_tasks, main_task, cycler, loss_weighting, monitor,
     )
