@@ -6,7 +6,7 @@ import argparse
 
 from .errors import USER_ERRORS, CommandError
 
-__all__ = ["add_command", "add_experiment_command", "open_experiment"]
+__all__ = ["add_command", "add_experiment_command", "checked_experiment", "open_experiment"]
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -19,13 +19,11 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
         return super()._get_help_string(action)
 
 
-def open_experiment(arguments: argparse.Namespace, adding: bool = False, reading: bool = False):
-    """(experiment, tables) for commands that take an experiment file; ``adding`` inserts the file's entries;
-    ``reading`` (a read-only command) creates nothing and refuses a schema that does not exist. The file is checked
-    first (builders, config keys, hashes), so a bad file touches no database."""
+def checked_experiment(arguments: argparse.Namespace):
+    """The experiment file of ``arguments``, checked (builders, config keys and values, hashes): touches no
+    database. Its schema is ``--schema`` where given."""
     from ..configs import load_experiment
-    from ..pipeline import activate
-    from ..pipeline.experiments import add_experiment, check_experiment
+    from ..pipeline.experiments import check_experiment
 
     experiment = load_experiment(arguments.experiment)
     schema = arguments.schema or experiment.schema
@@ -35,7 +33,18 @@ def open_experiment(arguments: argparse.Namespace, adding: bool = False, reading
         check_experiment(experiment)
     except USER_ERRORS as error:
         raise CommandError(f"{arguments.experiment}: {error}") from error
-    tables = activate(schema, create=not reading)
+    return experiment
+
+
+def open_experiment(arguments: argparse.Namespace, adding: bool = False, reading: bool = False):
+    """(experiment, tables) for commands that take an experiment file; ``adding`` inserts the file's entries;
+    ``reading`` (a read-only command) creates nothing and refuses a schema that does not exist. The file is checked
+    first (:func:`checked_experiment`), so a bad file touches no database."""
+    from ..pipeline import activate
+    from ..pipeline.experiments import add_experiment
+
+    experiment = checked_experiment(arguments)
+    tables = activate(arguments.schema or experiment.schema, create=not reading)
     if adding:
         add_experiment(tables, experiment)
     return experiment, tables

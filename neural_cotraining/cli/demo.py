@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from .common import add_command
 from .experiments import populate_command
 from .results import plot_command, results_command
 
@@ -43,11 +44,11 @@ def _demo(arguments: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """``demo``."""
-    demo = commands.add_parser("demo", help="run the demo experiment end to end and print its results")
+    demo = add_command(commands, "demo", _demo, "run the demo experiment end to end and print its results",
+                       example="neural-cotraining demo --workers 2")
     demo.add_argument("--schema", default="neural_cotraining_demo", help="database schema to use")
     demo.add_argument("--experiment", help="an edited copy of the demo's experiment file (default: the packaged one)")
     demo.add_argument("--workers", type=int, default=2, help="local worker processes")
     demo.add_argument("--threads", type=int, default=1,
                       help="torch threads per worker (the figures depend on it; the README's are from 1)")
     demo.add_argument("--output", default="results/demo", help="folder for the results table and plots")
-    demo.set_defaults(handler=_demo)

@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import sys
 
-from .common import add_experiment_command, open_experiment
+from .common import add_experiment_command, checked_experiment, open_experiment
 from .errors import one_line
 from .verbosity import configure_output
 from .output import labels_of, progress_line
@@ -22,9 +22,16 @@ logger = logging.getLogger("neural_cotraining")
 def _add(arguments: argparse.Namespace) -> int:
     from ..pipeline.experiments import experiment_keys
 
-    experiment, tables = open_experiment(arguments, adding=True)
-    for job in experiment_keys(tables, experiment):
+    if arguments.dry_run:  # the file checked as add checks it; no database touched
+        experiment = checked_experiment(arguments)
+        jobs = experiment_keys(None, experiment)
+    else:
+        experiment, tables = open_experiment(arguments, adding=True)
+        jobs = experiment_keys(tables, experiment)
+    for job in jobs:
         print(json.dumps({**job["labels"], **job["key"]}))
+    if arguments.dry_run:
+        logger.info("%d jobs; nothing written (--dry-run)", len(jobs))
     return 0
 
 
@@ -113,7 +120,11 @@ def status_command(arguments: argparse.Namespace, tables=None, experiment=None) 
 
 def add_commands(commands) -> None:
     """``add``, ``populate`` and ``status``."""
-    add_experiment_command(commands, "add", _add, "insert an experiment file's entries and seeds; print the job keys")
+    add = add_experiment_command(commands, "add", _add,
+                                 "insert an experiment file's entries and seeds; print the job keys",
+                                 example="neural-cotraining add configs/my_experiment.yaml --dry-run")
+    add.add_argument("--dry-run", action="store_true",
+                     help="check the file and print the jobs it would create; write nothing")
     populate = add_experiment_command(commands, "populate", populate_command, "train the experiment's missing models")
     populate.add_argument("--reserve-jobs", action="store_true", help="coordinate with other workers via the jobs table")
     populate.add_argument("--add", action="store_true", help="insert the file's entries first (as `add` does)")

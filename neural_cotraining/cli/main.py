@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import __version__
 from . import affinity, database, demo, experiments, failures, results, workers
 from .errors import USER_ERRORS, fail, report
 from .verbosity import NORMAL, QUIET, VERBOSE, configure_output
@@ -15,7 +16,9 @@ COMMAND_GROUPS = (database, experiments, failures, results, workers, affinity, d
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neural-cotraining", description=__doc__)
+    parser = argparse.ArgumentParser(prog="neural-cotraining", description=__doc__,
+                                     epilog="`neural-cotraining COMMAND --help` describes a command, with an example.")
+    parser.add_argument("--version", action="version", version=f"neural-cotraining {__version__}")
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="print errors only (and the results asked for)")
     loudness.add_argument("-v", "--verbose", action="store_true",

@@ -9,7 +9,7 @@ import logging
 import sys
 import time
 
-from .common import open_experiment
+from .common import add_command, open_experiment
 from .output import best_of, epoch_of, print_table
 
 __all__ = ["add_commands"]
@@ -101,14 +101,14 @@ def _watch(arguments: argparse.Namespace) -> int:
 def add_commands(commands) -> None:
     """Add ``worker`` and ``watch`` to the ``neural-cotraining`` subcommands."""
 
-    def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
-        parser = commands.add_parser(name, help=help_text)
+    def command(name: str, handler, help_text: str, example: str) -> argparse.ArgumentParser:
+        parser = add_command(commands, name, handler, help_text, example)
         parser.add_argument("experiment", nargs="?", help="experiment file (YAML); none: every job of --schema")
         parser.add_argument("--schema", help="database schema (default: the file's 'schema')")
-        parser.set_defaults(handler=handler)
         return parser
 
-    worker = command("worker", _worker, "a long-lived worker: train jobs as they come, stop cleanly on SIGTERM")
+    worker = command("worker", _worker, "a long-lived worker: train jobs as they come, stop cleanly on SIGTERM",
+                     "neural-cotraining worker configs/my_experiment.yaml --idle-exit 600")
     worker.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
                         help="exit after this many seconds without a job (default: wait for work forever)")
     worker.add_argument("--poll", type=float, default=5.0, metavar="SECONDS",
@@ -118,7 +118,8 @@ def add_commands(commands) -> None:
                              "at the end of the epoch in progress")
     worker.add_argument("--orphan-timeout", type=float, default=None, metavar="SECONDS",
                         help="re-pend reservations not renewed for this many seconds (dead workers on other hosts)")
-    watch = command("watch", _watch, "a live table of the running jobs: epoch, best score, heartbeat, worker")
+    watch = command("watch", _watch, "a live table of the running jobs: epoch, best score, time left, worker",
+                    "neural-cotraining watch configs/my_experiment.yaml --interval 10")
     watch.add_argument("--interval", type=float, default=5.0, metavar="SECONDS", help="seconds between refreshes")
     watch.add_argument("--times", type=int, default=None, help="refresh this many times, then exit (default: "
                                                               "until Ctrl-C)")
