@@ -58,9 +58,9 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
                               display_progress=sys.stderr.isatty())  # a bar over jobs at a terminal
     failed = []
     for key, message in result["error_list"]:
-        logger.error("job %s failed: %s", key, message)
         job = next((job for job in jobs if all(job["key"][name] == key[name] for name in job["key"])), None)
         failed.append((labels_of({**job["labels"], "seed": key["seed"]}) if job else str(key), one_line(message)))
+        logger.error("job %s failed: %s", *failed[-1])
     logger.info("worker done: %d trained, %d failed", result["success_count"], len(result["error_list"]))
     if failed and multiprocessing.parent_process() is not None:
         sys.exit(2)

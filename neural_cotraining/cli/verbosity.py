@@ -29,6 +29,14 @@ class _DropKnownWarnings(logging.Filter):
         return not record.getMessage().startswith(_KNOWN_WARNINGS)
 
 
+class _NotDataJoints(logging.Filter):
+    """DataJoint prints its records with a handler of its own (once it is imported): they are not printed again."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        own = record.name == "datajoint" or record.name.startswith("datajoint.")
+        return not (own and logging.getLogger("datajoint").handlers)
+
+
 def current_verbosity() -> str:
     value = os.environ.get(_ENVIRONMENT, NORMAL)
     return value if value in _LEVELS else NORMAL
@@ -48,6 +56,9 @@ def configure_output(verbosity: str | None = None, format: str = "%(asctime)s %(
     os.environ["DJ_LOG_LEVEL"] = datajoint_level
     datajoint = logging.getLogger("datajoint")
     datajoint.setLevel(datajoint_level.upper())
+    for handler in logging.getLogger().handlers:  # ours (basicConfig's), not a test harness's subclasses
+        if type(handler) is logging.StreamHandler and not any(isinstance(f, _NotDataJoints) for f in handler.filters):
+            handler.addFilter(_NotDataJoints())
     if verbosity == VERBOSE:
         return verbosity
     if not any(isinstance(existing, _DropKnownWarnings) for existing in datajoint.filters):
