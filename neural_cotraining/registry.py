@@ -11,11 +11,14 @@ Builder names read out of the database ("package.module.function") are code to r
 A prefix allows that module and its submodules (``my_lab`` allows ``my_lab.models`` but not ``my_labx``).
 The module is checked before anything is imported.
 
-Inside ``neural_cotraining`` only the functions meant as builders resolve: those a ``builders`` module lists in its
-``__all__`` (``neural_cotraining.dataset.builders.cotraining_loaders``, ``neural_cotraining.models.builders.*``,
-``neural_cotraining.trainer.builders.cotrainer``, ...) and that take a ``seed``, as every builder does. Anything
-else of ours (``neural_cotraining.cli.main.main``, the database starter's helpers) is refused, so a name read from the
-database cannot run them. In a user's allowed modules any public function resolves, as in nnfabrik.
+Inside ``neural_cotraining`` a builder is named by registration, not by the file it lives in (as timm's
+``@register_model``): :func:`register_builder` records each shipped builder under one canonical name,
+``neural_cotraining.<dataset|models|trainer>.builders.<function>``, wherever its code is, plus the older names it
+was stored under (aliases, so no stored key changes when code moves). Only registered names resolve; anything else
+of ours (``neural_cotraining.cli.main``, the database starter's helpers) is refused, so a name read from the
+database cannot run it. :func:`builder_name` of a registered function is its canonical name, so adding an entry by
+function or by name gives the same key. In a user's allowed modules any public function resolves by its dotted
+path, as in nnfabrik.
 
 Configs are checked against the builder's signature when an entry is added: every key must be a keyword the builder
 accepts (unless it takes ``**kwargs``), and every keyword without a default must be given. A builder may also carry
@@ -49,6 +52,9 @@ __all__ = [
     "check_config",
     "check_entry",
     "builder_name",
+    "register_builder",
+    "registered_builders",
+    "stored_names",
 ]
 
 BUILDER_MODULES_ENV = "NEURAL_COTRAINING_BUILDER_MODULES"
@@ -65,7 +71,12 @@ _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED_NAME = re.compile(rf"^{_IDENTIFIER}(\.{_IDENTIFIER})+$")
 _runtime_prefixes: list[str] = []
 _OWN_PACKAGE = "neural_cotraining"
-_BUILDER_MODULE = "builders"  # the last part of the name of every module of ours that holds builders
+# where each kind's canonical names live (the modules that list every builder of that kind for users)
+_BUILDER_MODULES = {"dataset": "neural_cotraining.dataset.builders", "model": "neural_cotraining.models.builders",
+                    "trainer": "neural_cotraining.trainer.builders"}
+_registered: dict[str, Callable] = {}  # canonical name -> builder
+_aliases: dict[str, str] = {}  # an older stored name -> canonical name
+_canonical_of: dict[int, str] = {}  # id(builder) -> canonical name
 
 
 class BuilderError(ValueError):
@@ -93,6 +104,47 @@ def checks_config(check: Callable[[dict], None]) -> Callable[[Callable], Callabl
         return function
 
     return attach
+
+
+def register_builder(kind: str, aliases: Iterable[str] = ()) -> Callable[[Callable], Callable]:
+    """Decorator: record a shipped builder under its canonical name ``<kind's builders module>.<function name>``
+    and under ``aliases`` (names it was stored under before). Registering two builders under one name raises."""
+    if kind not in _BUILDER_MODULES:
+        raise ValueError(f"kind must be one of {sorted(_BUILDER_MODULES)}, not {kind!r}")
+
+    def record(function: Callable) -> Callable:
+        name = f"{_BUILDER_MODULES[kind]}.{function.__name__}"
+        for known in (name, *aliases):
+            holder = _registered.get(known) or _registered.get(_aliases.get(known, ""))
+            if holder is not None and holder is not function:
+                raise ValueError(f"builder name {known} is taken by {holder.__module__}.{holder.__qualname__}")
+        _registered[name] = function
+        _aliases.update({alias: name for alias in aliases})
+        _canonical_of[id(function)] = name
+        return function
+
+    return record
+
+
+def _load_own_builders() -> None:
+    """Import the builders modules, which import (and so register) every shipped builder."""
+    for module in _BUILDER_MODULES.values():
+        importlib.import_module(module)
+
+
+def stored_names(name: str) -> list[str]:
+    """The names an entry of builder ``name`` may be stored under, the one new entries get first: a shipped
+    builder's canonical name, then its aliases; a user's builder, its dotted name."""
+    if not (isinstance(name, str) and _is_allowed(name.rsplit(".", 1)[0], [_OWN_PACKAGE])):
+        return [name]
+    canonical = builder_name(_own_builder(name))
+    return [canonical, *sorted(alias for alias, target in _aliases.items() if target == canonical)]
+
+
+def registered_builders() -> dict[str, Callable]:
+    """Every shipped builder by canonical name."""
+    _load_own_builders()
+    return dict(_registered)
 
 
 def _split_prefixes(text: str) -> list[str]:
@@ -138,8 +190,9 @@ def _is_allowed(module_name: str, prefixes: Iterable[str]) -> bool:
 
 
 def builder_name(function: Callable) -> str:
-    """The dotted name under which ``function`` is stored ("module.function")."""
-    return f"{function.__module__}.{function.__qualname__}"
+    """The dotted name under which ``function`` is stored: a shipped builder's canonical name, else
+    "module.function"."""
+    return _canonical_of.get(id(function)) or f"{function.__module__}.{function.__qualname__}"
 
 
 def resolve_builder(name: str) -> Callable:
@@ -149,6 +202,8 @@ def resolve_builder(name: str) -> Callable:
     module_name, function_name = name.rsplit(".", 1)
     if function_name.startswith("_"):
         raise BuilderError(f"{name}: private names cannot be builders")
+    if _is_allowed(module_name, [_OWN_PACKAGE]):
+        return _own_builder(name)
     prefixes = allowed_module_prefixes()
     if not _is_allowed(module_name, prefixes):
         raise DisallowedBuilderError(
@@ -164,22 +219,18 @@ def resolve_builder(name: str) -> Callable:
         raise BuilderError(f"builder {name!r}: module {module_name!r} has no attribute {function_name!r}")
     if not callable(function) or inspect.isclass(function):
         raise BuilderError(f"builder {name!r} is a {type(function).__name__}, not a function")
-    if _is_allowed(module_name, [_OWN_PACKAGE]):
-        _check_own_builder(name, module, function)
     return function
 
 
-def _check_own_builder(name: str, module: Any, function: Callable) -> None:
-    """Of our own functions only the builders resolve (see the module docstring)."""
-    listed = module.__name__.rsplit(".", 1)[-1] == _BUILDER_MODULE and name.rsplit(".", 1)[1] in getattr(
-        module, "__all__", ()
-    )
-    takes_seed = "seed" in inspect.signature(function).parameters
-    if not (listed and takes_seed):
+def _own_builder(name: str) -> Callable:
+    """A shipped builder by its canonical name or an alias; nothing else of ours resolves."""
+    _load_own_builders()
+    function = _registered.get(name) or _registered.get(_aliases.get(name, ""))
+    if function is None:
         raise BuilderError(
-            f"{name!r} is not a builder: neural_cotraining's builders are the functions listed in the __all__ of "
-            "neural_cotraining.dataset.builders, .models.builders and .trainer.builders"
+            f"{name!r} is not a builder: neural_cotraining's builders are {sorted(_registered)}"
         )
+    return function
 
 
 def check_config(function: Callable, config: Any, kind: str) -> None:

@@ -6,6 +6,15 @@ import uuid
 
 import pytest
 
+#: fixtures that open a database schema: a test using one needs a server and is marked ``db``
+DATABASE_FIXTURES = {"pipeline", "schema_name"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
 
 @pytest.fixture
 def schema_name() -> str:

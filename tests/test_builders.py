@@ -87,12 +87,16 @@ def test_allow_list_at_run_time():
         ("make_hash", "is not a builder name"),
         ("neural_cotraining.hashing.make_hash()", "is not a builder name"),
         ("neural_cotraining.hashing.__import__", "private names"),
-        ("neural_cotraining.dataset.builders.missing", "has no attribute 'missing'"),
-        ("neural_cotraining.no_such_module.fn", "cannot import module"),
-        ("neural_cotraining.models.builders.UnknownConfigKeyError", "not a function"),
+        ("neural_cotraining.dataset.builders.missing", "is not a builder"),
+        ("neural_cotraining.no_such_module.fn", "is not a builder"),
+        ("neural_cotraining.models.builders.UnknownConfigKeyError", "is not a builder"),
+        ("tests.pipeline.tiny_builders.missing", "has no attribute 'missing'"),
+        ("tests.no_such_module.fn", "cannot import module"),
+        ("tests.pipeline.tiny_builders.torch", "not a function"),
     ],
 )
 def test_bad_names_are_refused(name, fragment):
+    builders.allow_builder_modules("tests")
     with pytest.raises(BuilderError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         resolve_builder(name)
 

@@ -44,6 +44,7 @@ def run(capsys, *arguments):
     return code, captured.out, captured.err
 
 
+@pytest.mark.db
 def test_db_reports_where_and_the_version(capsys):
     code, out, _ = run(capsys, "db")
     assert code == 0

@@ -17,8 +17,8 @@ from __future__ import annotations
 import inspect
 import logging
 
+from ..registry import checks_config, ConfigKeyError, register_builder
 from ._config import strict_builder
-from ..registry import ConfigKeyError, checks_config
 from .images.loaders import IMAGE_TASK, digits_loaders, image_classification_loaders
 from .neural.loaders import NEURAL_TASK, filetree_static_loaders, monkey_static_loaders, neural_loaders
 from .simulation.loaders import simulated_neural_loaders
@@ -86,6 +86,7 @@ def check_cotraining_config(config: dict) -> None:
     _check_sub_config(neural, "neural", NEURAL_FORMATS[format_name])
 
 
+@register_builder("dataset")
 @checks_config(check_cotraining_config)
 @strict_builder
 def cotraining_loaders(

@@ -52,6 +52,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..registry import register_builder
 from ._config import check_fraction, check_positive_int, derive_seed, make_generator, strict_builder
 
 logger = logging.getLogger(__name__)
@@ -222,6 +223,7 @@ def _targets(table: _Table, task: str, kind: str, train: np.ndarray, standardize
     return (values - mean) / std, float(mean), float(std)
 
 
+@register_builder("dataset")
 @strict_builder
 def tabular_loaders(
     seed,

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..registry import checks_config
+from ..registry import checks_config, register_builder
 from .config_check import UnknownConfigKeyError, check_seed, strict_config
 from .cores import VGGCore
 from .data_shapes import TaskSpec, describe_task
@@ -131,6 +131,7 @@ def check_model_config(config: Mapping[str, Any]) -> None:
             raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
 
 
+@register_builder("model")
 @checks_config(check_model_config)
 @strict_config
 def multitask_model(

@@ -17,7 +17,7 @@ import warnings
 from typing import Any, Callable
 
 from ..nnfabrik_compat import get_data, get_model, get_trainer
-from ..registry import builder_name, check_entry, resolve_builder
+from ..registry import builder_name, check_entry, resolve_builder, stored_names
 from ..hashing import make_hash, plain_config
 
 __all__ = ["ConfigEntries", "DatasetEntries", "ModelEntries", "TrainerEntries", "FabrikantEntries"]
@@ -139,9 +139,12 @@ class ConfigEntries:
         if not isinstance(fn, str) and resolve_builder(name) is not fn:
             raise ValueError(f"{name} does not resolve to the function given (is it defined at module level?)")
         check_entry(name, config, self.kind)
-        key = {self._fn: name, self._hash: make_hash(config)}
-        if self & key:
-            return _existing(self, key, skip_duplicates, return_pk_only)
+        config_hash = make_hash(config)
+        names = stored_names(name)  # a shipped builder: its canonical name first, then the names it had before
+        for stored in names:
+            if self & {self._fn: stored, self._hash: config_hash}:
+                return _existing(self, {self._fn: stored, self._hash: config_hash}, skip_duplicates, return_pk_only)
+        key = {self._fn: names[0], self._hash: config_hash}
         row = {
             **key,
             f"{self.kind}_config": plain_config(config),
@@ -163,11 +166,6 @@ class ConfigEntries:
     def resolve_fn(fn_name: str) -> Callable:
         """The builder named ``fn_name``, resolved through the allow-list (nnfabrik: ``eval``/import)."""
         return resolve_builder(fn_name)
-
-    def builder_and_config(self, key: dict) -> tuple[Callable, dict]:
-        """The builder function (resolved through the allow-list) and config of the entry ``key`` names."""
-        fn, config = (self & key).fn_config
-        return resolve_builder(fn), config
 
 
 class DatasetEntries(ConfigEntries):

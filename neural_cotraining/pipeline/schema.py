@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import datajoint as dj
 
+from ._datajoint import check_private_api
 from .schema_guard import (
     ENTRY_TABLES,
     ForeignSchemaError,
@@ -89,6 +90,7 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     """
     check_schema_name(schema_name)
     refuse_system_schema(schema_name)
+    check_private_api()
     connection = connect()
     existing = schema_tables(connection, schema_name)
     if existing is None and not create:
@@ -134,6 +136,7 @@ def drop_plan(schema_name: str) -> list[tuple[str, int]]:
     not the pipeline's. Creates nothing."""
     check_schema_name(schema_name)
     refuse_system_schema(schema_name)
+    check_private_api()
     connection = connect()
     existing = schema_tables(connection, schema_name)
     if existing is None:

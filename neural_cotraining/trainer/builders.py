@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from ..registry import checks_config
+from ..registry import checks_config, register_builder
 from .callbacks import EpochCallback
 from .cotrainer import CoTrainer
 from .cyclers import CYCLERS, build_cycler
@@ -196,6 +196,7 @@ def check_trainer_config(config: dict) -> None:
         check_likelihood_options(**{key: value for key, value in options.items() if key in known})
 
 
+@register_builder("trainer")
 @checks_config(check_trainer_config)
 @reject_unknown_keys
 def cotrainer(

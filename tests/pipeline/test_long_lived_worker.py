@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import datajoint as dj
+import pytest
 import torch
 
 from neural_cotraining.cli import main
@@ -124,6 +125,7 @@ def test_live_progress_while_training_and_in_status(pipeline, schema_name, capsy
     assert len(pipeline.LiveJob()) == len(pipeline.LiveEpochMetric()) == 0
 
 
+@pytest.mark.db
 def test_a_negative_idle_exit_is_refused_before_connecting(capsys):
     schema = "nct_test_never_made"
     assert main(["worker", "--schema", schema, "--idle-exit", "-1"]) == 1

@@ -37,6 +37,8 @@ def add_lab_entries(Fabrikant, Dataset, Model, Trainer, Seed):
     Seed().insert1({"seed": 2020})
 
 
+pytestmark = pytest.mark.db  # every test here runs against the module's schema
+
 @pytest.fixture(scope="module")
 def trained():
     """A schema with the notebook's entries and a TrainedModel of the user's own (nnfabrik's pattern), populated."""

@@ -16,6 +16,7 @@ def _unused_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.db
 def test_ensure_server_reports_the_version_and_raises_the_packet_limit():
     settings = database_settings()
     version = ensure_server(settings)
@@ -91,6 +92,7 @@ def test_datajoint_is_imported_only_by_the_pipeline():
     assert result.stdout.strip() == "blocked: datajoint is blocked"
 
 
+@pytest.mark.db
 def test_a_stopped_local_server_is_started_with_the_packet_limit_raised():
     settings = database_settings()
     assert settings.is_local, "this test stops and restarts the local development server"

@@ -18,7 +18,7 @@ import logging
 
 from torch.utils.data import DataLoader
 
-from ...registry import checks_config
+from ...registry import checks_config, register_builder
 from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
 from .augmentation import AugmentingCollate, BatchAugmentation, NoiseAugmentation
 from .corruptions import (
@@ -82,6 +82,7 @@ def _loader(dataset, batch_size: int, num_workers: int, generator=None, augmenta
     )
 
 
+@register_builder("dataset")
 @checks_config(check_image_config)
 @strict_builder
 def image_classification_loaders(
@@ -190,6 +191,7 @@ def image_classification_loaders(
     return loaders
 
 
+@register_builder("dataset")
 @checks_config(check_image_config)
 @strict_builder
 def digits_loaders(

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from ...registry import checks_config
+from ...registry import checks_config, register_builder
 from .._config import as_pair, check_fraction, check_positive_int, derive_seed, make_generator, strict_builder
 from ..images.preprocessing import (
     as_channel_values,
@@ -196,6 +196,7 @@ def _loader_options(arguments: dict) -> dict:
     return {name: arguments[name] for name in LOADER_OPTIONS if name in arguments}
 
 
+@register_builder("dataset")
 @checks_config(check_neural_config)
 @strict_builder
 def neural_loaders(
@@ -235,6 +236,7 @@ def neural_loaders(
     return build_neural_loaders(sessions, seed, **_loader_options(locals()))
 
 
+@register_builder("dataset")
 @checks_config(check_neural_config)
 @strict_builder
 def monkey_static_loaders(
@@ -297,6 +299,7 @@ def monkey_static_loaders(
     return build_neural_loaders(sessions, seed, nnvision_image_count=image_count, **options)
 
 
+@register_builder("dataset")
 @checks_config(check_neural_config)
 @strict_builder
 def filetree_static_loaders(

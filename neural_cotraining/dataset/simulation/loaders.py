@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...registry import checks_config
+from ...registry import checks_config, register_builder
 from ...hashing import make_hash
 from .._config import as_pair, derive_seed, strict_builder
 from ..neural.loaders import NEURAL_TASK, build_neural_loaders, check_neural_config
@@ -60,6 +60,7 @@ def _load_or_simulate(path, simulation: dict):
     return read_sessions(folder)
 
 
+@register_builder("dataset")
 @checks_config(check_neural_config)
 @strict_builder
 def simulated_neural_loaders(

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ...registry import register_builder
 from ..config_check import check_seed, strict_config
 from ..data_shapes import dataset_attribute, first_batch, training_split
 from .heads import HEAD_KINDS
@@ -63,6 +64,7 @@ def _check_runs(model: TaskGraphModel, split: Mapping[str, Any]) -> None:
         model.train(was_training)
 
 
+@register_builder("model", aliases=("neural_cotraining.models.graph.builders.task_graph_model",))
 @strict_config
 def task_graph_model(
     dataloaders: Mapping[str, Any],
@@ -197,6 +199,7 @@ def _heads_config(heads: Mapping[str, Any] | None, split: Mapping[str, Any]) -> 
     return config
 
 
+@register_builder("model", aliases=("neural_cotraining.models.graph.builders.hard_sharing_mlp",))
 @strict_config
 def hard_sharing_mlp(
     dataloaders: Mapping[str, Any],
