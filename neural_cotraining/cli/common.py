@@ -37,17 +37,14 @@ def checked_experiment(arguments: argparse.Namespace):
 
 
 def open_experiment(arguments: argparse.Namespace, adding: bool = False, reading: bool = False):
-    """(experiment, tables) for commands that take an experiment file; ``adding`` inserts the file's entries;
-    ``reading`` (a read-only command) creates nothing and refuses a schema that does not exist. The file is checked
-    first (:func:`checked_experiment`), so a bad file touches no database."""
-    from ..pipeline import activate
-    from ..pipeline.experiments import add_experiment
+    """The command's experiment, opened once (``pipeline.opened.OpenedExperiment``: file, schema, tables, job keys);
+    ``adding`` inserts the file's entries; ``reading`` (a read-only command) creates nothing and refuses a schema
+    that does not exist. The file is checked first (:func:`checked_experiment`), so a bad file touches no
+    database."""
+    from ..pipeline.opened import open_experiment as open_once
 
     experiment = checked_experiment(arguments)
-    tables = activate(arguments.schema or experiment.schema, create=not reading)
-    if adding:
-        add_experiment(tables, experiment)
-    return experiment, tables
+    return open_once(experiment, arguments.schema, create=not reading, adding=adding)
 
 
 def add_command(commands, name: str, handler, help_text: str, example: str,

@@ -17,16 +17,16 @@ def _demo(arguments: argparse.Namespace) -> int:
     """The demo end to end through ``populate``, ``results`` and ``plot``, then its summary (``demo.write_summary``)."""
     from ..configs import load_experiment
     from ..demo.report import DEMO_EXPERIMENT, write_summary
-    from ..pipeline import activate, database_settings, ensure_server
-    from ..pipeline.experiments import add_experiment, experiment_keys, results_table
+    from ..pipeline import database_settings, ensure_server
+    from ..pipeline.opened import open_experiment
 
     started = time.monotonic()
     settings = database_settings()
     print(f"database: {settings.describe_with_origin()}: {ensure_server(settings)}")
     path = str(arguments.experiment or DEMO_EXPERIMENT)
     experiment = load_experiment(path)
-    tables = activate(arguments.schema)
-    print(f"experiment {path}: {len(add_experiment(tables, experiment))} jobs in schema {arguments.schema}")
+    opened = open_experiment(experiment, arguments.schema, adding=True)
+    print(f"experiment {path}: {len(opened.keys())} jobs in schema {arguments.schema}")
     command = dict(experiment=path, schema=arguments.schema)
     status = populate_command(argparse.Namespace(
         **command, add=False, reserve_jobs=True, workers=arguments.workers, threads=arguments.threads,
@@ -35,7 +35,7 @@ def _demo(arguments: argparse.Namespace) -> int:
     results_command(argparse.Namespace(**command, csv=str(output / "results.csv"), json=str(output / "results.json"),
                                        metrics=["test/"], all=False))
     plot_command(argparse.Namespace(**command, output=str(output / "plots")))
-    summary = write_summary(results_table(tables, experiment_keys(tables, experiment)), experiment, output)
+    summary = write_summary(opened.results(), experiment, output)
     figure = ", robustness.png" if summary["robustness_figure"] else ""
     print(f"\nresults in {output}/ (results.csv, results.json, summary.json, plots/{figure}); "
           f"{time.monotonic() - started:.0f} s in all")

@@ -26,8 +26,7 @@ def _add(arguments: argparse.Namespace) -> int:
         experiment = checked_experiment(arguments)
         jobs = experiment_keys(None, experiment)
     else:
-        experiment, tables = open_experiment(arguments, adding=True)
-        jobs = experiment_keys(tables, experiment)
+        jobs = open_experiment(arguments, adding=True).keys()
     for job in jobs:
         print(json.dumps({**job["labels"], **job["key"]}))
     if arguments.dry_run:
@@ -36,22 +35,19 @@ def _add(arguments: argparse.Namespace) -> int:
 
 
 def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None,
-                     threads: int | None = None) -> list:
-    """One worker process: its own connection, populating the experiment's jobs with ``threads`` torch threads
-    (None: torch's default); ``[(labels, message)]`` of the jobs that failed. As a process of its own it exits with
-    status 2 when any failed."""
-    from ..configs import load_experiment
-    from ..pipeline import activate
-    from ..pipeline.experiments import experiment_keys
+                     threads: int | None = None, opened=None) -> list:
+    """One worker: populating the experiment's jobs with ``threads`` torch threads (None: torch's default);
+    ``[(labels, message)]`` of the jobs that failed. In the command's own process it uses the experiment the command
+    ``opened``; as a process of its own it opens it (its own connection) and exits with status 2 when any failed."""
+    from ..pipeline.opened import open_experiment as open_once
 
     configure_output(format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
-    experiment = load_experiment(experiment_path)
-    tables = activate(schema)
-    jobs = experiment_keys(tables, experiment)
+    opened = opened or open_once(experiment_path, schema)
+    tables, jobs = opened.tables, opened.keys()
     trained = tables.TrainedModel()
     result = trained.populate([job["key"] for job in jobs], reserve_jobs=reserve_jobs, suppress_errors=True,
                               orphan_timeout=orphan_timeout if reserve_jobs else None,
@@ -68,18 +64,18 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
 
 
 def populate_command(arguments: argparse.Namespace) -> int:
-    experiment, tables = open_experiment(arguments, adding=arguments.add)
-    schema = arguments.schema or experiment.schema
+    opened = open_experiment(arguments, adding=arguments.add)
+    schema = opened.schema
     reserve = arguments.reserve_jobs or arguments.workers > 1
     threads = arguments.threads
     if threads is None and arguments.workers > 1:  # the cores shared out, not every worker on all of them
         threads = max(1, (os.cpu_count() or 1) // arguments.workers)
     if arguments.workers == 1:
-        failed = _populate_worker(schema, arguments.experiment, reserve, arguments.orphan_timeout, threads)
+        failed = _populate_worker(schema, arguments.experiment, reserve, arguments.orphan_timeout, threads, opened)
         if not reserve:  # with reserve_jobs the jobs table keeps the errors and the status lists them
             for labels, message in failed:
                 print(f"  failed {labels}: {message}")
-        status = status_command(arguments, tables=tables, experiment=experiment)
+        status = status_command(arguments, opened=opened)
         return 2 if failed else status
     else:
         context = multiprocessing.get_context("spawn")
@@ -95,16 +91,13 @@ def populate_command(arguments: argparse.Namespace) -> int:
             worker.start()
         for worker in workers:
             worker.join()
-        status = status_command(arguments, tables=tables, experiment=experiment)
+        status = status_command(arguments, opened=opened)
         return 2 if any(worker.exitcode != 0 for worker in workers) else status
 
 
-def status_command(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
-    from ..pipeline.experiments import experiment_keys, job_status
-
-    if tables is None:
-        experiment, tables = open_experiment(arguments, reading=True)
-    status = job_status(tables, experiment_keys(tables, experiment))
+def status_command(arguments: argparse.Namespace, opened=None) -> int:
+    """``status``; ``opened``: the experiment a command (populate) opened already."""
+    status = (opened or open_experiment(arguments, reading=True)).status()
     print(
         f"jobs: {status['total']} | done {status['done']} | pending {status['pending']} | "
         f"reserved {status['reserved']} | errors {status['error']} | not started {status['not_started']}"

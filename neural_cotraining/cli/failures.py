@@ -12,12 +12,10 @@ __all__ = ["add_commands"]
 
 
 def _failed(arguments: argparse.Namespace):
-    from ..pipeline.experiments import experiment_keys
     from ..pipeline.failures import failed_jobs
 
-    experiment, tables = open_experiment(arguments, reading=True)
-    keys = experiment_keys(tables, experiment)
-    return tables, keys, failed_jobs(tables, keys)
+    opened = open_experiment(arguments, reading=True)
+    return opened.tables, opened.keys(), failed_jobs(opened.tables, opened.keys())
 
 
 def _errors(arguments: argparse.Namespace) -> int:

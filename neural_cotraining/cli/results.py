@@ -16,10 +16,7 @@ __all__ = ["add_commands", "plot_command", "results_command"]
 
 
 def results_command(arguments: argparse.Namespace) -> int:
-    from ..pipeline.experiments import experiment_keys, results_table
-
-    experiment, tables = open_experiment(arguments, reading=True)
-    rows = results_table(tables, experiment_keys(tables, experiment))
+    rows = open_experiment(arguments, reading=True).results()
     if not rows:
         print("no trained models yet")
         return 0
@@ -43,11 +40,11 @@ def results_command(arguments: argparse.Namespace) -> int:
 
 
 def plot_command(arguments: argparse.Namespace) -> int:
-    from ..pipeline.experiments import epoch_table, experiment_keys, live_epoch_table
+    from ..pipeline.experiments import epoch_table, live_epoch_table
     from .curves import plot_epoch_curves
 
-    experiment, tables = open_experiment(arguments, reading=True)
-    keys = experiment_keys(tables, experiment)
+    opened = open_experiment(arguments, reading=True)
+    tables, keys = opened.tables, opened.keys()
     paths = plot_epoch_curves(epoch_table(tables, keys) + live_epoch_table(tables, keys), arguments.output)
     for path in paths:
         print(path)

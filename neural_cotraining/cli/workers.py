@@ -42,10 +42,8 @@ def _tables_and_keys(arguments: argparse.Namespace, reading: bool = False):
         if not arguments.schema:
             raise ValueError("give an experiment file or --schema")
         return activate(arguments.schema, create=not reading), None
-    from ..pipeline.experiments import experiment_keys
-
-    experiment, tables = open_experiment(arguments, reading=reading)
-    return tables, experiment_keys(tables, experiment)
+    opened = open_experiment(arguments, reading=reading)
+    return opened.tables, opened.keys()
 
 
 def _worker(arguments: argparse.Namespace) -> int:

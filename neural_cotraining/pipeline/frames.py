@@ -8,11 +8,9 @@ creates nothing: a schema that does not exist is an error.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from .experiments import epoch_table, experiment_keys, live_epoch_table, results_table, schema_keys
+from .experiments import epoch_table, live_epoch_table, results_table, schema_keys
 
 __all__ = ["results", "curves"]
 
@@ -22,8 +20,7 @@ _CURVE_COLUMNS = [*_LABELS, "epoch", "split", "task", "metric", "value", "runnin
 
 def _jobs(experiment, schema: str | None):
     """(tables, labelled job keys) of an experiment (a file's path or a loaded ``Experiment``) or a whole schema."""
-    from ..configs import load_experiment
-    from ..registry import allow_builder_modules
+    from .opened import open_experiment
     from .schema import activate
 
     if experiment is None:
@@ -31,14 +28,8 @@ def _jobs(experiment, schema: str | None):
             raise ValueError("give an experiment file or schema=")
         tables = activate(schema, create=False)
         return tables, schema_keys(tables)
-    if isinstance(experiment, (str, Path)):
-        experiment = load_experiment(experiment)
-    allow_builder_modules(*experiment.builder_modules)
-    name = schema or experiment.schema
-    if not name:
-        raise ValueError("the experiment names no schema; give schema=")
-    tables = activate(name, create=False)
-    return tables, experiment_keys(tables, experiment)
+    opened = open_experiment(experiment, schema, create=False)
+    return opened.tables, opened.keys()
 
 
 def results(experiment=None, *, schema: str | None = None) -> pd.DataFrame:
