@@ -18,7 +18,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 
 from benchmarks.common import DEFAULT_OUTPUT, REPO_ROOT, child_env
 
-BENCHMARKS = ("trainer_overhead", "pipeline_overhead", "workers", "queue", "distributed", "memory", "gpu")
+BENCHMARKS = ("trainer_overhead", "pipeline_overhead", "workers", "queue", "distributed", "memory", "gpu", "safe_pickle")
 
 
 def main(argv=None) -> int:

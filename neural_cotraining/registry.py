@@ -68,7 +68,7 @@ RESERVED_ARGUMENTS = {
 }
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
-_DOTTED_NAME = re.compile(rf"^{_IDENTIFIER}(\.{_IDENTIFIER})+$")
+_DOTTED_NAME = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})+")
 _runtime_prefixes: list[str] = []
 _OWN_PACKAGE = "neural_cotraining"
 # where each kind's canonical names live (the modules that list every builder of that kind for users)
@@ -197,7 +197,7 @@ def builder_name(function: Callable) -> str:
 
 def resolve_builder(name: str) -> Callable:
     """The function named ``name`` ("package.module.function"), imported only from an allowed module."""
-    if not isinstance(name, str) or not _DOTTED_NAME.match(name):
+    if not isinstance(name, str) or not _DOTTED_NAME.fullmatch(name):
         raise BuilderError(f"{name!r} is not a builder name of the form 'package.module.function'")
     module_name, function_name = name.rsplit(".", 1)
     if function_name.startswith("_"):

@@ -16,6 +16,15 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.db)
 
 
+@pytest.fixture(autouse=True)
+def builder_modules_allowed_per_test(monkeypatch):
+    """An experiment file's builder modules stay allowed for the rest of a process; each test starts from the
+    allow-list it would have alone."""
+    from neural_cotraining import registry
+
+    monkeypatch.setattr(registry, "_runtime_prefixes", list(registry._runtime_prefixes))
+
+
 @pytest.fixture
 def schema_name() -> str:
     return f"nct_test_{uuid.uuid4().hex[:12]}"

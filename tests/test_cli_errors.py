@@ -133,8 +133,8 @@ def test_drop_refuses_a_colleagues_schema(capsys, server, colleague_schema):
     code, out, err = run(capsys, "drop", colleague_schema, "--yes")
     line = one_error_line(err)
     assert code == 1 and out == ""
-    assert line == (f"error: schema {colleague_schema} is not a pipeline's (it lacks the tables fabrikant, seed, "
-                    "dataset, model, trainer): not dropping it")
+    assert line == (f"error: schema {colleague_schema} is not a pipeline's (activate did not make it and it does not "
+                    "hold the pipeline's tables): not dropping it")
     assert colleague_intact(server, colleague_schema)
 
 

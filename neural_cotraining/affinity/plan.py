@@ -69,7 +69,7 @@ METRIC_BY_LOSS = {
 #: a task's default metric from the kind of its head in the model config's ``heads`` (``hard_sharing_mlp``)
 METRIC_BY_HEAD_KIND = {"binary": "auc", "multiclass": "accuracy", "regression": "rmse"}
 _HEATMAP_VALUES = ("gain_mean", "relative_gain_mean")
-_METRIC_PATH = re.compile(r"^([^/]+)/([^/]+)/(.+)$")  # "<split>/<task>/<metric>", as monitor keys are written
+_METRIC_PATH = re.compile(r"([^/]+)/([^/]+)/(.+)")  # "<split>/<task>/<metric>", as monitor keys are written
 
 
 def task_groups(tasks: Sequence[str], group_size: int | None = None, n_groups: int | None = None,
@@ -99,7 +99,7 @@ def task_groups(tasks: Sequence[str], group_size: int | None = None, n_groups: i
 
 def _task_path(value: Any, all_tasks: set) -> str | None:
     """The task of a "<split>/<task>/<metric>" string (a monitor key or score_metric), if it names one."""
-    match = _METRIC_PATH.match(value) if isinstance(value, str) else None
+    match = _METRIC_PATH.fullmatch(value) if isinstance(value, str) else None
     return match.group(2) if match and match.group(2) in all_tasks else None
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from contextlib import contextmanager
 
 from ..registry import BuilderError
 from ..configs import ExperimentFileError
 from ..hashing import UnhashableConfigError
 
-__all__ = ["CommandError", "USER_ERRORS", "fail", "report", "one_line", "logs_to_stderr"]
+__all__ = ["CommandError", "USER_ERRORS", "fail", "report", "one_line", "logs_to_stderr", "writing_to"]
 
 # DataJoint logs to stdout unless told otherwise; it reads this when it is first imported
 _DATAJOINT_LOG_STREAM = "DJ_LOG_STREAM"
@@ -33,6 +34,15 @@ class CommandError(Exception):
 # UnhashableConfigError is a TypeError: listed on its own so that other TypeErrors (bugs) still show a traceback
 USER_ERRORS = (CommandError, ExperimentFileError, BuilderError, UnhashableConfigError, ValueError, ConnectionError,
                RuntimeError)
+
+
+@contextmanager
+def writing_to(path):
+    """Writes to ``path`` (a file or folder the user named) whose failure is the user's to fix: one line naming it."""
+    try:
+        yield
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror or error}") from error
 
 
 def one_line(text: str) -> str:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from .common import add_experiment_command, open_experiment
-from .errors import fail
+from .errors import fail, writing_to
 from .output import print_table
 from .result_columns import add_robustness_means, compact_columns, matching_columns
 
@@ -28,14 +28,16 @@ def results_command(arguments: argparse.Namespace) -> int:
         shown = columns if arguments.all else compact_columns(columns)
     print_table(rows, shown)
     if arguments.csv:
-        Path(arguments.csv).parent.mkdir(parents=True, exist_ok=True)
-        with open(arguments.csv, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
+        with writing_to(arguments.csv):
+            Path(arguments.csv).parent.mkdir(parents=True, exist_ok=True)
+            with open(arguments.csv, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(rows)
     if arguments.json:
-        Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(arguments.json).write_text(json.dumps(rows, indent=2))
+        with writing_to(arguments.json):
+            Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(arguments.json).write_text(json.dumps(rows, indent=2))
     return 0
 
 
@@ -45,7 +47,8 @@ def plot_command(arguments: argparse.Namespace) -> int:
 
     opened = open_experiment(arguments, reading=True)
     tables, keys = opened.tables, opened.keys()
-    paths = plot_epoch_curves(epoch_table(tables, keys) + live_epoch_table(tables, keys), arguments.output)
+    with writing_to(arguments.output):
+        paths = plot_epoch_curves(epoch_table(tables, keys) + live_epoch_table(tables, keys), arguments.output)
     for path in paths:
         print(path)
     return 0 if paths else fail("no per-epoch results to plot yet")

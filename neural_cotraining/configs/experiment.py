@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from .bounded_yaml import YamlBoundsError, load_bounded
 __all__ = ["Entry", "Experiment", "ExperimentFileError", "load_experiment", "experiment_from_dict"]
 
 _KINDS = ("datasets", "models", "trainers")
@@ -127,13 +128,19 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 
 
 def read_yaml_file(path: str | Path, what: str = "experiment file") -> Any:
-    """The parsed YAML file; a missing file or a syntax error is an ``ExperimentFileError`` of one line naming the
-    file (and the line and column)."""
+    """The parsed YAML file; a missing file, one that is not UTF-8, a syntax error, or one nested too deeply or
+    expanding too far (:mod:`.bounded_yaml`) is an ``ExperimentFileError`` of one line naming the file (and the
+    line and column, or the key)."""
     path = Path(path)
     if not path.is_file():
         raise ExperimentFileError(f"{path}: no such {what}")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_bounded(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ExperimentFileError(f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+                                  f"{error.start})") from None
+    except YamlBoundsError as error:
+        raise ExperimentFileError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         raise ExperimentFileError(f"{path}{_yaml_problem(error)}") from None
 

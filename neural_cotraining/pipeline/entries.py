@@ -19,6 +19,7 @@ from typing import Any, Callable
 from ..nnfabrik_compat import get_data, get_model, get_trainer
 from ..registry import builder_name, check_entry, resolve_builder, stored_names
 from ..hashing import make_hash, plain_config
+from .entry_limits import check_entry_fits
 
 __all__ = ["ConfigEntries", "DatasetEntries", "ModelEntries", "TrainerEntries", "FabrikantEntries"]
 
@@ -138,6 +139,7 @@ class ConfigEntries:
         name = fn if isinstance(fn, str) else builder_name(fn)
         if not isinstance(fn, str) and resolve_builder(name) is not fn:
             raise ValueError(f"{name} does not resolve to the function given (is it defined at module level?)")
+        check_entry_fits(name, given["comment"] or "", f"{self.kind} entry")
         check_entry(name, config, self.kind)
         config_hash = make_hash(config)
         names = stored_names(name)  # a shipped builder: its canonical name first, then the names it had before

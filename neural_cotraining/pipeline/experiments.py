@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 from ..registry import allow_builder_modules, check_entry
 from ..configs.experiment import Experiment
+from .entry_limits import check_entry_fits, check_seeds_fit
 
 __all__ = [
     "add_experiment", "check_experiment", "experiment_keys", "job_states", "job_status", "results_table", "epoch_table",
@@ -33,21 +34,26 @@ def _add_entries(tables: SimpleNamespace, experiment: Experiment) -> dict:
 def add_experiment(tables: SimpleNamespace, experiment: Experiment) -> list[dict]:
     """Insert the experiment's entries and seeds; returns one labelled key per job to train.
 
-    Every entry is checked (allow-list, config keys, hashability) before anything is inserted.
+    Every entry is checked (allow-list, config keys, hashability, what fits the columns) before anything is
+    inserted, and everything is inserted in one transaction: all of it or nothing.
     """
     check_experiment(experiment)
-    keys = _add_entries(tables, experiment)
-    tables.Seed().insert([{"seed": int(seed)} for seed in experiment.seeds], skip_duplicates=True)
+    with tables.schema.connection.transaction:
+        keys = _add_entries(tables, experiment)
+        tables.Seed().insert([{"seed": int(seed)} for seed in experiment.seeds], skip_duplicates=True)
     return _labelled_keys(experiment, keys)
 
 
 def check_experiment(experiment: Experiment) -> None:
-    """Refuse an experiment with a disallowed builder, a config key the builder does not take, or an unhashable
-    config; names the entry. Touches no database."""
+    """Refuse an experiment with a disallowed builder, a config key the builder does not take, an unhashable
+    config, or a value that does not fit its column; names the entry and key. Touches no database."""
     allow_builder_modules(*experiment.builder_modules)
+    check_seeds_fit(experiment.seeds)
     for kind in _KIND_TABLES:
         for label, entry in getattr(experiment, kind + "s").items():
             where = f"{kind}s.{label}"
+            # the label is the comment when there is none
+            check_entry_fits(entry.fn, entry.comment or label, where, "comment" if entry.comment else "label")
             try:
                 check_entry(entry.fn, entry.config, kind, f"{where}.config")
             except (ValueError, TypeError) as error:

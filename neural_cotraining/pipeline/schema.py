@@ -9,16 +9,15 @@ import datajoint as dj
 
 from ._datajoint import check_private_api
 from .schema_guard import (
-    ENTRY_TABLES,
     ForeignSchemaError,
     check_schema_name,
-    is_pipeline_schema,
     refuse_system_schema,
     schema_tables,
     table_row_counts,
 )
+from .schema_ownership import ownership, referencing_schemas, write_marker
 from .settings import database_settings
-from .tables import TABLE_NAMES, declare_tables
+from .tables import TABLE_NAMES, TABLE_NAMES_IN_DATABASE, declare_tables
 from .templates import declare_trained_model
 
 __all__ = ["DatabaseUnavailableError", "SchemaMissingError", "SchemaOutdatedError", "connect", "activate", "drop_plan",
@@ -83,33 +82,49 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
 
     Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
     ``TrainedModel``, ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric``. Nothing connects at import time; this is where the connection is made.
-    Refuses the server's system schemas, and a schema holding tables none of which is the pipeline's unless
-    ``allow_other_tables`` (see :mod:`.schema_guard`). A schema made by an older version that lacks columns added
-    since is refused with the reason, or brought up to date with ``upgrade=True`` (the columns are added with their
-    defaults; nothing else changes).
+    Refuses the server's system schemas, and a schema holding tables that the pipeline did not make, before
+    declaring anything in it, unless ``allow_other_tables`` and none of them bears a pipeline table's name (see
+    :mod:`.schema_guard`, :mod:`.schema_ownership`); marks the schema as the pipeline's before declaring tables.
+    A schema made by an older version that lacks columns added since is refused with the reason, or brought up to
+    date with ``upgrade=True`` (the columns are added with their defaults; nothing else changes).
     """
     check_schema_name(schema_name)
     refuse_system_schema(schema_name)
     check_private_api()
     connection = connect()
     existing = schema_tables(connection, schema_name)
-    if existing is None and not create:
-        raise SchemaMissingError(f"there is no schema {schema_name} at {database_settings().describe()}: "
-                                 "nothing has been added to it yet (`add` creates it)")
-    if existing and not is_pipeline_schema(existing) and not allow_other_tables:
-        raise ForeignSchemaError(
-            f"schema {schema_name} holds {len(existing)} table(s) ({', '.join(existing[:5])}"
-            f"{', ...' if len(existing) > 5 else ''}) and none of the pipeline's: not adding ours beside them; "
-            "use another schema name, or activate(..., allow_other_tables=True) to share it"
-        )
+    owner = ownership(connection, schema_name, existing)
+    if owner == "new" and not create:
+        there = "there is no schema" if existing is None else "there are no tables in schema"
+        raise SchemaMissingError(f"{there} {schema_name} at {database_settings().describe()}: nothing has been added "
+                                 "to it yet (`add` creates it)")
+    if owner == "foreign":
+        _refuse_foreign(schema_name, existing, allow_other_tables)
     context: dict = {}
     schema = dj.Schema(schema_name, context=context, connection=connection, create_schema=create,
                        create_tables=None if create else False)
+    if create:  # reading writes nothing, the marker included
+        write_marker(connection, schema_name)
     declare_tables(schema, context)
     declare_trained_model(schema, context)
     tables = SimpleNamespace(schema=schema, **{name: context[name] for name in TABLE_NAMES})
     _check_columns(tables, schema_name, upgrade)
     return tables
+
+
+def _refuse_foreign(schema_name: str, existing: list[str], allow_other_tables: bool) -> None:
+    clashes = sorted(set(existing) & set(TABLE_NAMES_IN_DATABASE))
+    listed = f"{', '.join(existing[:6])}{', ...' if len(existing) > 6 else ''}"
+    if clashes:
+        raise ForeignSchemaError(
+            f"schema {schema_name} holds tables named as the pipeline's ({', '.join(clashes)}) that it did not make: "
+            "not using or changing them; use another schema name"
+        )
+    if not allow_other_tables:
+        raise ForeignSchemaError(
+            f"schema {schema_name} holds {len(existing)} table(s) ({listed}) and none of the pipeline's: not adding "
+            "ours beside them; use another schema name, or activate(..., allow_other_tables=True) to share it"
+        )
 
 
 def _check_columns(tables: SimpleNamespace, schema_name: str, upgrade: bool) -> None:
@@ -141,14 +156,21 @@ def drop_plan(schema_name: str) -> list[tuple[str, int]]:
     existing = schema_tables(connection, schema_name)
     if existing is None:
         raise ValueError(f"there is no schema {schema_name}")
-    if not is_pipeline_schema(existing):
-        raise ForeignSchemaError(f"schema {schema_name} is not a pipeline's (it lacks the tables "
-                                 f"{', '.join(ENTRY_TABLES)}): not dropping it")
+    if ownership(connection, schema_name, existing) == "foreign":
+        raise ForeignSchemaError(f"schema {schema_name} is not a pipeline's (activate did not make it and it does not "
+                                 "hold the pipeline's tables): not dropping it")
+    referencing = referencing_schemas(connection, schema_name)
+    if referencing:
+        raise ForeignSchemaError(
+            f"schema {schema_name} is referred to by tables in {', '.join(referencing)}: drop "
+            f"{'that schema' if len(referencing) == 1 else 'those schemas'} first; nothing was dropped"
+        )
     return table_row_counts(connection, schema_name)
 
 
 def drop_schema(schema_name: str) -> None:
-    """Drop the pipeline schema ``schema_name`` and everything in it (checked again, as :func:`drop_plan`)."""
+    """Drop the pipeline schema ``schema_name`` and everything in it (checked again, as :func:`drop_plan`): all or
+    nothing, since a schema that other schemas refer to is refused before anything is dropped."""
     drop_plan(schema_name)
     connection = connect()
     connection.query(connection.adapter.drop_schema_sql(schema_name))

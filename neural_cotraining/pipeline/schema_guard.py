@@ -4,10 +4,10 @@
   ``performance_schema``; PostgreSQL's ``information_schema``, every ``pg_*`` schema (``pg_catalog``, ``pg_toast``,
   ...) and ``public``, which exists in every database and holds whatever was created without a schema name, so it is
   never a pipeline's alone.
-- A schema is the pipeline's when it holds the entry tables (``Fabrikant``, ``Seed``, ``Dataset``, ``Model``,
-  ``Trainer``). ``activate`` refuses a schema that holds tables but none of those (a colleague's data) unless told
-  to add the pipeline's tables beside them; ``drop`` refuses any schema that is not the pipeline's and never
-  creates anything.
+- A schema is the pipeline's when ``activate`` marked it, or it holds the pipeline's tables as versions before the
+  marker made them (:mod:`.schema_ownership`). ``activate`` refuses any other schema that holds tables (a
+  colleague's data) unless told to add the pipeline's tables beside them, and never uses tables named as the
+  pipeline's that it did not make; ``drop`` refuses any schema that is not the pipeline's and never creates anything.
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ from __future__ import annotations
 import re
 
 __all__ = ["ForeignSchemaError", "SYSTEM_SCHEMAS", "check_schema_name", "refuse_system_schema", "schema_tables",
-           "is_pipeline_schema", "table_row_counts", "ENTRY_TABLES"]
+           "table_row_counts"]
 
 SYSTEM_SCHEMAS = {
     "mysql": frozenset({"mysql", "sys", "information_schema", "performance_schema"}),
     "postgresql": frozenset({"information_schema", "public"}),  # and every pg_* schema
 }
-ENTRY_TABLES = ("fabrikant", "seed", "dataset", "model", "trainer")  # their names in the database
-_SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_SCHEMA_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 class ForeignSchemaError(ValueError):
@@ -30,7 +29,7 @@ class ForeignSchemaError(ValueError):
 
 
 def check_schema_name(schema_name: str) -> None:
-    if not isinstance(schema_name, str) or not _SCHEMA_NAME.match(schema_name):
+    if not isinstance(schema_name, str) or not _SCHEMA_NAME.fullmatch(schema_name):
         raise ValueError(f"schema name {schema_name!r} must be 1-64 letters, digits or underscores")
 
 
@@ -51,10 +50,6 @@ def schema_tables(connection, schema_name: str) -> list[str] | None:
         return None
     rows = connection.query(adapter.list_tables_sql(schema_name)).fetchall()
     return sorted(row[0] for row in rows if not row[0].startswith("~"))
-
-
-def is_pipeline_schema(tables: list[str]) -> bool:
-    return set(ENTRY_TABLES) <= set(tables)
 
 
 def table_row_counts(connection, schema_name: str) -> list[tuple[str, int]]:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import datajoint as dj
 
+from .entry_limits import COMMENT_LENGTH, FN_LENGTH
 from .entries import DatasetEntries, FabrikantEntries, ModelEntries, TrainerEntries
 
-__all__ = ["TABLE_NAMES", "declare_tables", "trained_model_definition", "ModelStatePart", "EpochMetricPart", "UnitResultPart"]
+__all__ = ["TABLE_NAMES", "TABLE_NAMES_IN_DATABASE", "declare_tables", "trained_model_definition", "ModelStatePart",
+           "EpochMetricPart", "UnitResultPart"]
 
 _ENTRY_METHODS = {"dataset": DatasetEntries, "model": ModelEntries, "trainer": TrainerEntries}
-FN_LENGTH = 96  # dotted builder names; keeps the TrainedModel key within MySQL's 3072-byte index limit
 
 
 _JOB_KEY = """-> Model
@@ -97,7 +98,7 @@ def _config_table(kind: str, fabrikant: type) -> type:
     {kind}_hash: char(32)             # make_hash(config)
     ---
     {kind}_config: <blob>             # keyword arguments of the builder
-    {kind}_comment = "": varchar(256)
+    {kind}_comment = "": varchar({COMMENT_LENGTH})
     -> Fabrikant.proj({kind}_fabrikant="fabrikant_name")
     {kind}_ts = CURRENT_TIMESTAMP: datetime
     """
@@ -177,4 +178,10 @@ def declare_tables(schema: dj.Schema, context: dict) -> None:
 
 TABLE_NAMES = (
     "Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel", "Checkpoint", "LiveJob", "LiveEpochMetric"
+)
+# what activate declares, as the database names them (a schema holding one of these that the pipeline did not
+# make is never used: see schema_ownership)
+TABLE_NAMES_IN_DATABASE = (
+    "fabrikant", "seed", "dataset", "model", "trainer", "checkpoint", "live_job", "live_epoch_metric", "__trained_model",
+    "__trained_model__model_state", "__trained_model__epoch_metric", "__trained_model__unit_result",
 )

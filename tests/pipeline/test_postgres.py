@@ -5,12 +5,18 @@ Runs in a subprocess, since a process holds one DataJoint connection and the oth
 
 import json
 import os
+import shutil
+import socket
 import subprocess
+import tempfile
 import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from neural_cotraining.pipeline import database_settings, ensure_server
+from neural_cotraining.pipeline.server.data_dir import stop_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
@@ -44,6 +50,12 @@ finally:
 """
 
 
+def _unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_pipeline_runs_on_postgresql():
     environment = dict(os.environ, DJ_BACKEND="postgresql", DJ_HOST="127.0.0.1", DJ_PORT="5432", DJ_USER="postgres",
                        DJ_PASS="", PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests",
@@ -61,16 +73,110 @@ def test_pipeline_runs_on_postgresql():
     assert report["same_weights"]
 
 
-def test_a_stopped_local_postgresql_is_started():
-    import glob
+def _postmaster_start_of_the_shared_server():
+    import psycopg2
 
-    settings = database_settings({"DJ_BACKEND": "postgresql", "DJ_USER": "postgres"})
-    versions = [Path(path).name for path in glob.glob("/etc/postgresql/*")]
-    assert versions, "the local PostgreSQL cluster is installed (neural-cotraining db installs it)"
-    for version in versions:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop"], check=True, timeout=60)
-    ready = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], capture_output=True, text=True)
-    assert ready.returncode != 0  # really stopped
-    assert ensure_server(settings).startswith("PostgreSQL ")
-    ready = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], capture_output=True, text=True)
-    assert ready.returncode == 0
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_postmaster_start_time()")
+        started = cursor.fetchone()[0]
+    connection.close()
+    return started
+
+
+@pytest.mark.db
+def test_a_stopped_local_postgresql_is_started():
+    """On a throwaway server of the test's own (data directory, socket, port); the shared server keeps running."""
+    shared_started = _postmaster_start_of_the_shared_server()
+    data_dir = Path(tempfile.mkdtemp(prefix="nct_postgres_"))
+    port = _unused_port()
+    settings = database_settings({"DJ_BACKEND": "postgresql", "DJ_USER": "postgres", "DJ_PORT": str(port)})
+    try:
+        ensure_server(settings, data_dir=data_dir)  # a fresh data directory: made and started
+        assert stop_postgres(data_dir)
+        ready = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", str(port)], capture_output=True, text=True)
+        assert ready.returncode != 0  # really stopped
+        assert ensure_server(settings, data_dir=data_dir).startswith("PostgreSQL ")
+        ready = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", str(port)], capture_output=True, text=True)
+        assert ready.returncode == 0
+        assert (data_dir / "postmaster.pid").read_text().splitlines()[3] == str(port)
+    finally:
+        stop_postgres(data_dir)
+        shutil.rmtree(data_dir)
+    assert _postmaster_start_of_the_shared_server() == shared_started
+
+
+FAULTS_SCRIPT = """
+import json, sys
+import psycopg2, yaml
+from neural_cotraining.configs import experiment_from_dict
+from neural_cotraining.pipeline import ForeignSchemaError, activate, drop_schema
+from neural_cotraining.pipeline.experiments import add_experiment, check_experiment
+schema, lab, text, long_text = sys.argv[1:5]
+report = {}
+raw = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+raw.autocommit = True
+cursor = raw.cursor()
+def count(table):
+    cursor.execute(f'SELECT COUNT(*) FROM "{schema}"."{table}"')
+    return cursor.fetchone()[0]
+tables = activate(schema)
+cursor.execute("SELECT made_by FROM \\"" + schema + "\\".\\"~neural_cotraining\\"")
+report["marker"] = cursor.fetchall()
+try:
+    check_experiment(experiment_from_dict(yaml.safe_load(long_text)))
+except ValueError as error:
+    report["too_long"] = str(error)
+cursor.execute(f'CREATE FUNCTION "{schema}".refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '
+               f"'seeds refused by the test'; END $$ LANGUAGE plpgsql")
+cursor.execute(f'CREATE TRIGGER refuse_seeds BEFORE INSERT ON "{schema}".seed FOR EACH ROW EXECUTE FUNCTION "{schema}".refuse()')
+experiment = experiment_from_dict(yaml.safe_load(text))
+try:
+    add_experiment(tables, experiment)
+except Exception as error:
+    report["refused"] = "seeds refused by the test" in str(error)
+report["rows_after_refusal"] = [count(t) for t in ("fabrikant", "dataset", "model", "trainer", "seed")]
+cursor.execute(f'DROP TRIGGER refuse_seeds ON "{schema}".seed')
+add_experiment(tables, experiment)
+report["rows_after_add"] = [count(t) for t in ("fabrikant", "dataset", "model", "trainer", "seed")]
+cursor.execute(f'CREATE SCHEMA "{lab}"')
+cursor.execute(f'CREATE TABLE "{lab}".sessions (seed int PRIMARY KEY REFERENCES "{schema}".seed (seed))')
+try:
+    drop_schema(schema)
+except ForeignSchemaError as error:
+    report["drop"] = str(error)
+cursor.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s", (schema,))
+report["tables_after_refused_drop"] = cursor.fetchone()[0]
+cursor.execute("SELECT COUNT(*) FROM information_schema.table_constraints WHERE table_schema = %s "
+               "AND constraint_type = 'FOREIGN KEY'", (lab,))
+report["lab_references"] = cursor.fetchone()[0]
+cursor.execute(f'DROP SCHEMA "{lab}" CASCADE')
+drop_schema(schema)
+cursor.execute("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = %s", (schema,))
+report["schema_left"] = cursor.fetchone()[0]
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.db
+def test_add_is_checked_and_one_transaction_and_drop_all_or_nothing_on_postgresql():
+    from tests.pipeline.test_add_limits import experiment_text
+
+    environment = dict(os.environ, DJ_BACKEND="postgresql", DJ_HOST="127.0.0.1", DJ_PORT="5432", DJ_USER="postgres",
+                       DJ_PASS="", PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests",
+                       OMP_NUM_THREADS="1")
+    ensure_server(database_settings(environment))
+    schema = f"nct_pg_{uuid.uuid4().hex[:10]}"
+    arguments = [schema, schema + "_lab", experiment_text(schema), experiment_text(schema, trainer_comment="c" * 300)]
+    completed = subprocess.run([sys.executable, "-c", FAULTS_SCRIPT, *arguments], cwd=ROOT, env=environment,
+                               capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["marker"] == [["neural_cotraining"]]
+    assert report["too_long"] == "trainers.sgd.comment is 300 characters long; the database column holds at most 256"
+    assert report["refused"] and report["rows_after_refusal"] == [0, 0, 0, 0, 0]
+    assert report["rows_after_add"] == [1, 1, 1, 1, 2]
+    assert report["drop"] == (f"schema {schema} is referred to by tables in {schema}_lab: drop that schema first; "
+                              "nothing was dropped")
+    assert report["tables_after_refused_drop"] > 10 and report["lab_references"] == 1  # CASCADE would have cut it
+    assert report["schema_left"] == 0

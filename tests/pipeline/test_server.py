@@ -1,10 +1,15 @@
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pymysql
 import pytest
 
 from neural_cotraining.pipeline import ServerError, database_settings, ensure_server
+from neural_cotraining.pipeline.server.data_dir import stop_mariadb
 from neural_cotraining.pipeline.server.mariadb import MAX_ALLOWED_PACKET
 
 
@@ -92,18 +97,37 @@ def test_datajoint_is_imported_only_by_the_pipeline():
     assert result.stdout.strip() == "blocked: datajoint is blocked"
 
 
-@pytest.mark.db
-def test_a_stopped_local_server_is_started_with_the_packet_limit_raised():
+def _uptime_of_the_shared_server() -> int:
     settings = database_settings()
-    assert settings.is_local, "this test stops and restarts the local development server"
-    stopped = subprocess.run(["mariadb-admin", "-uroot", "shutdown"], capture_output=True, text=True, timeout=60)
-    assert stopped.returncode == 0, stopped.stderr
-    with pytest.raises(pymysql.err.OperationalError):
-        pymysql.connect(host=settings.host, port=settings.port, user=settings.user, password=settings.password,
-                        connect_timeout=2)
-    version = ensure_server(settings)
     connection = pymysql.connect(host=settings.host, port=settings.port, user=settings.user, password=settings.password)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT VERSION(), @@GLOBAL.max_allowed_packet")
-        assert cursor.fetchone() == (version, MAX_ALLOWED_PACKET)
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Uptime'")
+        uptime = int(cursor.fetchone()[1])
     connection.close()
+    return uptime
+
+
+@pytest.mark.db
+def test_a_stopped_local_server_is_started_with_the_packet_limit_raised():
+    """On a throwaway server of the test's own (data directory, socket, port); the shared server keeps running."""
+    shared_uptime = _uptime_of_the_shared_server()
+    started = time.monotonic()
+    data_dir = Path(tempfile.mkdtemp(prefix="nct_mariadb_"))
+    settings = database_settings({"DJ_PORT": str(_unused_port())})
+    try:
+        ensure_server(settings, data_dir=data_dir)  # a fresh data directory: made, started, root let in over TCP
+        assert stop_mariadb(data_dir)
+        with pytest.raises(pymysql.err.OperationalError):
+            pymysql.connect(host=settings.host, port=settings.port, user=settings.user, password=settings.password,
+                            connect_timeout=2)
+        version = ensure_server(settings, data_dir=data_dir)
+        connection = pymysql.connect(host=settings.host, port=settings.port, user=settings.user,
+                                     password=settings.password)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT VERSION(), @@GLOBAL.max_allowed_packet, @@GLOBAL.datadir")
+            assert cursor.fetchone() == (version, MAX_ALLOWED_PACKET, f"{data_dir}/")
+        connection.close()
+    finally:
+        stop_mariadb(data_dir)
+        shutil.rmtree(data_dir)
+    assert _uptime_of_the_shared_server() >= shared_uptime + int(time.monotonic() - started)

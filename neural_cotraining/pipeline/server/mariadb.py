@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .postgres import ensure_postgres
 from .commands import ServerError, install_debian_package, run_command, wait_until_up
+from .data_dir import mariadb_socket, start_mariadb
 from ..settings import DatabaseSettings, database_settings
 
 __all__ = ["ServerError", "ensure_server", "server_version", "MAX_ALLOWED_PACKET"]
@@ -105,7 +106,7 @@ def _start_local_server(binary: str) -> None:
         raise ServerError(f"starting {binary} failed: {result.stderr.strip()[-2000:]}")
 
 
-def _enable_root_over_tcp() -> None:
+def _enable_root_over_tcp(socket: Path | None = None) -> None:
     client = next((shutil.which(name) for name in _CLIENT_BINARIES if shutil.which(name)), None)
     if client is None:
         raise ServerError("access denied for root and no mariadb/mysql client to fix it over the unix socket")
@@ -113,7 +114,8 @@ def _enable_root_over_tcp() -> None:
         "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD('') OR unix_socket; "
         "FLUSH PRIVILEGES;"
     )
-    result = run_command([client, "-uroot", "-e", statement])
+    place = ["--no-defaults", f"--socket={socket}"] if socket else []
+    result = run_command([client, *place, "-uroot", "-e", statement])
     if result.returncode != 0:
         raise ServerError(f"could not enable root login over TCP: {result.stderr.strip()}")
 
@@ -134,11 +136,18 @@ def _raise_packet_limit(settings: DatabaseSettings) -> None:
         connection.close()
 
 
-def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float = 60.0) -> str:
-    """Make the configured server answer (MySQL/MariaDB, or PostgreSQL with DJ_BACKEND=postgresql); its version."""
+def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float = 60.0,
+                  data_dir: str | Path | None = None) -> str:
+    """Make the configured server answer (MySQL/MariaDB, or PostgreSQL with DJ_BACKEND=postgresql); its version.
+
+    With ``data_dir``, a stopped local server is one of its own, started on that data directory (made when
+    empty) and ``settings.port``, never the system's (see ``data_dir``).
+    """
     settings = settings or database_settings()
+    if data_dir is not None and not settings.is_local:
+        raise ServerError(f"a data directory is for a local server, not {settings.describe()}")
     if settings.backend == "postgresql":
-        return ensure_postgres(settings, start_timeout)
+        return ensure_postgres(settings, start_timeout, data_dir)
     state, detail = _probe(settings)
     if state == "down":
         if not settings.is_local:
@@ -151,9 +160,12 @@ def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float
             binary = _installed_server_binary()
             if binary is None:
                 raise ServerError("mariadb-server was installed but no server binary was found")
-        _write_packet_config()
-        logger.info("starting %s", binary)
-        _start_local_server(binary)
+        logger.info("starting %s%s", binary, f" on {data_dir}" if data_dir is not None else "")
+        if data_dir is None:
+            _write_packet_config()
+            _start_local_server(binary)
+        else:
+            start_mariadb(binary, Path(data_dir), settings, MAX_ALLOWED_PACKET)
         state, detail = wait_until_up(_probe, settings, start_timeout)
         if state == "down":
             raise ServerError(f"started {binary}, but {settings.describe()} still does not answer: {detail} "
@@ -162,7 +174,7 @@ def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float
         if not (settings.is_local and settings.user == "root" and settings.password == ""):
             raise ServerError(f"the database at {settings.describe()} refused the credentials: {detail} ({settings.origin()})")
         logger.info("enabling password-less root login over TCP on the local server")
-        _enable_root_over_tcp()
+        _enable_root_over_tcp(mariadb_socket(Path(data_dir)) if data_dir is not None else None)
         state, detail = _probe(settings)
         if state != "ok":
             raise ServerError(f"the database at {settings.describe()} still refuses root: {detail} ({settings.origin()})")

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from .commands import ServerError, install_debian_package, run_command, wait_until_up
+from .data_dir import start_postgres
 from ..settings import DatabaseSettings
 
 __all__ = ["ensure_postgres"]
@@ -50,9 +51,16 @@ def _trust_local_tcp(version: str) -> None:
         hba.write_text(line + "  # added by neural-cotraining db (local development)\n" + text)
 
 
-def ensure_postgres(settings: DatabaseSettings, start_timeout: float = 60.0) -> str:
+def ensure_postgres(settings: DatabaseSettings, start_timeout: float = 60.0, data_dir: Path | None = None) -> str:
+    """Make the server answer; with ``data_dir`` a stopped one is started there, never the system's clusters."""
     state, detail = _probe(settings)
     if state == "ok":
+        return detail
+    if data_dir is not None and state == "down":
+        start_postgres(Path(data_dir), settings, start_timeout)
+        state, detail = wait_until_up(_probe, settings, start_timeout)
+        if state != "ok":
+            raise ServerError(f"started PostgreSQL on {data_dir}, but {settings.describe()} does not answer: {detail}")
         return detail
     default_account = settings.is_local and settings.user == "postgres" and settings.password == ""
     if not settings.is_local or (state == "denied" and not default_account):
