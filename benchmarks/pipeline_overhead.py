@@ -138,7 +138,8 @@ def checkpoint_loop(tables, key: dict, dataset_config: dict, model_config: dict,
     """Save a real training state (after one epoch) ``saves`` times through ``CheckpointStore``."""
     from neural_cotraining.dataset.builders import cotraining_loaders
     from neural_cotraining.models.builders import multitask_model
-    from neural_cotraining.pipeline.jobs.checkpoints import CheckpointStore, serialize_training_state
+    from neural_cotraining.common.torch_bytes import to_torch_bytes
+    from neural_cotraining.pipeline.jobs.checkpoints import CheckpointStore
     from neural_cotraining.trainer.builders import cotrainer
 
     captured = {}
@@ -155,7 +156,7 @@ def checkpoint_loop(tables, key: dict, dataset_config: dict, model_config: dict,
     serialize_seconds, save_seconds = [], []
     for _ in range(saves):
         start = time.perf_counter()
-        data = serialize_training_state(state)
+        data = to_torch_bytes(state)
         serialize_seconds.append(time.perf_counter() - start)
     store = CheckpointStore(tables.Checkpoint, {**key, "seed": SEED}, keep=2)
     for epoch in range(1, saves + 1):

@@ -7,7 +7,7 @@ NLL) plus the readout's regulariser; one Adam step per (neural, image) pair. No 
 
 To see the same batches in the same order (and sample the Gaussian readouts identically) it reseeds the global RNG
 and the training loaders' generators at every epoch with the seeds the co-trainer derives from (seed, epoch); that
-borrows one small function (``derive_seed``, a SHA-256 of a few characters per loader and epoch) and nothing else
+borrows one small function (``derive_training_seed``, a SHA-256 of a few characters per loader and epoch) and nothing else
 from the trainer.
 """
 
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neural_cotraining.trainer.seeding import derive_seed
+from neural_cotraining.common.names import IMAGE_CLASSIFICATION, NEURAL
+from neural_cotraining.common.seeds import derive_training_seed
 
-IMAGE_TASK = "img_classification"
-NEURAL_TASK = "neural"
+IMAGE_TASK, NEURAL_TASK = IMAGE_CLASSIFICATION, NEURAL
 RATE_EPS = 1e-8  # as in the package's Poisson loss
 
 
@@ -35,7 +35,7 @@ def poisson_nll(rate: torch.Tensor, responses: torch.Tensor) -> torch.Tensor:
 
 def reseed(train: dict, seed: int, epoch: int) -> None:
     """The co-trainer's per-epoch seeding, by hand: global generators, then every training loader's generator."""
-    epoch_seed = derive_seed(seed, "epoch", epoch)
+    epoch_seed = derive_training_seed(seed, "epoch", epoch)
     torch.manual_seed(epoch_seed)
     np.random.seed(epoch_seed % 2**32)
     random.seed(epoch_seed)
@@ -43,7 +43,7 @@ def reseed(train: dict, seed: int, epoch: int) -> None:
         items = loaders.items() if isinstance(loaders, dict) else [(None, loaders)]
         for data_key, loader in items:
             name = f"train/{task}" if data_key is None else f"train/{task}/{data_key}"
-            loader.generator.manual_seed(derive_seed(seed, "loader", name, epoch))
+            loader.generator.manual_seed(derive_training_seed(seed, "loader", name, epoch))
 
 
 def train_plain(

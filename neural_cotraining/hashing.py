@@ -20,6 +20,8 @@ import math
 from numbers import Integral, Real
 from typing import Any
 
+from .common.plain import from_numpy, plain_values
+
 __all__ = ["make_hash", "canonical_form", "plain_config", "UnhashableConfigError"]
 
 
@@ -27,28 +29,14 @@ class UnhashableConfigError(TypeError):
     """A config holds a value that has no canonical, JSON-like form."""
 
 
-def _numpy_to_python(value: Any) -> Any:
-    """Turn numpy scalars and arrays into the equivalent Python values (numpy is optional here)."""
-    module = type(value).__module__
-    if module == "numpy" or module.startswith("numpy."):
-        if hasattr(value, "tolist"):
-            return value.tolist()
-    return value
-
-
 def plain_config(value: Any) -> Any:
     """``value`` as plain Python (numpy converted, tuples as lists): how a config is stored and handed back."""
-    value = _numpy_to_python(value)
-    if isinstance(value, dict):
-        return {key: plain_config(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain_config(item) for item in value]
-    return value
+    return plain_values(value, tuples_as_lists=True)
 
 
 def canonical_form(value: Any, path: str = "config") -> str:
     """The canonical string of ``value``; ``path`` names the position for error messages."""
-    value = _numpy_to_python(value)
+    value = from_numpy(value)
     if value is None:
         return "n"
     if isinstance(value, bool):

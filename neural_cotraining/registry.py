@@ -35,6 +35,7 @@ import os
 import re
 from typing import Any, Callable, Iterable
 
+from .common import config_keys
 from .hashing import canonical_form
 
 __all__ = [
@@ -87,8 +88,9 @@ class DisallowedBuilderError(BuilderError):
     """A builder from a module outside the allow-list."""
 
 
-class ConfigKeyError(BuilderError):
-    """A config key the builder does not accept, or a required one that is missing."""
+class ConfigKeyError(BuilderError, config_keys.ConfigKeyError):
+    """A config key the builder does not accept, or a required one that is missing (the common ConfigKeyError,
+    and a BuilderError)."""
 
 
 class ConfigValueError(BuilderError):
@@ -249,11 +251,9 @@ def check_config(function: Callable, config: Any, kind: str) -> None:
         raise ConfigKeyError(f"{label}: {clashing} are passed by the pipeline and cannot be config keys")
     parameters = inspect.signature(function).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    keyword_kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    accepted = [n for n, p in parameters.items() if p.kind in keyword_kinds and n not in reserved]
-    unknown = sorted(set(config) - set(accepted))
-    if unknown and not takes_any:
-        raise ConfigKeyError(f"{label} does not accept config keys {unknown}; accepted keys: {sorted(accepted)}")
+    accepted = config_keys.keyword_names(function, leave_out=reserved)
+    if not takes_any:
+        config_keys.check_config_keys(label, config, accepted, ConfigKeyError)
     required = [n for n in accepted if parameters[n].default is inspect.Parameter.empty]
     missing = sorted(set(required) - set(config))
     if missing:

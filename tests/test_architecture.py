@@ -116,3 +116,15 @@ def test_no_module_imports_itself_through_others():
 def test_the_circle_finder_finds_a_circle():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert "neural_cotraining.cli.common" in import_graph()["neural_cotraining.cli.experiments"]
+
+
+def test_common_imports_nothing_of_the_package():
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(
+            name for name in imported_modules(path)
+            if name.startswith("neural_cotraining.") and not name.startswith("neural_cotraining.common")
+        )
+        for path in (PACKAGE / "common").rglob("*.py")
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+    assert "neural_cotraining.common.config_keys" in imported_modules(PACKAGE / "common" / "__init__.py")

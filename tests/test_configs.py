@@ -68,16 +68,16 @@ def check_multitask_model(config: dict) -> None:
 
 
 def trainer_losses(config: dict, tasks) -> dict:
-    from neural_cotraining.trainer.losses import DEFAULT_LOSSES, build_loss
+    from neural_cotraining.trainer.losses import FLAGSHIP_TASK_LOSSES, build_loss
 
-    names = {**{t: DEFAULT_LOSSES[t] for t in tasks if t in DEFAULT_LOSSES}, **(config.get("loss_functions") or {})}
+    names = {**{t: FLAGSHIP_TASK_LOSSES[t] for t in tasks if t in FLAGSHIP_TASK_LOSSES}, **(config.get("loss_functions") or {})}
     return {task: build_loss(name) for task, name in names.items()}
 
 
 def check_cotrainer(config: dict) -> None:
     from neural_cotraining.trainer import CYCLERS
     from neural_cotraining.trainer.metrics import metric_names
-    from neural_cotraining.trainer.builders import apply_count_task_scheme
+    from neural_cotraining.trainer.assembly import apply_count_task_scheme
     from neural_cotraining.trainer.optimization import build_optimizer, build_scheduler
     from neural_cotraining.trainer.weighting import build_weighting
 

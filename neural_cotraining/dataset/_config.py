@@ -1,24 +1,20 @@
-"""Shared helpers for the dataset builders: strict config keys, seed handling, argument checks."""
+"""Shared helpers for the dataset builders: strict config keys, seeded generators, argument checks."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import inspect
-import json
 import numbers
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import torch
 
-from neural_cotraining.registry import ConfigKeyError
+from ..common.config_keys import check_config_keys, keyword_names
+from ..common.plain import plain_values
+from ..common.seeds import check_seed, derive_data_seed
+from ..registry import ConfigKeyError
 
 __all__ = [
     "strict_builder",
-    "plain_value",
-    "check_seed",
-    "derive_seed",
     "make_generator",
     "check_fraction",
     "check_positive_int",
@@ -27,60 +23,23 @@ __all__ = [
 
 
 def strict_builder(function: Callable) -> Callable:
-    """Make a ``fn(seed, **config)`` builder refuse unknown config keys with a message listing the accepted ones.
-
-    Python's own error for an unexpected keyword does not say which keywords *are* accepted; configs come from
-    files and database rows, so the message has to. ``inspect.signature`` of the wrapper still shows the builder's
-    explicit keywords and defaults (``functools.wraps`` sets ``__wrapped__``).
+    """Make a ``fn(seed, **config)`` builder refuse unknown config keys (the one check of ``common.config_keys``,
+    raising the registry's ConfigKeyError), check its seed and hand it plain values (configs fetched from a
+    database hold numpy ones). ``inspect.signature`` of the wrapper still shows the builder's own keywords.
     """
-    parameters = inspect.signature(function).parameters
-    accepted = [name for name in parameters if name != "seed"]
+    accepted = keyword_names(function, leave_out=("seed",))
 
     @functools.wraps(function)
     def wrapper(seed=None, **config):
-        unknown = sorted(set(config) - set(accepted))
-        if unknown:
-            raise ConfigKeyError(
-                f"{function.__name__} does not accept config key(s) {unknown}; accepted keys: {sorted(accepted)}"
-            )
-        return function(check_seed(seed, function.__name__), **{k: plain_value(v) for k, v in config.items()})
+        check_config_keys(function.__name__, config, accepted, ConfigKeyError)
+        return function(check_seed(seed, function.__name__), **plain_values(config))
 
     return wrapper
 
 
-def plain_value(value: Any) -> Any:
-    """numpy scalars and arrays (as configs fetched from a database may hold) -> Python numbers and lists."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {key: plain_value(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(plain_value(item) for item in value)
-    return value
-
-
-def check_seed(seed: Any, where: str = "dataset builder") -> int:
-    """The seed as a plain ``int`` (DataJoint hands out numpy integers); refuse anything else."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"{where}: seed must be an integer, got {seed!r} ({type(seed).__name__})")
-    return int(seed)
-
-
-def derive_seed(seed: int, *names: Any) -> int:
-    """A stable 63-bit seed for one consumer (a loader, a corruption, a session) derived from ``seed`` and names.
-
-    Independent streams per consumer keep, e.g., the order of one session's batches unchanged when another
-    session is added. Uses sha256 rather than ``hash`` because Python's string hash changes between processes.
-    """
-    text = json.dumps([int(seed), *[str(name) for name in names]])
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") & ((1 << 63) - 1)
-
-
 def make_generator(seed: int, *names: Any) -> torch.Generator:
-    """A fresh ``torch.Generator`` seeded from ``derive_seed(seed, *names)``."""
-    return torch.Generator().manual_seed(derive_seed(seed, *names))
+    """A fresh ``torch.Generator`` seeded from ``derive_data_seed(seed, *names)``."""
+    return torch.Generator().manual_seed(derive_data_seed(seed, *names))
 
 
 def check_fraction(value: Any, name: str, allow_zero: bool = False) -> float:

@@ -21,6 +21,7 @@ from ..registry import checks_config, ConfigKeyError, register_builder
 from ._config import strict_builder
 from .images.loaders import IMAGE_TASK, digits_loaders, image_classification_loaders
 from .neural.loaders import NEURAL_TASK, filetree_static_loaders, monkey_static_loaders, neural_loaders
+from .neural_formats import NEURAL_FORMATS  # the "format" of a neural config picks the builder that reads it
 from .simulation.loaders import simulated_neural_loaders
 from .tabular import tabular_loaders
 
@@ -39,13 +40,6 @@ __all__ = [
     "DEFAULT_IMAGE_CONFIG",
 ]
 
-# The "format" of a cotraining_loaders neural config picks the builder that reads it.
-NEURAL_FORMATS = {
-    "simulated": simulated_neural_loaders,
-    "own": neural_loaders,
-    "monkey_static": monkey_static_loaders,
-    "filetree": filetree_static_loaders,
-}
 DEFAULT_IMAGE_CONFIG = {"source": "digits", "image_size": 16}
 
 
@@ -79,11 +73,11 @@ def check_cotraining_config(config: dict) -> None:
     neural = dict(config.get("neural") or {})
     _check_sub_config(image, "image", image_classification_loaders)
     format_name = neural.pop("format", "simulated")
-    if format_name not in NEURAL_FORMATS:
-        raise ValueError(
-            f"cotraining_loaders: unknown neural format {format_name!r}; choose one of {sorted(NEURAL_FORMATS)}"
-        )
-    _check_sub_config(neural, "neural", NEURAL_FORMATS[format_name])
+    try:
+        reader = NEURAL_FORMATS.lookup(format_name)
+    except ValueError as error:
+        raise ValueError(f"cotraining_loaders: {error}") from None
+    _check_sub_config(neural, "neural", reader)
 
 
 @register_builder("dataset")
@@ -122,8 +116,7 @@ def cotraining_loaders(
     image_config = _sub_config(image, "image", DEFAULT_IMAGE_CONFIG)
     neural_config = _sub_config(neural, "neural", {"format": "simulated"})
     format_name = neural_config.pop("format")
-    if format_name not in NEURAL_FORMATS:
-        raise ValueError(f"unknown neural format {format_name!r}; choose one of {sorted(NEURAL_FORMATS)}")
+    read_neural = NEURAL_FORMATS.lookup(format_name)
 
     image_loaders = image_classification_loaders(seed, task=image_task, **image_config)
     own_statistics = neural_config.get("image_statistics", "train") != "train"  # e.g. nnvision's folder statistics
@@ -131,7 +124,7 @@ def cotraining_loaders(
         train_set = image_loaders["train"][image_task].dataset
         neural_config.setdefault("image_mean", train_set.mean)
         neural_config.setdefault("image_std", train_set.std)
-    neural_loaders_ = NEURAL_FORMATS[format_name](seed, task=neural_task, **neural_config)
+    neural_loaders_ = read_neural(seed, task=neural_task, **neural_config)
 
     bundle = {}
     for part in (image_loaders, neural_loaders_):

@@ -52,8 +52,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..common.seeds import derive_data_seed
 from ..registry import register_builder
-from ._config import check_fraction, check_positive_int, derive_seed, make_generator, strict_builder
+from ._config import check_fraction, check_positive_int, make_generator, strict_builder
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ class TabularTaskDataset(Dataset):
 
 def _split(strata: np.ndarray, seed: int, validation_fraction: float, test_fraction: float, source: str) -> dict:
     """Row indices per split, drawn per stratum with one seeded permutation; each split's indices sorted."""
-    rng = np.random.default_rng(derive_seed(seed, "tabular_split", source))
+    rng = np.random.default_rng(derive_data_seed(seed, "tabular_split", source))
     parts = {"train": [], "validation": [], "test": []}
     for stratum in np.unique(strata):
         members = rng.permutation(np.flatnonzero(strata == stratum))

@@ -15,6 +15,8 @@ import re
 import statistics
 from collections import defaultdict
 
+from ..common.names import IMAGE_CLASSIFICATION, NEURAL
+
 __all__ = [
     "headline_metrics",
     "metrics_per_seed",
@@ -25,8 +27,7 @@ __all__ = [
     "claim",
 ]
 
-IMAGE_TASK = "img_classification"
-NEURAL_TASK = "neural"
+IMAGE_TASK, NEURAL_TASK = IMAGE_CLASSIFICATION, NEURAL
 ROBUSTNESS = f"robustness/{IMAGE_TASK}/accuracy/"
 _NOISE = re.compile(r"^gaussian_noise_([0-9.]+)$")
 _CORRUPTION = re.compile(r"^(.+)_([0-9]+)$")

@@ -183,7 +183,7 @@ def multitask_model(
         elu_offset, learn_offset: the output is elu(readout + offset) + 1; a constant or a learned per-neuron offset.
         head_hidden_features, head_dropout: hidden layer width and dropout of classification / regression heads.
     """
-    check_seed(seed)
+    check_seed(seed, "multitask_model")
     check_model_config(dict(readout_bias_init=readout_bias_init, readout_type=readout_type,
                             readout_config=readout_config, dropout=dropout, head_dropout=head_dropout))
     task_types = dict(task_types or {})

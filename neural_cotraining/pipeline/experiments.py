@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
+from ..common.plain import from_numpy
 from ..registry import allow_builder_modules, check_entry
 from ..configs.experiment import Experiment
 from .entry_limits import check_entry_fits, check_seeds_fit
@@ -97,13 +98,9 @@ def schema_keys(tables: SimpleNamespace) -> list[dict]:
             labels[kind, row[f"{kind}_hash"]] = row[f"{kind}_comment"] or row[f"{kind}_hash"][:8]
     return [
         {"labels": {kind: labels[kind, key[f"{kind}_hash"]] for kind in _KIND_TABLES},
-         "key": {name: _plain(value) for name, value in key.items()}}
+         "key": {name: from_numpy(value) for name, value in key.items()}}
         for key in tables.TrainedModel().key_source.keys()
     ]
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value  # DataJoint hands back numpy integers
 
 
 def _rows_per_job(table, keys: list[dict], order_by: str | None = None) -> list[tuple[dict, list[dict]]]:
@@ -113,7 +110,7 @@ def _rows_per_job(table, keys: list[dict], order_by: str | None = None) -> list[
     names = sorted(keys[0]["key"])
     grouped: dict = {}
     for row in (table & [job["key"] for job in keys]).to_dicts(order_by=order_by):
-        grouped.setdefault(tuple(_plain(row[name]) for name in names), []).append(row)
+        grouped.setdefault(tuple(from_numpy(row[name]) for name in names), []).append(row)
     return [(job, grouped.get(tuple(job["key"][name] for name in names), [])) for job in keys]
 
 

@@ -9,13 +9,13 @@ unit id) come from the trainer's ``output["per_neuron"]``.
 from __future__ import annotations
 
 import inspect
-import io
 import logging
 import math
 from typing import Any
 
 import torch
 
+from ..common.torch_bytes import from_torch_bytes, to_torch_bytes
 from ..nnfabrik_compat import get_all_parts
 from .jobs.callback import TrainingCallback
 from .jobs.checkpoints import CheckpointStore
@@ -38,14 +38,13 @@ class BrokenResultError(ValueError):
 
 
 def serialize_state(state_dict: dict) -> bytes:
-    buffer = io.BytesIO()
-    torch.save({name: tensor.detach().cpu() for name, tensor in state_dict.items()}, buffer)
-    return buffer.getvalue()
+    """A model's weights as stored bytes (detached, on the CPU)."""
+    return to_torch_bytes({name: tensor.detach().cpu() for name, tensor in state_dict.items()})
 
 
 def deserialize_state(data: bytes) -> dict:
     """Weights only: ``weights_only=True`` refuses pickled code."""
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    return from_torch_bytes(data)
 
 
 def _check_result(score: Any, model_state: Any) -> float:

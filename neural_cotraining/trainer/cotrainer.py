@@ -24,7 +24,8 @@ from .errors import NonFiniteLossError
 from .evaluation import evaluate_split, move_batch
 from .model_calls import ModelCaller
 from .optimization import load_scheduler_state, step_scheduler
-from .seeding import derive_seed, reseed_loader_generators, seed_globals
+from ..common.seeds import derive_training_seed
+from .seeding import reseed_loader_generators, seed_globals
 from .splits import named_loaders
 from .state import capture_rng_states, cpu_state_dict, restore_rng_states, to_plain
 from .weighting import LossWeighting
@@ -129,11 +130,11 @@ class CoTrainer:
 
     def _seed_for(self, epoch) -> None:
         """Make everything random in this epoch a function of (seed, epoch) only."""
-        seed_globals(derive_seed(self.seed, "epoch", epoch))
+        seed_globals(derive_training_seed(self.seed, "epoch", epoch))
         reseed_loader_generators(named_loaders(self.splits), self.seed, epoch)
         if isinstance(epoch, int):
             self.cycler.set_epoch(epoch)
-            self.weighting.reseed(derive_seed(self.seed, "weighting", epoch))
+            self.weighting.reseed(derive_training_seed(self.seed, "weighting", epoch))
 
     def _weights_copy(self) -> dict:
         return {

@@ -1,30 +1,10 @@
-"""Config-key checking for keyword builders: unknown keys are refused with the list of accepted ones."""
+"""Value checks for the trainer's config keys (ints and numbers as YAML/JSON deliver them)."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 
-__all__ = ["reject_unknown_keys", "check_int", "check_number"]
-
-
-def reject_unknown_keys(function):
-    """Wrap a builder so that an unknown keyword raises ``TypeError`` naming it and every accepted key.
-
-    ``inspect.signature`` of the wrapper still shows the builder's own explicit signature (via ``__wrapped__``).
-    """
-    signature = inspect.signature(function)
-    accepted = [name for name, parameter in signature.parameters.items() if parameter.kind is not parameter.VAR_KEYWORD]
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        unknown = sorted(set(kwargs) - set(accepted))
-        if unknown:
-            raise TypeError(f"{function.__name__}() got unknown config key(s) {unknown}; accepted keys: {accepted}")
-        return function(*args, **kwargs)
-
-    return wrapper
+__all__ = ["check_int", "check_number"]
 
 
 def check_int(name: str, value, minimum: int | None = None, allow_none: bool = False):

@@ -8,20 +8,14 @@ stored in checkpoints, for completeness).
 
 from __future__ import annotations
 
-import hashlib
 import random
 
 import numpy as np
 import torch
 
-__all__ = ["derive_seed", "seed_globals", "reseed_loader_generators"]
+from ..common.seeds import derive_training_seed
 
-
-def derive_seed(*parts) -> int:
-    """A stable 63-bit seed from any parts (ints, strings, None), independent of Python's hash randomisation."""
-    text = "/".join(repr(int(p)) if isinstance(p, (int, np.integer)) else repr(p) for p in parts)
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+__all__ = ["seed_globals", "reseed_loader_generators"]
 
 
 def seed_globals(seed: int) -> None:
@@ -36,4 +30,4 @@ def reseed_loader_generators(named_loaders, seed: int, epoch) -> None:
     for name, loader in named_loaders:
         generator = getattr(loader, "generator", None)
         if isinstance(generator, torch.Generator):
-            generator.manual_seed(derive_seed(seed, "loader", name, epoch))
+            generator.manual_seed(derive_training_seed(seed, "loader", name, epoch))

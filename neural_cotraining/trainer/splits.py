@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from ..common.names import TRAIN, VALIDATION
+
 __all__ = ["normalise_split", "normalise_dataloaders", "named_loaders", "loader_name"]
 
 
@@ -57,7 +59,7 @@ def normalise_dataloaders(dataloaders) -> dict[str, dict[str, dict[str | None, o
     """Normalise every split; "train" and "validation" are required (the best epoch is chosen on validation)."""
     if not isinstance(dataloaders, Mapping):
         raise TypeError(f"dataloaders must be a dict of splits, got {type(dataloaders).__name__}")
-    missing = [name for name in ("train", "validation") if name not in dataloaders]
+    missing = [name for name in (TRAIN, VALIDATION) if name not in dataloaders]
     if missing:
         raise ValueError(f"dataloaders lacks the split(s) {missing}; it has {sorted(dataloaders)}")
     return {str(name): normalise_split(split, str(name)) for name, split in dataloaders.items()}

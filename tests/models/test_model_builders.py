@@ -173,7 +173,7 @@ def test_signature_lists_the_accepted_keys():
 
 
 def test_unknown_config_key_names_the_accepted_keys(cotraining_loaders):
-    with pytest.raises(UnknownConfigKeyError, match=r"unknown config keys \['readout_layr'\].*readout_layer"):
+    with pytest.raises(UnknownConfigKeyError, match=r"does not accept config keys \['readout_layr'\].*readout_layer"):
         build(cotraining_loaders, readout_layr=2)
     with pytest.raises(ValueError):  # also a ValueError, the pipeline's "bad config" error
         build(cotraining_loaders, readout_layr=2)

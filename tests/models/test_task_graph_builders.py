@@ -107,9 +107,9 @@ def test_a_size_mismatch_fails_at_build_time_naming_the_task(tabular_loaders):
 
 
 def test_unknown_config_keys_are_rejected(tabular_loaders):
-    with pytest.raises(UnknownConfigKeyError, match=r"unknown config keys \['node'\]"):
+    with pytest.raises(UnknownConfigKeyError, match=r"does not accept config keys \['node'\]"):
         task_graph_model(tabular_loaders, 0, node=[])
-    with pytest.raises(UnknownConfigKeyError, match=r"unknown config keys \['hidden'\].*hidden_sizes"):
+    with pytest.raises(UnknownConfigKeyError, match=r"does not accept config keys \['hidden'\].*hidden_sizes"):
         hard_sharing_mlp(tabular_loaders, 0, hidden=[4])
     with pytest.raises(ValueError, match=r"heads\['reg'\] has unknown keys \['kinds'\]"):
         hard_sharing_mlp(tabular_loaders, 0, heads={"reg": {"kinds": "regression"}})

@@ -130,8 +130,7 @@ def test_cli_runs_an_affinity_file_with_a_sampled_group(pipeline, schema_name, t
 
 def test_failed_jobs_are_reported_and_left_out(pipeline, tmp_path):
     _, _, trainer = tiny_configs()
-    # a main task no dataset of the study holds passes the checks at add (they need no data) and fails when training
-    study = tiny_study(seeds=[1], trainer_config={**trainer, "main_task": "no_such_task"})
+    study = tiny_study(seeds=[1], trainer_config={**trainer, "main_task": "no_such_task"})  # fails when training
     result = run_affinity_study(pipeline, study, output_dir=tmp_path)
     assert len(result.missing) == len(result.jobs) == 6 and len(pipeline.TrainedModel()) == 0
     assert all(row["n_seeds"] == 0 for row in result.pairs) and len(result.pairs) == 6

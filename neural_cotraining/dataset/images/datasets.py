@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .._config import derive_seed
+from ...common.seeds import derive_data_seed
 
 __all__ = ["ImageBatch", "ImageClassificationDataset", "stratified_split"]
 
@@ -59,7 +59,7 @@ def stratified_split(
     across splits. The same seed always gives the same split; each split's indices are sorted.
     """
     labels = np.asarray(labels)
-    rng = np.random.default_rng(derive_seed(seed, "image_classification_split"))
+    rng = np.random.default_rng(derive_data_seed(seed, "image_classification_split"))
     parts = {"train": [], "validation": [], "test": []}
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))

@@ -18,6 +18,7 @@ import logging
 
 from torch.utils.data import DataLoader
 
+from ...common.names import IMAGE_CLASSIFICATION as IMAGE_TASK  # the default task name
 from ...registry import checks_config, register_builder
 from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
 from .augmentation import AugmentingCollate, BatchAugmentation, NoiseAugmentation
@@ -40,7 +41,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["image_classification_loaders", "digits_loaders", "ROBUSTNESS_SPLIT", "IMAGE_TASK", "IMAGE_SOURCES"]
 
 ROBUSTNESS_SPLIT = "robustness"
-IMAGE_TASK = "img_classification"
 IMAGE_SOURCES = ("digits", "npz", "folder")
 DEFAULT_NOISE_LEVELS = (0.05, 0.1, 0.2, 0.4)
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from .._config import derive_seed
+from ...common.seeds import derive_data_seed
 from .session import NeuralSession
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def nnvision_validation_split(n_images: int, train_fraction: float) -> tuple[np.
 
 def _seeded_validation_ids(sessions: list[NeuralSession], seed: int, validation_fraction: float) -> np.ndarray:
     pool = np.unique(np.concatenate([s.trial_image_ids[s.tiers != "test"] for s in sessions]))
-    order = np.random.default_rng(derive_seed(seed, "neural_validation_split")).permutation(pool)
+    order = np.random.default_rng(derive_data_seed(seed, "neural_validation_split")).permutation(pool)
     return np.sort(order[: int(round(len(pool) * validation_fraction))])
 
 

@@ -29,7 +29,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from ...registry import checks_config, register_builder
-from .._config import as_pair, check_fraction, check_positive_int, derive_seed, make_generator, strict_builder
+from ...common.names import NEURAL as NEURAL_TASK  # the default task name
+from ...common.names import SPLITS, TRAIN, VALIDATION
+from ...common.seeds import derive_data_seed
+from ..neural_formats import register_neural_format
+from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
 from ..images.preprocessing import (
     as_channel_values,
     channel_statistics,
@@ -51,7 +55,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["NEURAL_TASK", "build_neural_loaders", "neural_loaders", "monkey_static_loaders", "filetree_static_loaders"]
 
-NEURAL_TASK = "neural"
 IMAGE_STATISTICS = ("train", "folder")
 
 
@@ -158,7 +161,7 @@ def build_neural_loaders(
         )
         logger.info(
             "session %s: %d neurons, %d/%d/%d train/validation/test trials, images %s",
-            key, session.n_neurons, *(len(parts[n]) for n in ("train", "validation", "test")), tuple(pixels.shape[1:]),
+            key, session.n_neurons, *(len(parts[n]) for n in SPLITS), tuple(pixels.shape[1:]),
         )
     return loaders
 
@@ -177,9 +180,9 @@ def _shuffled(responses: np.ndarray, session: NeuralSession, parts: dict, seed: 
     """The shuffled-responses control (``shuffle``): training and validation responses re-paired with other images
     of their own split, test responses untouched."""
     responses = np.array(responses, copy=True)
-    for name in ("train", "validation"):
+    for name in (TRAIN, VALIDATION):
         trials = parts[name]
-        shuffle_seed = derive_seed(seed, "shuffle_responses", session.data_key, name)
+        shuffle_seed = derive_data_seed(seed, "shuffle_responses", session.data_key, name)
         image_ids = session.trial_image_ids[trials]
         responses[trials] = shuffle_responses_across_images(responses[trials], image_ids, shuffle_seed)
     logger.info("session %s: training and validation responses shuffled across images (control)", session.data_key)
@@ -197,6 +200,7 @@ def _loader_options(arguments: dict) -> dict:
 
 
 @register_builder("dataset")
+@register_neural_format("own")
 @checks_config(check_neural_config)
 @strict_builder
 def neural_loaders(
@@ -237,6 +241,7 @@ def neural_loaders(
 
 
 @register_builder("dataset")
+@register_neural_format("monkey_static")
 @checks_config(check_neural_config)
 @strict_builder
 def monkey_static_loaders(
@@ -300,6 +305,7 @@ def monkey_static_loaders(
 
 
 @register_builder("dataset")
+@register_neural_format("filetree")
 @checks_config(check_neural_config)
 @strict_builder
 def filetree_static_loaders(

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...common.plain import from_numpy
 from .safe_pickle import load_plain_pickle
 from .session import NeuralSession
 
@@ -183,11 +184,6 @@ def read_monkey_static_session(
         responses=np.concatenate([parts["train"][0], parts["test"][0]]),
         tiers=np.array(["train"] * len(parts["train"][1]) + ["test"] * len(parts["test"][1])),
         source=source,
-        metadata={"subject_id": _plain(raw["subject_id"]), "session_id": _plain(raw["session_id"])},
+        metadata={"subject_id": from_numpy(raw["subject_id"]), "session_id": from_numpy(raw["session_id"])},
         unit_ids=unit_ids,
     )
-
-
-def _plain(value):
-    """numpy scalars -> Python scalars, so metadata stays JSON-able."""
-    return value.item() if isinstance(value, np.generic) else value

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...common.names import SPLITS
+
 __all__ = ["NeuralSession", "TIERS"]
 
-TIERS = ("train", "validation", "test")
+TIERS = SPLITS  # a trial's tier names the split it goes to
 
 
 @dataclass

@@ -12,7 +12,9 @@ import numpy as np
 
 from ...registry import checks_config, register_builder
 from ...hashing import make_hash
-from .._config import as_pair, derive_seed, strict_builder
+from ...common.seeds import derive_data_seed
+from ..neural_formats import register_neural_format
+from .._config import as_pair, strict_builder
 from ..neural.loaders import NEURAL_TASK, build_neural_loaders, check_neural_config
 from ..neural.own_format import read_sessions
 from .sessions import simulate_sessions, write_simulated_sessions
@@ -33,7 +35,7 @@ def simulated_sessions_folder(path, simulation: dict) -> Path:
 def _simulate(simulation: dict):
     size = as_pair(simulation["image_size"], "image_size")
     needed = simulation["n_train_images"] + simulation["n_test_images"]
-    rng = np.random.default_rng(derive_seed(simulation["seed"], "simulation_stimuli"))
+    rng = np.random.default_rng(derive_data_seed(simulation["seed"], "simulation_stimuli"))
     stimuli = load_stimuli(simulation["images"], size, needed, rng).numpy()
     options = {k: v for k, v in simulation.items() if k not in ("images", "image_size", "seed")}
     return simulate_sessions(stimuli, simulation["seed"], **options)
@@ -61,6 +63,7 @@ def _load_or_simulate(path, simulation: dict):
 
 
 @register_builder("dataset")
+@register_neural_format("simulated")
 @checks_config(check_neural_config)
 @strict_builder
 def simulated_neural_loaders(

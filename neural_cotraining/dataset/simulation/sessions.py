@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._config import derive_seed
+from ...common.seeds import derive_data_seed
 from ..neural.oracle import leave_one_out_oracle, true_rate_oracle
 from ..neural.own_format import write_session
 from ..neural.session import NeuralSession
@@ -78,7 +78,7 @@ def simulate_sessions(
         raise ValueError(
             f"n_train_images + n_test_images = {n_train_images + n_test_images} exceeds the {len(stimuli)} stimuli"
         )
-    order = np.random.default_rng(derive_seed(seed, "simulation_images")).permutation(len(stimuli))
+    order = np.random.default_rng(derive_data_seed(seed, "simulation_images")).permutation(len(stimuli))
     test_ids, remaining = np.sort(order[:n_test_images]), order[n_test_images:]
     parameters = dict(
         n_neurons=int(n_neurons), train_repeats=int(train_repeats), test_repeats=int(test_repeats), noise=noise,
@@ -87,7 +87,7 @@ def simulate_sessions(
     )
     sessions = []
     for index in range(int(n_sessions)):
-        rng = np.random.default_rng(derive_seed(seed, "simulation_session", index))
+        rng = np.random.default_rng(derive_data_seed(seed, "simulation_session", index))
         train_ids = np.sort(rng.choice(remaining, size=n_train_images, replace=False))
         image_ids = np.sort(np.concatenate([train_ids, test_ids]))
         population = random_gabor_population(

@@ -24,7 +24,7 @@ Never imports ``trainer``, ``dataset`` or datajoint.
 
 from .builders import HEAD_OPTIONS, hard_sharing_mlp, task_graph_model
 from .draw import draw_task_graph, layered_layout
-from .heads import DEFAULT_LOSSES, HEAD_KINDS, DenseHead, binary_head, multiclass_head, regression_head
+from .heads import HEAD_KIND_LOSSES, HEAD_KINDS, DenseHead, binary_head, multiclass_head, regression_head
 from .layers import (
     build_layer,
     check_layer_spec,
@@ -42,7 +42,7 @@ __all__ = [
     "ACTIVATIONS",
     "AUTO_WEIGHT",
     "Concat",
-    "DEFAULT_LOSSES",
+    "HEAD_KIND_LOSSES",
     "DenseHead",
     "GraphSequential",
     "HEAD_KINDS",

@@ -84,7 +84,7 @@ def task_graph_model(
             ``{"name": "trunk", "layers": {"type": "mlp", "sizes": [8, 16]}, "anchor": "input"}``.
         default_task: the node ``model(x)`` returns without ``task`` (default: the only loss node).
     """
-    seed = check_seed(seed)
+    seed = check_seed(seed, "task_graph_model")
     split = training_split(dataloaders)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -229,7 +229,7 @@ def hard_sharing_mlp(
         activation, dropout, batch_norm: of the encoder's layers (see ``models.graph.modules.MLP``).
         head_hidden_features, head_dropout: defaults of each head's ``hidden_features`` and ``dropout``.
     """
-    seed = check_seed(seed)
+    seed = check_seed(seed, "hard_sharing_mlp")
     split = training_split(dataloaders)
     config = _heads_config(heads, split)
     batches = {task: _task_batches(task, split[task]) for task in config}

@@ -2,7 +2,7 @@
 
 The decoders of hard parameter sharing (Caruana 1997, "Multitask learning"; Ruder 2017, "An overview of multi-task
 learning in deep neural networks"): an optional hidden layer and a linear map. Each head records its ``kind`` so the
-default loss follows from it (:data:`DEFAULT_LOSSES`). The image heads of ``models.heads`` pool a feature map first;
+default loss follows from it (:data:`HEAD_KIND_LOSSES`). The image heads of ``models.heads`` pool a feature map first;
 these read vectors, e.g. the output of an MLP encoder.
 """
 
@@ -17,12 +17,12 @@ from .modules import make_activation
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_LOSSES", "HEAD_KINDS", "DenseHead", "binary_head", "multiclass_head", "regression_head"]
+__all__ = ["HEAD_KIND_LOSSES", "HEAD_KINDS", "DenseHead", "binary_head", "multiclass_head", "regression_head"]
 
 HEAD_KINDS = ("binary", "multiclass", "regression")
 
 #: the loss a head of each kind trains with unless a node names another
-DEFAULT_LOSSES = {"binary": "bce_with_logits", "multiclass": "cross_entropy", "regression": "mse"}
+HEAD_KIND_LOSSES = {"binary": "bce_with_logits", "multiclass": "cross_entropy", "regression": "mse"}
 
 
 class DenseHead(nn.Module):

@@ -29,19 +29,18 @@ Users add their own with :func:`register_layer` (a factory taking keyword argume
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from torch import nn
 
+from ...common.name_registry import Registry
 from ..cores import VGGCore
 from .heads import binary_head, multiclass_head, regression_head
 from .modules import ACTIVATIONS, MLP, Concat, GraphSequential, Select
 
-logger = logging.getLogger(__name__)
-
 __all__ = [
+    "LAYER_TYPES",
     "build_layer",
     "check_layer_spec",
     "describe_layer",
@@ -51,7 +50,7 @@ __all__ = [
 ]
 
 LayerFactory = Callable[..., nn.Module]
-_REGISTRY: dict[str, LayerFactory] = {}
+LAYER_TYPES: Registry = Registry("layer type")
 
 
 def register_layer(name: str, factory: LayerFactory | None = None, *, replace: bool = False) -> Any:
@@ -59,31 +58,17 @@ def register_layer(name: str, factory: LayerFactory | None = None, *, replace: b
 
     Registering a taken name raises ValueError unless ``replace=True`` (so a typo never shadows a built-in).
     """
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"a layer type name must be a non-empty string, got {name!r}")
-
-    def add(function: LayerFactory) -> LayerFactory:
-        if not callable(function):
-            raise TypeError(f"the factory for layer type {name!r} must be callable, got {function!r}")
-        if name in _REGISTRY and not replace:
-            raise ValueError(f"layer type {name!r} is already registered; pass replace=True to replace it")
-        _REGISTRY[name] = function
-        logger.debug("registered layer type %r", name)
-        return function
-
-    return add if factory is None else add(factory)
+    return LAYER_TYPES.register(name, factory, replace=replace)
 
 
 def unregister_layer(name: str) -> None:
     """Remove a layer type (e.g. one a test registered)."""
-    if name not in _REGISTRY:
-        raise KeyError(f"layer type {name!r} is not registered; registered: {registered_layers()}")
-    del _REGISTRY[name]
+    LAYER_TYPES.unregister(name)
 
 
 def registered_layers() -> list[str]:
     """The names of all registered layer types, sorted."""
-    return sorted(_REGISTRY)
+    return LAYER_TYPES.names()
 
 
 def _is_stack(spec: Any) -> bool:
@@ -108,7 +93,7 @@ def check_layer_spec(spec: Any, where: str = "layer") -> None:
     kind = spec.get("type")
     if not isinstance(kind, str):
         raise ValueError(f"{where}: a layer spec needs a 'type' naming a registered layer, got {dict(spec)!r}")
-    if kind not in _REGISTRY:
+    if kind not in LAYER_TYPES:
         raise ValueError(f"{where}: unknown layer type {kind!r}; registered types: {registered_layers()}")
     if kind == "sequential":
         check_layer_spec(spec.get("layers", []), f"{where} (sequential)")
@@ -123,7 +108,7 @@ def build_layer(spec: Any, where: str = "layer") -> nn.Module:
         return GraphSequential(*(build_layer(item, f"{where} layer #{i}") for i, item in enumerate(spec)))
     kwargs = {key: value for key, value in spec.items() if key != "type"}
     try:
-        module = _REGISTRY[spec["type"]](**kwargs)
+        module = LAYER_TYPES[spec["type"]](**kwargs)
     except (TypeError, ValueError) as error:
         raise type(error)(f"{where}: cannot build layer type {spec['type']!r} from {kwargs}: {error}") from error
     if not isinstance(module, nn.Module):

@@ -11,7 +11,7 @@ from typing import Any
 
 from torch import nn
 
-from .heads import DEFAULT_LOSSES, DenseHead
+from .heads import HEAD_KIND_LOSSES, DenseHead
 from .model import TaskGraphModel
 from .spec import INPUT
 
@@ -19,16 +19,16 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["default_head_loss", "hard_sharing_model", "hard_sharing_nodes"]
 
-_HEAD_TYPES = {f"{kind}_head": kind for kind in DEFAULT_LOSSES}
+_HEAD_TYPES = {f"{kind}_head": kind for kind in HEAD_KIND_LOSSES}
 
 
 def default_head_loss(decoder: Any) -> str | None:
     """The loss that a head's kind implies (binary -> bce_with_logits, multiclass -> cross_entropy, regression ->
     mse), for a :class:`DenseHead` or a ``{"type": "<kind>_head", ...}`` spec; None when it cannot be told."""
     if isinstance(decoder, DenseHead):
-        return DEFAULT_LOSSES[decoder.kind]
+        return HEAD_KIND_LOSSES[decoder.kind]
     if isinstance(decoder, Mapping) and decoder.get("type") in _HEAD_TYPES:
-        return DEFAULT_LOSSES[_HEAD_TYPES[decoder["type"]]]
+        return HEAD_KIND_LOSSES[_HEAD_TYPES[decoder["type"]]]
     return None
 
 

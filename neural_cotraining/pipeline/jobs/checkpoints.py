@@ -8,25 +8,13 @@ checkpoints are deleted in the transaction that stores the trained model.
 
 from __future__ import annotations
 
-import io
 import logging
 
-import torch
+from ...common.torch_bytes import from_torch_bytes, to_torch_bytes
 
-__all__ = ["CheckpointStore", "serialize_training_state", "deserialize_training_state"]
+__all__ = ["CheckpointStore"]
 
 logger = logging.getLogger(__name__)
-
-
-def serialize_training_state(state: dict) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return buffer.getvalue()
-
-
-def deserialize_training_state(data: bytes) -> dict:
-    """``weights_only=True``: a checkpoint can hold tensors and plain containers, never code."""
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
 class CheckpointStore:
@@ -40,7 +28,7 @@ class CheckpointStore:
         self._keep = keep
 
     def save(self, epoch: int, state: dict) -> None:
-        data = serialize_training_state(state)
+        data = to_torch_bytes(state)
         table = self._table()
         # delete + insert rather than REPLACE, which PostgreSQL lacks; one worker holds a job at a time
         (table & self._key & {"epoch": int(epoch)}).delete_quick()
@@ -56,7 +44,7 @@ class CheckpointStore:
         if not rows:
             return None
         logger.info("resuming %s from the checkpoint of epoch %d", self._key, rows[0]["epoch"])
-        return deserialize_training_state(rows[0]["state"])
+        return from_torch_bytes(rows[0]["state"])
 
     def clear(self) -> None:
         (self._table() & self._key).delete_quick()

@@ -9,7 +9,8 @@
 ``proportional``   every batch once, loaders interleaved at random in proportion to their sizes
 =================  ==========================================================================================
 
-No cycler caches batches: a loader that runs out gets a fresh (reshuffled) iterator.
+No cycler caches batches: a loader that runs out gets a fresh (reshuffled) iterator. A new cycler registers a
+factory ``(loaders, seed, main_task, ratio) -> Cycler`` with ``@register_cycler("name")``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 from .base import Cycler, LoaderPool
 from .proportional import ProportionalCycler
 from .ratio import RatioCycler, parse_ratio_schedule
+from .registry import CYCLERS, register_cycler
 from .round_robin import RoundRobinCycler
 
 __all__ = [
@@ -30,19 +32,13 @@ __all__ = [
     "RoundRobinCycler",
     "build_cycler",
     "parse_ratio_schedule",
+    "register_cycler",
 ]
-
-CYCLERS = ("ratio", "max_size_cycle", "min_size", "proportional")
 
 
 def build_cycler(name: str, loaders: Mapping, seed: int, main_task: str, ratio=None) -> Cycler:
-    """The cycler called ``name`` (one of ``CYCLERS``); ``ratio`` only applies to ``"ratio"``."""
-    if name not in CYCLERS:
-        raise ValueError(f"unknown cycler {name!r}; choose one of {list(CYCLERS)}")
+    """The cycler registered as ``name`` (one of ``CYCLERS``); ``ratio`` only applies to ``"ratio"``."""
+    factory = CYCLERS.lookup(name)
     if name != "ratio" and ratio is not None:
         raise ValueError(f"ratio={ratio!r} only applies to cycler='ratio', not to cycler={name!r}")
-    if name == "ratio":
-        return RatioCycler(loaders, seed, main_task=main_task, ratio=1 if ratio is None else ratio)
-    if name == "proportional":
-        return ProportionalCycler(loaders, seed)
-    return RoundRobinCycler(loaders, seed, mode=name)
+    return factory(loaders, seed, main_task=main_task, ratio=ratio)

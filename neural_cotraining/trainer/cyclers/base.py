@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 
 import torch
 
-from ..seeding import derive_seed
+from ...common.seeds import derive_training_seed
 from ..splits import normalise_split
 
 __all__ = ["Cycler", "LoaderPool", "Slot"]
@@ -69,7 +69,7 @@ class Cycler(ABC):
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch (for epoch-dependent plans) and reseed the cycler's generator from (seed, epoch)."""
         self.epoch = int(epoch)
-        self.generator.manual_seed(derive_seed(self.seed, "cycler", self.epoch))
+        self.generator.manual_seed(derive_training_seed(self.seed, "cycler", self.epoch))
 
     def slots(self) -> list[Slot]:
         """All ``(task, data_key)`` pairs in a fixed order (tasks in dict order, then their data_keys)."""

@@ -7,9 +7,12 @@ is its own round (one optimiser step per batch) unless the trainer regroups with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 
 from .base import Cycler, Slot
+from .registry import register_cycler
 
 __all__ = ["ProportionalCycler"]
 
@@ -26,3 +29,9 @@ class ProportionalCycler(Cycler):
 
     def __len__(self) -> int:
         return sum(self.loader_length(task, data_key) for task, data_key in self.slots())
+
+
+@register_cycler("proportional")
+def proportional_cycler(loaders: Mapping, seed: int, main_task: str, ratio=None) -> ProportionalCycler:
+    """Every batch once, interleaved in proportion to the loaders' sizes (``main_task`` and ``ratio`` do not apply)."""
+    return ProportionalCycler(loaders, seed)

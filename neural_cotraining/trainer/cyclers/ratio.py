@@ -17,7 +17,9 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 
+from ...common.names import IMAGE_CLASSIFICATION
 from .base import Cycler, Slot
+from .registry import register_cycler
 
 __all__ = ["RatioCycler", "parse_ratio_schedule"]
 
@@ -57,7 +59,7 @@ def parse_ratio_schedule(ratio) -> list[tuple[int, Fraction]]:
 class RatioCycler(Cycler):
     """k auxiliary batches (per auxiliary task) per main-task batch; see the module docstring."""
 
-    def __init__(self, loaders: Mapping, seed: int = 0, main_task: str = "img_classification", ratio=1):
+    def __init__(self, loaders: Mapping, seed: int = 0, main_task: str = IMAGE_CLASSIFICATION, ratio=1):
         self.schedule = parse_ratio_schedule(ratio)
         super().__init__(loaders, seed)
         if main_task not in self.loaders:
@@ -105,3 +107,9 @@ class RatioCycler(Cycler):
     def __len__(self) -> int:
         n_main = sum(self.loader_length(self.main_task, data_key) for data_key in self.loaders[self.main_task])
         return n_main + len(self.auxiliary_tasks) * math.floor(n_main * self.ratio)
+
+
+@register_cycler("ratio")
+def ratio_cycler(loaders: Mapping, seed: int, main_task: str, ratio=None) -> RatioCycler:
+    """The ``ratio`` cycler (one auxiliary batch per main-task batch unless ``ratio`` says otherwise)."""
+    return RatioCycler(loaders, seed, main_task=main_task, ratio=1 if ratio is None else ratio)

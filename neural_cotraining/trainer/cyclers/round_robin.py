@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .base import Cycler, Slot
+from .registry import register_cycler
 
 __all__ = ["RoundRobinCycler"]
 
@@ -34,3 +35,15 @@ class RoundRobinCycler(Cycler):
 
     def __len__(self) -> int:
         return len(self.slots()) * self._n_rounds()
+
+
+@register_cycler("max_size_cycle")
+def max_size_cycle(loaders: Mapping, seed: int, main_task: str, ratio=None) -> RoundRobinCycler:
+    """Round-robin until the longest loader is exhausted (``main_task`` and ``ratio`` do not apply)."""
+    return RoundRobinCycler(loaders, seed, mode="max_size_cycle")
+
+
+@register_cycler("min_size")
+def min_size(loaders: Mapping, seed: int, main_task: str, ratio=None) -> RoundRobinCycler:
+    """Round-robin until the shortest loader is exhausted (``main_task`` and ``ratio`` do not apply)."""
+    return RoundRobinCycler(loaders, seed, mode="min_size")

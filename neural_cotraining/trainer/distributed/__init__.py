@@ -24,6 +24,7 @@ size is not a multiple of ``world_size`` is padded with its own first samples (a
 only such batches differ from the single-process run.
 """
 
+from .entry import train_distributed, train_on_rank
 from .launch import RankFailedError, launch, rank_context
 from .options import check_distributed_options
 from .sharding import ShardedBatchSampler, shard_loader, shard_split
@@ -39,4 +40,6 @@ __all__ = [
     "rank_context",
     "shard_loader",
     "shard_split",
+    "train_distributed",
+    "train_on_rank",
 ]

@@ -1,8 +1,8 @@
 """Starting the ranks of one job: the calling process is rank 0, ranks 1..N-1 are spawned processes on this machine.
 
-Each rank runs ``train(model, dataloaders, seed, uid, cb, **config)`` inside :func:`rank_context` (which the trainer
-builder reads to shard its loaders and to build a :class:`~.training.DistributedCoTrainer`). The other ranks get
-copies of the model and the dataloaders (pickled by the spawn), ``cb`` replaced by a stand-in that only hands over
+Each rank runs ``train(rank, plan, model, dataloaders, seed, uid, cb)`` inside :func:`rank_context`, ``rank`` being
+its :class:`RankContext` (``entry.train_on_rank`` shards its loaders and builds a
+:class:`~.training.DistributedCoTrainer` from it). The other ranks get copies of the plan, the model and the dataloaders (pickled by the spawn), ``cb`` replaced by a stand-in that only hands over
 the state the job resumes from. A rank that raises sends its error to rank 0 and exits; rank 0 then raises
 :class:`RankFailedError` with that error, stops the remaining ranks and tears the process group down, so a worker
 process can run the next job.
@@ -11,7 +11,6 @@ process can run the next job.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import datetime
 import logging
 import multiprocessing
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 
 import torch.distributed as dist
 
-__all__ = ["RankFailedError", "RankContext", "current_rank", "launch", "rank_context"]
+__all__ = ["RankFailedError", "RankContext", "launch", "rank_context"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +32,6 @@ logger = logging.getLogger(__name__)
 START_TIMEOUT = datetime.timedelta(minutes=5)
 #: how long a rank waits in a collective (e.g. while rank 0 evaluates) before giving up
 COLLECTIVE_TIMEOUT = datetime.timedelta(hours=6)
-_CURRENT: contextvars.ContextVar = contextvars.ContextVar("neural_cotraining_rank", default=None)
 
 
 class RankFailedError(RuntimeError):
@@ -48,22 +46,16 @@ class RankContext:
     group: object  # the process group of the training collectives (long timeout)
 
 
-def current_rank() -> RankContext | None:
-    """The rank this code runs as inside :func:`launch`, else None."""
-    return _CURRENT.get()
-
-
 @contextlib.contextmanager
 def rank_context(rank: int, world_size: int, backend: str, init_method: str):
-    """Join the process group as ``rank`` for the block; leave it afterwards (also on errors)."""
+    """Join the process group as ``rank`` for the block, which gets the :class:`RankContext`; leave it afterwards
+    (also on errors)."""
     dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world_size,
                             timeout=START_TIMEOUT)
     group = dist.new_group(list(range(world_size)), timeout=COLLECTIVE_TIMEOUT)
-    token = _CURRENT.set(RankContext(rank, world_size, backend, group))
     try:
-        yield
+        yield RankContext(rank, world_size, backend, group)
     finally:
-        _CURRENT.reset(token)
         dist.destroy_process_group()
 
 
@@ -92,10 +84,10 @@ def _rank_main(rank, world_size, backend, init_method, train, payload, errors) -
     # checkpoints at the end of the epoch, then ends these processes itself
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    model, dataloaders, seed, uid, resume, config = pickle.loads(payload)
+    plan, model, dataloaders, seed, uid, resume = pickle.loads(payload)
     try:
-        with rank_context(rank, world_size, backend, init_method):
-            train(model, dataloaders, seed, uid=uid, cb=_ResumeOnly(resume), **config)
+        with rank_context(rank, world_size, backend, init_method) as context:
+            train(context, plan, model, dataloaders, seed, uid, _ResumeOnly(resume))
     except BaseException as error:  # noqa: BLE001 -- every failure must reach rank 0
         errors.put((rank, f"{type(error).__name__}: {error}", traceback.format_exc()))
         raise SystemExit(1) from None
@@ -114,15 +106,16 @@ def _failure_of_others(processes, errors, wait: float) -> str | None:
     return None
 
 
-def launch(train, model, dataloaders, seed, uid, cb, world_size: int, backend: str, config: dict):
-    """Run ``train`` on ``world_size`` processes (this one is rank 0); returns rank 0's result."""
+def launch(train, plan, model, dataloaders, seed, uid, cb, world_size: int, backend: str):
+    """Run ``train(rank, plan, model, dataloaders, seed, uid, cb)`` on ``world_size`` processes (this one is rank 0);
+    returns rank 0's result."""
     context = multiprocessing.get_context("spawn")
     errors = context.Queue()
     init_method = f"tcp://127.0.0.1:{_free_port()}"
     resume_state = getattr(cb, "resume_state", None)
     resume = resume_state() if callable(resume_state) else None
     # plain pickle (tensors by value): multiprocessing's own pickler would share tensors through file descriptors
-    payload = pickle.dumps((model, dataloaders, seed, uid, resume, config))
+    payload = pickle.dumps((plan, model, dataloaders, seed, uid, resume))
     processes = [
         context.Process(target=_rank_main, args=(rank, world_size, backend, init_method, train, payload, errors),
                         name=f"rank-{rank}")  # not a daemon: its DataLoaders may start worker processes
@@ -132,8 +125,8 @@ def launch(train, model, dataloaders, seed, uid, cb, world_size: int, backend: s
     for process in processes:
         process.start()
     try:
-        with rank_context(0, world_size, backend, init_method):
-            result = train(model, dataloaders, seed, uid=uid, cb=cb, **config)
+        with rank_context(0, world_size, backend, init_method) as context:
+            result = train(context, plan, model, dataloaders, seed, uid, cb)
     except BaseException as error:
         # a failed collective means another rank went away: report that rank's error; else rank 0's own counts
         other = _failure_of_others(processes, errors, wait=5.0 if isinstance(error, dist.DistError) else 0.0)

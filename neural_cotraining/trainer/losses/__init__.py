@@ -19,15 +19,17 @@ cross_entropy, ``n_neurons`` -> poisson; anything else must be named.
 
 from __future__ import annotations
 
+from ...common.names import IMAGE_CLASSIFICATION, NEURAL
 from .base import KINDS, LIKELIHOOD_FORMS, TaskLoss, match_shapes
 from .classification import BCEWithLogitsLoss, CrossEntropyLoss
 from .counts import NegativeBinomialLoss, PartialPoissonLoss, PoissonLoss
 from .regression import MSELoss, SmoothL1Loss
+from .registry import LOSSES, register_loss
 
 __all__ = [
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
-    "DEFAULT_LOSSES",
+    "FLAGSHIP_TASK_LOSSES",
     "KINDS",
     "LIKELIHOOD_FORMS",
     "LOSSES",
@@ -40,36 +42,22 @@ __all__ = [
     "build_loss",
     "default_loss_name",
     "match_shapes",
+    "register_loss",
 ]
 
-LOSSES: dict[str, type[TaskLoss]] = {
-    cls.name: cls
-    for cls in (
-        CrossEntropyLoss,
-        BCEWithLogitsLoss,
-        MSELoss,
-        SmoothL1Loss,
-        PoissonLoss,
-        NegativeBinomialLoss,
-        PartialPoissonLoss,
-    )
-}
-
-#: losses of the flagship experiment's task names
-DEFAULT_LOSSES = {"img_classification": "cross_entropy", "neural": "poisson"}
+#: the loss of each of the flagship experiment's task names (a task without a ``loss_functions`` entry)
+FLAGSHIP_TASK_LOSSES = {IMAGE_CLASSIFICATION: "cross_entropy", NEURAL: "poisson"}
 
 
 def build_loss(name: str) -> TaskLoss:
     """A fresh loss module by config name."""
-    if not isinstance(name, str) or name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
-    return LOSSES[name]()
+    return LOSSES.lookup(name)()
 
 
 def default_loss_name(task: str, loaders) -> str:
     """The loss for a task without a ``loss_functions`` entry: by flagship name, else by dataset attributes."""
-    if task in DEFAULT_LOSSES:
-        return DEFAULT_LOSSES[task]
+    if task in FLAGSHIP_TASK_LOSSES:
+        return FLAGSHIP_TASK_LOSSES[task]
     datasets = [getattr(loader, "dataset", None) for loader in loaders]
     if datasets and all(hasattr(dataset, "n_classes") for dataset in datasets):
         return "cross_entropy"

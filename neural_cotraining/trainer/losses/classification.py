@@ -6,14 +6,15 @@ import torch
 import torch.nn.functional as F
 
 from .base import TaskLoss, match_shapes
+from .registry import register_loss
 
 __all__ = ["CrossEntropyLoss", "BCEWithLogitsLoss"]
 
 
+@register_loss("cross_entropy")
 class CrossEntropyLoss(TaskLoss):
     """Softmax cross-entropy on logits (N, C) against int64 labels (N,): the categorical NLL."""
 
-    name = "cross_entropy"
     kind = "classification"
     likelihood_form = "classification"
 
@@ -23,10 +24,10 @@ class CrossEntropyLoss(TaskLoss):
         return F.cross_entropy(output, target)
 
 
+@register_loss("bce_with_logits")
 class BCEWithLogitsLoss(TaskLoss):
     """Sigmoid binary cross-entropy on logits, element-wise (binary or multi-label targets in [0, 1])."""
 
-    name = "bce_with_logits"
     kind = "binary"
     likelihood_form = "classification"
 

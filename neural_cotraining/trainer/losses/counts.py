@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .base import TaskLoss, match_shapes
+from .registry import register_loss
 
 __all__ = ["PoissonLoss", "PartialPoissonLoss", "NegativeBinomialLoss"]
 
@@ -30,10 +31,10 @@ def _rates(output: torch.Tensor, target: torch.Tensor, loss_name: str) -> torch.
     return output
 
 
+@register_loss("poisson")
 class PoissonLoss(TaskLoss):
     """Full Poisson negative log-likelihood per element, averaged: ``r - y log(r + eps) + lgamma(y + 1)``."""
 
-    name = "poisson"
     kind = "neural"
     likelihood_form = "regression"
 
@@ -43,11 +44,11 @@ class PoissonLoss(TaskLoss):
         return (rate - target * torch.log(rate + RATE_EPS) + torch.lgamma(target + 1)).mean()
 
 
+@register_loss("poisson_partial")
 class PartialPoissonLoss(TaskLoss):
     """Poisson NLL without the ``lgamma(y + 1)`` normaliser: ``r - y log(r + eps)``. Same gradients as ``poisson``
     for the model, but not a normalised likelihood (can be negative)."""
 
-    name = "poisson_partial"
     kind = "neural"
     likelihood_form = None
     not_a_likelihood_because = (
@@ -62,6 +63,7 @@ class PartialPoissonLoss(TaskLoss):
         return (rate - target * torch.log(rate + RATE_EPS)).mean()
 
 
+@register_loss("negative_binomial")
 class NegativeBinomialLoss(TaskLoss):
     """Negative binomial NLL with mean r (the model's rate) and a learned dispersion theta (one per task).
 
@@ -69,7 +71,6 @@ class NegativeBinomialLoss(TaskLoss):
     - y log(r / (theta + r))``; Var(y) = r + r^2 / theta, so theta -> inf recovers the Poisson.
     """
 
-    name = "negative_binomial"
     kind = "neural"
     likelihood_form = "regression"
     #: its dispersion is a learned noise level, which likelihood weighting's count_tasks="dispersion" relies on

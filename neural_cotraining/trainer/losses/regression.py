@@ -6,15 +6,16 @@ import torch
 import torch.nn.functional as F
 
 from .base import TaskLoss, match_shapes
+from .registry import register_loss
 
 __all__ = ["MSELoss", "SmoothL1Loss"]
 
 
+@register_loss("mse")
 class MSELoss(TaskLoss):
     """Mean squared error; the Gaussian NLL up to scale and constant, so the regression likelihood form applies
     (Kendall, Gal & Cipolla 2018, eq. 7)."""
 
-    name = "mse"
     kind = "regression"
     likelihood_form = "regression"
 
@@ -23,10 +24,10 @@ class MSELoss(TaskLoss):
         return F.mse_loss(output, target.to(output.dtype))
 
 
+@register_loss("smooth_l1")
 class SmoothL1Loss(TaskLoss):
     """Smooth-L1 (Huber, beta=1). Non-negative, so likelihood weighting's optimum s = log L stays finite."""
 
-    name = "smooth_l1"
     kind = "regression"
     likelihood_form = "regression"
 

@@ -26,7 +26,8 @@ take per-task gradients at the same parameters inside one round, so each round s
 max_size_cycle cyclers do; the trainer warns once if a round lacks a task). Which parameters are shared is decided
 per round from the autograd graph (``weighting.gradients``).
 
-New strategies subclass ``LossWeighting`` and register in ``WEIGHTINGS``; the trainer needs no change.
+New strategies subclass ``LossWeighting`` and register with ``@register_weighting("name")``; the trainer needs no
+change.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .fixed import FixedWeighting
 from .gradnorm import GradNormWeighting
 from .likelihood import LikelihoodWeighting
 from .pcgrad import PCGradWeighting, project_conflicting
+from .registry import WEIGHTINGS, register_weighting
 
 __all__ = [
     "DeclaredWeighting",
@@ -54,28 +56,14 @@ __all__ = [
     "PCGradWeighting",
     "WEIGHTINGS",
     "build_weighting",
+    "check_weighting_options",
     "project_conflicting",
+    "register_weighting",
 ]
 
-WEIGHTINGS: dict[str, type[LossWeighting]] = {
-    cls.name: cls
-    for cls in (
-        FixedWeighting,
-        EqualWeighting,
-        LikelihoodWeighting,
-        DynamicWeightAverage,
-        GradNormWeighting,
-        PCGradWeighting,
-        DeclaredWeighting,
-    )
-}
-
-
-def build_weighting(name: str, losses: Mapping, options: Mapping | None = None) -> LossWeighting:
-    """The weighting ``name`` for ``{task: TaskLoss}``, with ``options`` checked against its constructor."""
-    if not isinstance(name, str) or name not in WEIGHTINGS:
-        raise ValueError(f"unknown loss_weighting {name!r}; choose one of {sorted(WEIGHTINGS)}")
-    cls = WEIGHTINGS[name]
+def check_weighting_options(name: str, options: Mapping | None) -> dict:
+    """``options`` of the weighting ``name`` as a dict, each key checked against what the weighting accepts."""
+    cls = WEIGHTINGS.lookup(name)
     if options is not None and not isinstance(options, Mapping):
         raise ValueError(f"loss_weighting_options must be a dict or None, got {options!r}")
     options = dict(options or {})
@@ -87,4 +75,10 @@ def build_weighting(name: str, losses: Mapping, options: Mapping | None = None) 
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ValueError(f"unknown loss_weighting_options {unknown} for {name!r}; accepted: {accepted}")
-    return cls.from_losses(losses, **options)
+    return options
+
+
+def build_weighting(name: str, losses: Mapping, options: Mapping | None = None) -> LossWeighting:
+    """The weighting ``name`` for ``{task: TaskLoss}``, with ``options`` checked against its constructor."""
+    options = check_weighting_options(name, options)
+    return WEIGHTINGS[name].from_losses(losses, **options)

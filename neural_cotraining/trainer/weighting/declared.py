@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from .base import LossWeighting
+from .registry import register_weighting
 from .fixed import FixedWeighting
 from .likelihood import LikelihoodWeighting
 
@@ -20,10 +21,10 @@ __all__ = ["DeclaredWeighting"]
 AUTO = "auto"
 
 
+@register_weighting("declared")
 class DeclaredWeighting(LossWeighting):
     """``weights={task: number | "auto"}`` (missing tasks: 1.0); ``initial_log_variance={task: s0}`` for auto ones."""
 
-    name = "declared"
     option_names = ("weights", "initial_log_variance")  # options of from_losses; the constructor takes the parts
 
     def __init__(self, tasks: Sequence[str], fixed: FixedWeighting | None, learned: LikelihoodWeighting | None):

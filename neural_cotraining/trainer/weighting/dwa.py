@@ -23,14 +23,14 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from .base import LossWeighting, weighted_sum
+from .registry import register_weighting
 
 __all__ = ["DynamicWeightAverage"]
 
 
+@register_weighting("dwa")
 class DynamicWeightAverage(LossWeighting):
     """Weights from the ratio of each task's mean loss in the previous two epochs; see the module docstring."""
-
-    name = "dwa"
 
     def __init__(self, tasks: Sequence[str], temperature: float = 2.0):
         super().__init__(tasks)

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 import torch
 
 from .base import LossWeighting
+from .registry import register_weighting
 
 __all__ = ["EqualWeighting"]
 
 
+@register_weighting("equal")
 class EqualWeighting(LossWeighting):
     """Every task's loss weighted 1 (or 1/T with ``average=True``); see the module docstring."""
-
-    name = "equal"
 
     def __init__(self, tasks: Sequence[str], average: bool = False):
         super().__init__(tasks)

@@ -6,14 +6,14 @@ import math
 from collections.abc import Mapping, Sequence
 
 from .base import LossWeighting, weighted_sum
+from .registry import register_weighting
 
 __all__ = ["FixedWeighting"]
 
 
+@register_weighting("fixed")
 class FixedWeighting(LossWeighting):
     """``sum_t w_t * L_t`` with constant non-negative weights (default 1 for every task)."""
-
-    name = "fixed"
 
     def __init__(self, tasks: Sequence[str], weights: Mapping[str, float] | None = None):
         super().__init__(tasks)

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from .base import LossWeighting
+from .registry import register_weighting
 from .gradients import shared_among_tasks
 
 __all__ = ["GradNormWeighting"]
@@ -53,10 +54,10 @@ def _check_positive(name: str, value, allow_none: bool = False) -> float | None:
     return float(value)
 
 
+@register_weighting("gradnorm")
 class GradNormWeighting(LossWeighting):
     """Learned weights balancing gradient norms at the last shared layer; see the module docstring."""
 
-    name = "gradnorm"
     gradient_based = True
 
     def __init__(

@@ -42,6 +42,7 @@ from torch import nn
 from ..keywords import check_number
 from ..losses import LIKELIHOOD_FORMS
 from .base import LossWeighting
+from .registry import register_weighting
 
 __all__ = ["LikelihoodWeighting", "COUNT_TASK_SCHEMES", "check_likelihood_options"]
 
@@ -77,11 +78,10 @@ def check_likelihood_options(
     return decay, bounds, count_tasks
 
 
+@register_weighting("likelihood")
 class LikelihoodWeighting(LossWeighting):
     """One learned log-variance per task; see the module docstring. ``forms`` may also give a task the form
     ``"unweighted"`` (weight 1, no log-variance; the original's count tasks)."""
-
-    name = "likelihood"
 
     def __init__(
         self,

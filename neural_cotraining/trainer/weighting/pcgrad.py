@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from .base import LossWeighting
+from .registry import register_weighting
 from .gradients import assign_flat_gradient, flat_gradient, reached_leaves, shared_among_tasks
 
 __all__ = ["PCGradWeighting", "project_conflicting"]
@@ -55,10 +56,10 @@ def project_conflicting(
     return projected, conflicted
 
 
+@register_weighting("pcgrad")
 class PCGradWeighting(LossWeighting):
     """Gradient surgery on the shared parameters; see the module docstring."""
 
-    name = "pcgrad"
     gradient_based = True
 
     def __init__(self, tasks: Sequence[str]):
