@@ -141,3 +141,21 @@ def test_the_demo_entries_stored_before_the_move_are_the_demos_keys_after_it(pip
         for kind in tables:
             assert (kind, job["key"][f"{kind}_fn"], job["key"][f"{kind}_hash"]) in stored
     assert len(pipeline.Dataset()) + len(pipeline.Model()) + len(pipeline.Trainer()) == len(before["entries"])
+
+
+@pytest.mark.db
+def test_an_experiment_naming_an_older_name_gets_the_canonical_key_everywhere(pipeline):
+    from neural_cotraining.configs import experiment_from_dict
+    from neural_cotraining.pipeline.experiments import add_experiment, experiment_keys
+
+    raw = {
+        "schema": "unused", "seeds": [1],
+        "datasets": {"d": {"fn": "neural_cotraining.dataset.builders.tabular_loaders", "config": {}}},
+        "models": {"m": {"fn": "neural_cotraining.models.graph.builders.hard_sharing_mlp",
+                         "config": {"hidden_sizes": [4]}}},
+        "trainers": {"t": {"fn": "neural_cotraining.trainer.builders.cotrainer", "config": {"max_epochs": 1}}},
+    }
+    experiment = experiment_from_dict(raw)
+    added = add_experiment(pipeline, experiment)
+    assert added[0]["key"]["model_fn"] == "neural_cotraining.models.builders.hard_sharing_mlp"
+    assert experiment_keys(pipeline, experiment) == added == experiment_keys(None, experiment)

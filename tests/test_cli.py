@@ -48,7 +48,7 @@ def run(capsys, *arguments):
 def test_db_reports_where_and_the_version(capsys):
     code, out, _ = run(capsys, "db")
     assert code == 0
-    assert out.startswith("database answers at mysql://root@127.0.0.1:3306: ")
+    assert out.startswith("database answers at mysql://root@127.0.0.1:3306 (host, port, user from the local default): ")
 
 
 def test_add_populate_status_results_plot(capsys, experiment_file, tmp_path):

@@ -65,6 +65,9 @@ def test_walkthrough_notebook_runs_and_trains_a_model(throwaway_schema, monkeypa
     assert "same entry, same key: True" in text
     assert "refused:" in text and "max_epoch" in text
     assert "{'success_count': 1, 'error_list': []}" in text
+    # the labelled results table: the entries' comments as labels, the best epoch filled
+    labelled = next(line for line in text.splitlines() if line.lstrip().startswith("0 "))
+    assert "2-block VGG core; neural readouts at block 0" in labelled and " nan" not in labelled
 
     rows = trained_rows(throwaway_schema)
     assert len(rows) == 1

@@ -6,15 +6,24 @@ import argparse
 
 from .errors import USER_ERRORS, CommandError
 
-__all__ = ["add_experiment_command", "open_experiment"]
+__all__ = ["add_command", "add_experiment_command", "checked_experiment", "open_experiment"]
 
 
-def open_experiment(arguments: argparse.Namespace, adding: bool = False):
-    """(experiment, tables) for commands that take an experiment file; ``adding`` inserts the file's entries. The
-    file is checked first (builders, config keys, hashes), so a bad file touches no database."""
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after each option's help (where there is one to show); the description and example printed as
+    written."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def checked_experiment(arguments: argparse.Namespace):
+    """The experiment file of ``arguments``, checked (builders, config keys and values, hashes): touches no
+    database. Its schema is ``--schema`` where given."""
     from ..configs import load_experiment
-    from ..pipeline import activate
-    from ..pipeline.experiments import add_experiment, check_experiment
+    from ..pipeline.experiments import check_experiment
 
     experiment = load_experiment(arguments.experiment)
     schema = arguments.schema or experiment.schema
@@ -24,16 +33,36 @@ def open_experiment(arguments: argparse.Namespace, adding: bool = False):
         check_experiment(experiment)
     except USER_ERRORS as error:
         raise CommandError(f"{arguments.experiment}: {error}") from error
-    tables = activate(schema, hash=experiment.hash)
-    if adding:
-        add_experiment(tables, experiment)
-    return experiment, tables
+    return experiment
 
 
-def add_experiment_command(commands, name: str, handler, help_text: str) -> argparse.ArgumentParser:
+def open_experiment(arguments: argparse.Namespace, adding: bool = False, reading: bool = False):
+    """The command's experiment, opened once (``pipeline.opened.OpenedExperiment``: file, schema, tables, job keys);
+    ``adding`` inserts the file's entries; ``reading`` (a read-only command) creates nothing and refuses a schema
+    that does not exist. The file is checked first (:func:`checked_experiment`), so a bad file touches no
+    database."""
+    from ..pipeline.opened import open_experiment as open_once
+
+    experiment = checked_experiment(arguments)
+    return open_once(experiment, arguments.schema, create=not reading, adding=adding)
+
+
+def add_command(commands, name: str, handler, help_text: str, example: str,
+                description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand with its one-line ``help_text`` (in the command list and atop its own help), an optional longer
+    ``description``, an example, and its options' defaults shown."""
+    text = help_text[0].upper() + help_text[1:] + "." + (f"\n\n{description}" if description else "")
+    command = commands.add_parser(name, help=help_text, description=text, epilog=f"example:\n  {example}",
+                                  formatter_class=HelpFormatter)
+    command.set_defaults(handler=handler)
+    return command
+
+
+def add_experiment_command(commands, name: str, handler, help_text: str, example: str | None = None,
+                           description: str | None = None) -> argparse.ArgumentParser:
     """A subcommand that takes an experiment file and ``--schema``."""
-    command = commands.add_parser(name, help=help_text)
+    example = example or f"neural-cotraining {name} configs/my_experiment.yaml"
+    command = add_command(commands, name, handler, help_text, example, description)
     command.add_argument("experiment", help="experiment file (YAML)")
     command.add_argument("--schema", help="database schema (default: the file's 'schema')")
-    command.set_defaults(handler=handler)
     return command

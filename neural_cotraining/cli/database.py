@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .common import add_command
 from .errors import fail
 from .output import print_table
 
@@ -16,7 +17,7 @@ def _db(arguments: argparse.Namespace) -> int:
 
     settings = database_settings()
     version = ensure_server(settings)
-    print(f"database answers at {settings.describe()}: {version}")
+    print(f"database answers at {settings.describe_with_origin()}: {version}")
     return 0
 
 
@@ -40,12 +41,13 @@ def _drop(arguments: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """``db`` and ``drop``."""
-    db = commands.add_parser("db", help="make sure the database answers (start or install a local server)",
-                             description="Make sure the configured database server answers; a stopped or missing "
-                                         "local MariaDB (or PostgreSQL with DJ_BACKEND=postgresql) is started or "
-                                         "installed. Example: neural-cotraining db")
-    db.set_defaults(handler=_db)
-    drop = commands.add_parser("drop", help="drop a schema and everything in it (asks first)")
-    drop.add_argument("schema")
+    add_command(commands, "db", _db, "make sure the database answers (start or install a local server)",
+                example="neural-cotraining db",
+                description="The server is the one DataJoint's configuration names (dj.config, the DJ_* environment, "
+                            "a datajoint.json); where none does, a local MariaDB on 127.0.0.1:3306 (PostgreSQL with "
+                            "DJ_BACKEND=postgresql), started or installed if it is stopped or missing. Prints the "
+                            "server, the user and where they came from.")
+    drop = add_command(commands, "drop", _drop, "drop a schema and everything in it (asks first)",
+                       example="neural-cotraining drop my_experiment --yes")
+    drop.add_argument("schema", help="the schema to drop (only a pipeline's schema is dropped)")
     drop.add_argument("--yes", action="store_true", help="do not ask")
-    drop.set_defaults(handler=_drop)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from .common import add_command
 from .experiments import STOPPED, populate_command
 from .results import plot_command, results_command
 
@@ -44,7 +45,7 @@ def _demo(arguments: argparse.Namespace) -> int:
 
     started = time.monotonic()
     settings = database_settings()
-    print(f"database: {settings.describe()} ({ensure_server(settings)})")
+    print(f"database: {settings.describe_with_origin()}: {ensure_server(settings)}")
     default_path, comparisons = STUDIES[arguments.study]
     path, raw, output = _experiment_file(arguments, default_path)
     experiment = experiment_from_dict(raw, source=path)
@@ -62,7 +63,7 @@ def _demo(arguments: argparse.Namespace) -> int:
         if status == STOPPED:  # interrupted: the jobs are back in the queue, and the results are not complete
             return status
     results_command(argparse.Namespace(**command, csv=str(output / "results.csv"), json=str(output / "results.json"),
-                                       metrics=["test/"]))
+                                       metrics=["test/"], all=False))
     plot_command(argparse.Namespace(**command, output=str(output / "plots")))
     summary = write_summary(results_table(tables, experiment_keys(tables, experiment)), experiment, output,
                             comparisons=comparisons)
@@ -74,8 +75,8 @@ def _demo(arguments: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """``demo``."""
-    demo = commands.add_parser("demo", help="run the demo experiment (or a study beside it) end to end and print "
-                                            "its results")
+    demo = add_command(commands, "demo", _demo, "run the demo experiment (or a study beside it) end to end and print "
+                                                "its results", example="neural-cotraining demo --study controls --seeds 5")
     demo.add_argument("--study", choices=["demo", "controls"], default="demo",
                       help="controls: the demo's conditions plus a positive control (teacher units) and MTL-Oracle, "
                            "each with its shuffled control (configs/controls.yaml)")
@@ -86,4 +87,3 @@ def add_commands(commands) -> None:
     demo.add_argument("--threads", type=int, default=1,
                       help="torch threads per worker (the figures depend on it; the README's are from 1)")
     demo.add_argument("--output", help="folder for the results table and plots (default: results/<study>)")
-    demo.set_defaults(handler=_demo)

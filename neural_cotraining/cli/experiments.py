@@ -9,9 +9,10 @@ import multiprocessing
 import os
 import sys
 
-from .common import add_experiment_command, open_experiment
-from .errors import logs_to_stderr, one_line
-from .output import labels_of
+from .common import add_experiment_command, checked_experiment, open_experiment
+from .errors import one_line
+from .verbosity import configure_output
+from .output import labels_of, progress_line
 
 __all__ = ["add_commands", "populate_command", "status_command"]
 
@@ -21,9 +22,15 @@ logger = logging.getLogger("neural_cotraining")
 def _add(arguments: argparse.Namespace) -> int:
     from ..pipeline.experiments import experiment_keys
 
-    experiment, tables = open_experiment(arguments, adding=True)
-    for job in experiment_keys(tables, experiment):
+    if arguments.dry_run:  # the file checked as add checks it; no database touched
+        experiment = checked_experiment(arguments)
+        jobs = experiment_keys(None, experiment)
+    else:
+        jobs = open_experiment(arguments, adding=True).keys()
+    for job in jobs:
         print(json.dumps({**job["labels"], **job["key"]}))
+    if arguments.dry_run:
+        logger.info("%d jobs; nothing written (--dry-run)", len(jobs))
     return 0
 
 
@@ -38,26 +45,24 @@ def labels_of_key(jobs: list[dict] | None, key: dict) -> str:
 
 
 def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None,
-                     threads: int | None = None, shared_stop=None, reports=None) -> tuple[list, list, bool]:
-    """One worker: its own connection, training the experiment's jobs with ``threads`` torch threads (None: torch's
-    default) until they are done or a signal stops it (the running job checkpoints and is handed back);
-    ``([(labels, message)] failed, [labels] handed back, stopped)``. As a process of its own (``reports``, a queue, given)
-    it puts that pair into ``reports`` and exits with :data:`STOPPED` when stopped, 2 when any job failed."""
-    from ..configs import load_experiment
-    from ..pipeline import activate
-    from ..pipeline.experiments import experiment_keys
+                     threads: int | None = None, shared_stop=None, reports=None,
+                     opened=None) -> tuple[list, list, bool]:
+    """One worker, training the experiment's jobs with ``threads`` torch threads (None: torch's default) until they
+    are done or a signal stops it (the running job checkpoints and is handed back); ``([(labels, message)] failed,
+    [labels] handed back, stopped)``. In the command's own process it uses the experiment the command ``opened``; as a
+    process of its own (``reports``, a queue, given) it opens it (its own connection), puts that triple into
+    ``reports`` and exits with :data:`STOPPED` when stopped, 2 when any job failed."""
     from ..pipeline.jobs.long_lived_worker import LongLivedWorker
     from ..pipeline.jobs.stopping import StopRequest
+    from ..pipeline.opened import open_experiment as open_once
 
-    logs_to_stderr()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
+    configure_output(format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
-    experiment = load_experiment(experiment_path)
-    tables = activate(schema)
-    jobs = experiment_keys(tables, experiment)
+    opened = opened or open_once(experiment_path, schema)
+    tables, jobs = opened.tables, opened.keys()
     # a worker process follows its parent's stop count and does not announce the signals it gets itself
     stop = StopRequest(shared=shared_stop, announce=shared_stop is None)
     summary = LongLivedWorker(
@@ -65,6 +70,8 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
         orphan_timeout=orphan_timeout if reserve_jobs else None, reserve_jobs=reserve_jobs,
     ).run()
     failed = [(labels_of_key(jobs, key), one_line(message)) for key, message in summary.failed]
+    for labels, message in failed:
+        logger.error("job %s failed: %s", labels, message)
     handed_back = [labels_of_key(jobs, key) for key in summary.handed_back]
     if reports is None:
         return failed, handed_back, summary.stopped
@@ -122,15 +129,15 @@ def populate_command(arguments: argparse.Namespace) -> int:
         from ..pipeline.jobs.reservations import check_orphan_timeout
 
         check_orphan_timeout(arguments.orphan_timeout)
-    experiment, tables = open_experiment(arguments, adding=arguments.add)
-    schema = arguments.schema or experiment.schema
+    opened = open_experiment(arguments, adding=arguments.add)
+    schema = opened.schema
     reserve = arguments.reserve_jobs or arguments.workers > 1
     threads = arguments.threads
     if threads is None and arguments.workers > 1:  # the cores shared out, not every worker on all of them
         threads = max(1, (os.cpu_count() or 1) // arguments.workers)
     if arguments.workers == 1:
         failed, handed_back, stopped = _populate_worker(schema, arguments.experiment, reserve,
-                                                        arguments.orphan_timeout, threads)
+                                                        arguments.orphan_timeout, threads, opened=opened)
     else:
         failed, handed_back, stopped = _run_worker_processes(arguments, schema, threads)
     if stopped:
@@ -139,16 +146,13 @@ def populate_command(arguments: argparse.Namespace) -> int:
     if not reserve:  # with reserve_jobs the jobs table keeps the errors and the status lists them
         for labels, message in failed:
             print(f"  failed {labels}: {message}")
-    status = status_command(arguments, tables=tables, experiment=experiment)
+    status = status_command(arguments, opened=opened)
     return 2 if failed else status
 
 
-def status_command(arguments: argparse.Namespace, tables=None, experiment=None) -> int:
-    from ..pipeline.experiments import experiment_keys, job_status
-
-    if tables is None:
-        experiment, tables = open_experiment(arguments)
-    status = job_status(tables, experiment_keys(tables, experiment))
+def status_command(arguments: argparse.Namespace, opened=None) -> int:
+    """``status``; ``opened``: the experiment a command (populate) opened already."""
+    status = (opened or open_experiment(arguments, reading=True)).status()
     print(
         f"jobs: {status['total']} | done {status['done']} | pending {status['pending']} | "
         f"reserved {status['reserved']} | errors {status['error']} | not started {status['not_started']}"
@@ -158,15 +162,17 @@ def status_command(arguments: argparse.Namespace, tables=None, experiment=None) 
     for job in status["checkpointed"]:
         print(f"  checkpoint of {labels_of(job)} at epoch {job['checkpoint_epoch']}")
     for job in status["live"]:
-        best = "n/a" if job["best_score"] is None else f"{job['best_score']:.4g}"
-        print(f"  {job['state']}: {labels_of(job)}: epoch {job['epoch']}, best score {best}, "
-              f"last heartbeat {job['heartbeat']}, worker {job['worker']}")
+        print(f"  {job['state']}: {progress_line(job)}  (last heartbeat {job['heartbeat']}, worker {job['worker']})")
     return 0 if status["error"] == 0 else 2
 
 
 def add_commands(commands) -> None:
     """``add``, ``populate`` and ``status``."""
-    add_experiment_command(commands, "add", _add, "insert an experiment file's entries and seeds; print the job keys")
+    add = add_experiment_command(commands, "add", _add,
+                                 "insert an experiment file's entries and seeds; print the job keys",
+                                 example="neural-cotraining add configs/my_experiment.yaml --dry-run")
+    add.add_argument("--dry-run", action="store_true",
+                     help="check the file and print the jobs it would create; write nothing")
     populate = add_experiment_command(commands, "populate", populate_command, "train the experiment's missing models")
     populate.add_argument("--reserve-jobs", action="store_true", help="coordinate with other workers via the jobs table")
     populate.add_argument("--add", action="store_true", help="insert the file's entries first (as `add` does)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["labels_of", "print_table"]
+__all__ = ["labels_of", "print_table", "progress_line", "epoch_of", "best_of", "metrics_of"]
 
 
 def labels_of(job: dict) -> str:
@@ -24,3 +24,48 @@ def print_table(rows: list[dict], columns: list[str], stream=None) -> None:
     print("  ".join(c.ljust(widths[c]) for c in columns), file=stream)
     for row in rows:
         print("  ".join(_format_value(row.get(c)).ljust(widths[c]) for c in columns), file=stream)
+
+
+_SHORT_METRICS = {"accuracy": "acc", "correlation": "r"}
+_SHOWN_METRICS = ("accuracy", "correlation", "mse", "loss")  # per task, the first of these it reports
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def epoch_of(job: dict) -> str:
+    """``12/30`` (``12`` where the trainer's epoch count is unknown)."""
+    return f"{job['epoch']}/{job['max_epochs']}" if job.get("max_epochs") else str(job["epoch"])
+
+
+def best_of(job: dict) -> str:
+    """``0.981 (epoch 11)``: the best score so far and its epoch."""
+    if job.get("best_score") is None:
+        return "n/a"
+    return f"{job['best_score']:.4g}" + (f" (epoch {job['best_epoch']})" if job.get("best_epoch") else "")
+
+
+def metrics_of(job: dict) -> str:
+    """``img_classification acc 0.981  neural r 0.702``: each task's main validation metric, latest epoch."""
+    latest = job.get("validation") or {}
+    shown = []
+    for task in dict.fromkeys(name.split("/")[0] for name in latest):
+        metric = next((m for m in _SHOWN_METRICS if latest.get(f"{task}/{m}") is not None), None)
+        if metric is not None:
+            shown.append(f"{task} {_SHORT_METRICS.get(metric, metric)} {latest[f'{task}/{metric}']:.3g}")
+    return "  ".join(shown)
+
+
+def progress_line(job: dict) -> str:
+    """One live job on one line: labels, epoch n/N, latest metrics, best so far, time per epoch and time left."""
+    parts = [labels_of(job), f"epoch {epoch_of(job)}", metrics_of(job), f"best {best_of(job)}"]
+    if job.get("seconds_per_epoch") is not None:
+        parts.append(f"{job['seconds_per_epoch']:.1f} s/epoch")
+    if job.get("seconds_left") is not None:
+        parts.append(f"~{_duration(job['seconds_left'])} left")
+    return "  ".join(part for part in parts if part)

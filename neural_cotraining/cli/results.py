@@ -10,21 +10,22 @@ from pathlib import Path
 from .common import add_experiment_command, open_experiment
 from .errors import fail, writing_to
 from .output import print_table
+from .result_columns import add_robustness_means, compact_columns, matching_columns
 
 __all__ = ["add_commands", "plot_command", "results_command"]
 
 
 def results_command(arguments: argparse.Namespace) -> int:
-    from ..pipeline.experiments import experiment_keys, results_table
-
-    experiment, tables = open_experiment(arguments)
-    rows = results_table(tables, experiment_keys(tables, experiment))
+    rows = open_experiment(arguments, reading=True).results()
     if not rows:
         print("no trained models yet")
         return 0
+    rows = add_robustness_means(rows)
     columns = list(dict.fromkeys(c for row in rows for c in row))
-    shown = [c for c in columns if not arguments.metrics or c in {"dataset", "model", "trainer", "seed", "score"}
-             or any(m in c for m in arguments.metrics)]
+    if arguments.metrics:
+        shown = matching_columns(columns, arguments.metrics)
+    else:
+        shown = columns if arguments.all else compact_columns(columns)
     print_table(rows, shown)
     if arguments.csv:
         with writing_to(arguments.csv):
@@ -41,11 +42,11 @@ def results_command(arguments: argparse.Namespace) -> int:
 
 
 def plot_command(arguments: argparse.Namespace) -> int:
-    from ..pipeline.experiments import epoch_table, experiment_keys, live_epoch_table
+    from ..pipeline.experiments import epoch_table, live_epoch_table
     from .curves import plot_epoch_curves
 
-    experiment, tables = open_experiment(arguments)
-    keys = experiment_keys(tables, experiment)
+    opened = open_experiment(arguments, reading=True)
+    tables, keys = opened.tables, opened.keys()
     with writing_to(arguments.output):
         paths = plot_epoch_curves(epoch_table(tables, keys) + live_epoch_table(tables, keys), arguments.output)
     for path in paths:
@@ -58,6 +59,8 @@ def add_commands(commands) -> None:
     results = add_experiment_command(commands, "results", results_command, "scores and final metrics per trained model")
     results.add_argument("--csv", help="also write the table as CSV")
     results.add_argument("--json", help="also write the table as JSON")
-    results.add_argument("--metrics", nargs="*", help="show only columns containing these words")
+    results.add_argument("--metrics", nargs="+", help="show only the columns containing any of these words")
+    results.add_argument("--all", action="store_true", help="show every column (default: labels, score, best "
+                                                           "epoch, test metrics, mean robustness accuracy)")
     plot = add_experiment_command(commands, "plot", plot_command, "per-epoch curves per task and split (PNG), running jobs' too")
     plot.add_argument("--output", default="results/plots", help="folder for the PNGs")

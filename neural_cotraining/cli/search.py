@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 
+from .common import add_experiment_command
 from .errors import CommandError
 from .output import print_table
 
@@ -43,9 +44,9 @@ def _search(arguments: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """Add ``search`` to the ``neural-cotraining`` subcommands."""
-    search = commands.add_parser("search", help="run or resume the hyperparameter search of an experiment file "
-                                                "(its 'search:' section; docs/search.md)")
-    search.add_argument("experiment", help="experiment file (YAML) with a 'search:' section")
-    search.add_argument("--schema", help="database schema (default: the file's 'schema')")
+    search = add_experiment_command(commands, "search", _search,
+                                    "run or resume the hyperparameter search of an experiment file",
+                                    example="neural-cotraining search configs/my_search.yaml --trials 20",
+                                    description="The file's 'search:' section names the builders, their fixed "
+                                                "configs and the parameters to search (docs/search.md).")
     search.add_argument("--trials", type=int, default=None, help="the search's total trials (default: the file's)")
-    search.set_defaults(handler=_search)

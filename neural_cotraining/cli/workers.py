@@ -9,9 +9,9 @@ import logging
 import sys
 import time
 
-from .common import open_experiment
+from .common import add_command, open_experiment
 from .experiments import STOPPED, handed_back_line, labels_of_key
-from .output import print_table
+from .output import best_of, epoch_of, print_table
 
 # the defaults of pipeline.jobs.reservations, spelled out here so that building the parser imports no datajoint
 HEARTBEAT_INTERVAL, MIN_BEATS, ORPHAN_TIMEOUT = 10.0, 3, 120.0
@@ -20,7 +20,16 @@ __all__ = ["add_commands"]
 
 logger = logging.getLogger("neural_cotraining")
 
-LIVE_COLUMNS = ["dataset", "model", "trainer", "seed", "state", "epoch", "best_score", "heartbeat", "worker"]
+LIVE_COLUMNS = ["dataset", "model", "trainer", "seed", "state", "epoch", "best score", "time/epoch", "left", "heartbeat",
+                "worker"]
+
+
+def _live_row(job: dict) -> dict:
+    """A live job as ``watch`` shows it: epoch n/N, best score so far (epoch), time per epoch and left."""
+    per_epoch, left = job.get("seconds_per_epoch"), job.get("seconds_left")
+    return {**job, "epoch": epoch_of(job), "best score": best_of(job),
+            "time/epoch": "" if per_epoch is None else f"{per_epoch:.1f} s",
+            "left": "" if left is None else f"~{left:.0f} s"}
 
 
 def _check_seconds(name: str, value: float | None, strict: bool = False) -> None:
@@ -28,18 +37,17 @@ def _check_seconds(name: str, value: float | None, strict: bool = False) -> None
         raise ValueError(f"{name} must be {'more than' if strict else 'at least'} 0 seconds, not {value}")
 
 
-def _tables_and_keys(arguments: argparse.Namespace):
-    """(tables, the experiment's labelled job keys, or None without a file: every job of --schema)."""
+def _tables_and_keys(arguments: argparse.Namespace, reading: bool = False):
+    """(tables, the experiment's labelled job keys, or None without a file: every job of --schema); ``reading``
+    creates nothing."""
     from ..pipeline import activate
 
     if arguments.experiment is None:
         if not arguments.schema:
             raise ValueError("give an experiment file or --schema")
-        return activate(arguments.schema), None
-    from ..pipeline.experiments import experiment_keys
-
-    experiment, tables = open_experiment(arguments)
-    return tables, experiment_keys(tables, experiment)
+        return activate(arguments.schema, create=not reading), None
+    opened = open_experiment(arguments, reading=reading)
+    return opened.tables, opened.keys()
 
 
 def _worker(arguments: argparse.Namespace) -> int:
@@ -76,7 +84,7 @@ def _watch(arguments: argparse.Namespace) -> int:
     _check_seconds("--interval", arguments.interval, strict=True)
     from ..pipeline.experiments import job_status, schema_keys
 
-    tables, keys = _tables_and_keys(arguments)
+    tables, keys = _tables_and_keys(arguments, reading=True)
     keys = schema_keys(tables) if keys is None else keys
     refreshes = 0
     clear = sys.stdout.isatty()
@@ -90,7 +98,7 @@ def _watch(arguments: argparse.Namespace) -> int:
             print(f"{time.strftime('%H:%M:%S')}  jobs: {status['total']} | done {status['done']} | "
                   f"running/reserved {status['reserved']} | pending {status['pending']} | errors {status['error']}")
             if status["live"]:
-                print_table(status["live"], LIVE_COLUMNS)
+                print_table([_live_row(job) for job in status["live"]], LIVE_COLUMNS)
             else:
                 print("no job is training")
             sys.stdout.flush()
@@ -103,14 +111,14 @@ def _watch(arguments: argparse.Namespace) -> int:
 def add_commands(commands) -> None:
     """Add ``worker`` and ``watch`` to the ``neural-cotraining`` subcommands."""
 
-    def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
-        parser = commands.add_parser(name, help=help_text)
+    def command(name: str, handler, help_text: str, example: str) -> argparse.ArgumentParser:
+        parser = add_command(commands, name, handler, help_text, example)
         parser.add_argument("experiment", nargs="?", help="experiment file (YAML); none: every job of --schema")
         parser.add_argument("--schema", help="database schema (default: the file's 'schema')")
-        parser.set_defaults(handler=handler)
         return parser
 
-    worker = command("worker", _worker, "a long-lived worker: train jobs as they come, stop cleanly on SIGTERM")
+    worker = command("worker", _worker, "a long-lived worker: train jobs as they come, stop cleanly on SIGTERM",
+                     "neural-cotraining worker configs/my_experiment.yaml --idle-exit 600")
     worker.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
                         help="exit after this many seconds without a job (default: wait for work forever)")
     worker.add_argument("--poll", type=float, default=5.0, metavar="SECONDS",
@@ -123,7 +131,8 @@ def add_commands(commands) -> None:
                              f"reused pids; default {ORPHAN_TIMEOUT:g}; at least {MIN_BEATS} heartbeats)")
     worker.add_argument("--heartbeat", type=float, default=HEARTBEAT_INTERVAL, metavar="SECONDS",
                         help="seconds between the renewals of this worker's reservation (a thread of its own)")
-    watch = command("watch", _watch, "a live table of the running jobs: epoch, best score, heartbeat, worker")
+    watch = command("watch", _watch, "a live table of the running jobs: epoch, best score, time left, worker",
+                    "neural-cotraining watch configs/my_experiment.yaml --interval 10")
     watch.add_argument("--interval", type=float, default=5.0, metavar="SECONDS", help="seconds between refreshes")
     watch.add_argument("--times", type=int, default=None, help="refresh this many times, then exit (default: "
                                                               "until Ctrl-C)")

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..registry import register_builder
+from ..registry import checks_config, register_builder
 from .config_check import UnknownConfigKeyError, check_seed, strict_config
 from .cores import VGGCore
 from .data_shapes import TaskSpec, describe_task
@@ -109,7 +109,30 @@ def _make_head(
     )
 
 
+def check_model_config(config: Mapping[str, Any]) -> None:
+    """The checks of :func:`multitask_model`'s options that need no data, run when an entry is added too
+    (``registry.checks_config``): the readout settings even when no neural task is built, so a typo never passes
+    silently, and the dropout rates."""
+    readout_bias_init = config.get("readout_bias_init", "data")
+    if readout_bias_init not in ("data", "zero"):
+        raise ValueError(f"readout_bias_init must be 'data' or 'zero', got {readout_bias_init!r}")
+    readout_type = config.get("readout_type", "gaussian")
+    if readout_type not in READOUT_OPTIONS:
+        raise ValueError(f"unknown readout_type {readout_type!r}; known: {sorted(READOUT_OPTIONS)}")
+    unknown_options = sorted(set(config.get("readout_config") or {}) - set(READOUT_OPTIONS[readout_type]))
+    if unknown_options:
+        raise ValueError(
+            f"unknown readout_config keys {unknown_options} for readout_type {readout_type!r}; "
+            f"accepted: {sorted(READOUT_OPTIONS[readout_type])}"
+        )
+    for name in ("dropout", "head_dropout"):
+        value = config.get(name, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+
+
 @register_builder("model")
+@checks_config(check_model_config)
 @strict_config
 def multitask_model(
     dataloaders: Mapping[str, Any],
@@ -161,17 +184,8 @@ def multitask_model(
         head_hidden_features, head_dropout: hidden layer width and dropout of classification / regression heads.
     """
     check_seed(seed, "multitask_model")
-    if readout_bias_init not in ("data", "zero"):
-        raise ValueError(f"readout_bias_init must be 'data' or 'zero', got {readout_bias_init!r}")
-    # check the readout settings even when no neural task is built, so a typo never passes silently
-    if readout_type not in READOUT_OPTIONS:
-        raise ValueError(f"unknown readout_type {readout_type!r}; known: {sorted(READOUT_OPTIONS)}")
-    unknown_options = sorted(set(readout_config or {}) - set(READOUT_OPTIONS[readout_type]))
-    if unknown_options:
-        raise ValueError(
-            f"unknown readout_config keys {unknown_options} for readout_type {readout_type!r}; "
-            f"accepted: {sorted(READOUT_OPTIONS[readout_type])}"
-        )
+    check_model_config(dict(readout_bias_init=readout_bias_init, readout_type=readout_type,
+                            readout_config=readout_config, dropout=dropout, head_dropout=head_dropout))
     task_types = dict(task_types or {})
     split = _training_split(dataloaders)
     selected = _select_tasks(split, tasks)

@@ -1,8 +1,8 @@
 """The database pipeline: the only part of neural_cotraining that imports datajoint.
 
 Contract:
-- ``activate(schema_name)`` connects (settings from ``DJ_HOST``, ``DJ_PORT``, ``DJ_USER``, ``DJ_PASS``,
-  ``DJ_BACKEND``, ``DJ_USE_TLS``; local defaults) and returns a namespace of the schema's tables: ``Fabrikant``,
+- ``activate(schema_name)`` connects (to the server DataJoint's configuration names: ``dj.config``, the ``DJ_*``
+  environment, ``datajoint.json``; a local default only where none names one, see ``settings``) and returns a namespace of the schema's tables: ``Fabrikant``,
   ``Seed``, ``Dataset``, ``Model``, ``Trainer`` (``add_entry(fn, config, comment=...)`` -> primary key, idempotent;
   nnfabrik's argument names and methods work too) and ``TrainedModel`` (``populate(...)``, ``load_model(key)`` ->
   (dataloaders, model), ``get_full_config``, parts ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and
@@ -30,13 +30,14 @@ trained-model and scoring tables); ``experiments`` (an experiment file's entries
 
 import warnings
 
-# settings come from the DJ_* environment (see settings.py); a missing datajoint.json is the normal case
+# a missing datajoint.json is the normal case (the environment or the local default name the server; settings.py)
 warnings.filterwarnings("ignore", message="No datajoint.json found", category=UserWarning)
 
 from .jobs.callback import TrainingCallback  # noqa: E402
 from .jobs.long_lived_worker import LongLivedWorker, WorkerSummary  # noqa: E402
 from .schema import (  # noqa: E402
     DatabaseUnavailableError,
+    SchemaMissingError,
     SchemaOutdatedError,
     activate,
     connect,
@@ -54,6 +55,7 @@ __all__ = [
     "drop_plan",
     "drop_schema",
     "ForeignSchemaError",
+    "SchemaMissingError",
     "SchemaOutdatedError",
     "TrainedModelBase",
     "ScoringBase",

@@ -1,13 +1,15 @@
 """Every use of DataJoint's private API, in one place.
 
-The pipeline needs four things DataJoint 2.3 has but does not export: the single-job step of ``populate``
+The pipeline needs five things DataJoint 2.3 has but does not export: the single-job step of ``populate``
 (``AutoPopulate._populate1``, for long-lived workers that take one job at a time), the jobs table's own key
 projection (``JobsTable._get_pk``), the configured default job priority, and the SQL ``WHERE`` clause of a key
 (``datajoint.condition.make_condition``, for one-statement UPDATEs that DataJoint's ``update1`` cannot express:
 server-side timestamps and a condition on the row's current status); and two more for the job machinery: the MySQL
 client module DataJoint's adapter connects through (``datajoint.adapters.mysql.client``, given connect and read
 timeouts) and a connection's settings (``Connection._config``, ``conn_info``: a second connection for the
-reservation keeper's thread, and ``jobs.keep_completed``). :func:`check_private_api` says in one line
+reservation keeper's thread, and ``jobs.keep_completed``). and which ``datajoint.json`` and secrets
+directory DataJoint loaded (``dj.config._config_path`` / ``_secrets_dir``, to say where the server came from).
+:func:`check_private_api` says in one line
 what is missing when a DataJoint upgrade moves any of them; ``tests/pipeline/test_datajoint_private_api.py`` runs it.
 """
 
@@ -20,7 +22,7 @@ from datajoint.autopopulate import AutoPopulate
 
 __all__ = ["check_private_api", "populate_one", "has_single_job_step", "job_key", "job_row_condition",
            "keeps_completed_jobs", "open_connection_like", "default_job_priority", "update_row",
-           "install_connection_timeouts", "is_lost_connection", "is_deadlock"]
+           "install_connection_timeouts", "is_lost_connection", "is_deadlock", "loaded_config_files"]
 
 
 def _make_condition():
@@ -53,6 +55,8 @@ def check_private_api() -> None:
             raise ImportError
     except (ImportError, AttributeError):
         missing.append("datajoint.adapters.mysql.client (the MySQL client module, for connection timeouts)")
+    if not (hasattr(dj.config, "_config_path") and hasattr(dj.config, "_secrets_dir")):
+        missing.append("dj.config._config_path / _secrets_dir (where the connection settings came from)")
     if missing:
         raise RuntimeError(
             f"DataJoint {dj.__version__} lacks what neural_cotraining {__package__} uses: " + "; ".join(missing)
@@ -179,3 +183,10 @@ def update_row(table, key: dict, values: dict | None = None, now: tuple[str, ...
         f"UPDATE {table.full_table_name} SET {', '.join(assignments)} WHERE {condition}",
         args=[*values.values(), *(args or [])],
     )
+
+
+def loaded_config_files() -> tuple[str | None, str | None]:
+    """(the ``datajoint.json`` DataJoint loaded at import, the secrets directory it read), None where none."""
+    config_path = getattr(dj.config, "_config_path", None)
+    secrets_dir = getattr(dj.config, "_secrets_dir", None)
+    return (None if config_path is None else str(config_path)), (None if secrets_dir is None else str(secrets_dir))

@@ -6,12 +6,13 @@ import logging
 from types import SimpleNamespace
 
 from ..common.plain import from_numpy
-from ..registry import allow_builder_modules, check_entry
+from ..hashing import HASH_SCHEMES
+from ..registry import allow_builder_modules, check_entry, stored_names
 from ..configs.experiment import Experiment
 from .entry_limits import check_entry_fits, check_seeds_fit
 
 __all__ = [
-    "add_experiment", "check_experiment", "experiment_keys", "job_status", "results_table", "epoch_table",
+    "add_experiment", "check_experiment", "experiment_keys", "job_states", "job_status", "results_table", "epoch_table",
     "live_table", "live_epoch_table", "schema_keys",
 ]
 
@@ -76,17 +77,30 @@ def _labelled_keys(experiment: Experiment, keys: dict) -> list[dict]:
     return jobs
 
 
-def experiment_keys(tables: SimpleNamespace, experiment: Experiment) -> list[dict]:
-    """The labelled job keys of an experiment whose entries are in the database (nothing is inserted)."""
+def experiment_keys(tables: SimpleNamespace | None, experiment: Experiment) -> list[dict]:
+    """The labelled job keys of an experiment whose entries are in the database (nothing is inserted). Without
+    ``tables`` (a dry run) the keys its entries would get in a new schema of the file's hash scheme."""
     allow_builder_modules(*experiment.builder_modules)
     keys = {
-        kind: {
-            label: {f"{kind}_fn": entry.fn, f"{kind}_hash": getattr(tables, table_name).config_hash(entry.config)}
-            for label, entry in getattr(experiment, kind + "s").items()
-        }
+        kind: {label: _entry_key(tables, kind, table_name, entry, experiment.hash)
+               for label, entry in getattr(experiment, kind + "s").items()}
         for kind, table_name in _KIND_TABLES.items()
     }
     return _labelled_keys(experiment, keys)
+
+
+def _entry_key(tables: SimpleNamespace | None, kind: str, table_name: str, entry, hash_scheme: str | None) -> dict:
+    """An entry's key as ``add_entry`` stores it: a shipped builder under its canonical name, or under an older
+    name where the entry was stored before that name changed."""
+    names = stored_names(entry.fn)
+    if tables is None:
+        return {f"{kind}_fn": names[0], f"{kind}_hash": HASH_SCHEMES[hash_scheme or "typed"](entry.config)}
+    table = getattr(tables, table_name)
+    config_hash = table.config_hash(entry.config)
+    for name in names[1:]:
+        if table() & {f"{kind}_fn": name, f"{kind}_hash": config_hash}:
+            return {f"{kind}_fn": name, f"{kind}_hash": config_hash}
+    return {f"{kind}_fn": names[0], f"{kind}_hash": config_hash}
 
 
 def schema_keys(tables: SimpleNamespace) -> list[dict]:
@@ -114,21 +128,34 @@ def _rows_per_job(table, keys: list[dict], order_by: str | None = None) -> list[
     return [(job, grouped.get(tuple(job["key"][name] for name in names), [])) for job in keys]
 
 
-def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
-    """Counts of done / pending / reserved / error jobs among ``keys``, with error messages, and the latest
-    checkpoint epoch of each job that has one (in progress, or interrupted and waiting to resume)."""
+def job_states(tables: SimpleNamespace, keys: list[dict]) -> list[tuple[dict, str, dict]]:
+    """``[(job, state, its row in the jobs table or {})]`` for ``keys``, each job once: ``done`` (trained, whatever
+    stale queue row it has), else its queue status (``reserved``, ``pending``, ``error``), else ``not_started``."""
     trained = tables.TrainedModel()
-    restriction = [job["key"] for job in keys]
-    status = {"total": len(keys), "done": len(trained & restriction), "pending": 0, "reserved": 0, "error": 0}
+    done = {id(job) for job, rows in _rows_per_job(trained.proj(), keys) if rows}
+    queue = _queue_rows(tables, keys)
+    states = []
+    for job in keys:
+        row = queue.get(id(job), {})
+        if id(job) in done:
+            state = "done"
+        else:
+            state = row.get("status") if row.get("status") in ("reserved", "pending", "error") else "not_started"
+        states.append((job, state, row))
+    return states
+
+
+def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
+    """Counts of done / pending / reserved / error / not started jobs among ``keys`` (each job counted once, so they
+    sum to the total), with the failed jobs' error messages, and the latest checkpoint epoch of each job that has
+    one (in progress, or interrupted and waiting to resume)."""
+    status = dict.fromkeys(("done", "pending", "reserved", "error", "not_started"), 0)
     errors = []
-    jobs = trained.jobs
-    if jobs.is_declared:
-        for job, rows in _rows_per_job(jobs, keys):
-            for row in rows:
-                if row["status"] in status:
-                    status[row["status"]] += 1
-                if row["status"] == "error":
-                    errors.append({**job["labels"], "seed": job["key"]["seed"], "error": row["error_message"]})
+    for job, state, row in job_states(tables, keys):
+        status[state] += 1
+        if state == "error":
+            errors.append({**job["labels"], "seed": job["key"]["seed"], "error": row["error_message"]})
+    status["total"] = len(keys)
     running = []
     for job, rows in _rows_per_job(tables.Checkpoint().proj(), keys):  # in progress or interrupted: how far
         if rows:
@@ -136,7 +163,6 @@ def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
             running.append({**job["labels"], "seed": job["key"]["seed"], "checkpoint_epoch": epoch})
     status["checkpointed"] = running
     status["live"] = live_table(tables, keys)
-    status["not_started"] = status["total"] - status["done"] - status["pending"] - status["reserved"] - status["error"]
     status["errors"] = errors
     return status
 
@@ -190,12 +216,16 @@ def _queue_rows(tables: SimpleNamespace, keys: list[dict]) -> dict:
 
 def live_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
     """One labelled row per live job among ``keys``: training now (reserved in the queue; epoch 0 until its first
-    epoch is reported) or interrupted (live rows left, waiting to resume or failed), with epoch, best score so far,
-    last heartbeat, worker and state."""
+    epoch is reported) or interrupted (live rows left, waiting to resume or failed), with state, epoch of
+    ``max_epochs``, the best score so far and its epoch, time per epoch and left (:mod:`.progress`), the latest
+    validation metrics, last heartbeat and worker."""
+    from .progress import live_progress
+
     queue = _queue_rows(tables, keys)
     live = {id(job): rows[0] for job, rows in _rows_per_job(tables.LiveJob(), keys) if rows}
     # a stored job is done, whatever a (stale) live or queue row says
     done = {id(job) for job, rows in _rows_per_job(tables.TrainedModel().proj(), keys) if rows}
+    progress = live_progress(tables, [(job, live[id(job)]) for job in keys if id(job) in live], _rows_per_job)
     table = []
     for job in keys:
         if id(job) in done:
@@ -208,7 +238,7 @@ def live_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
             **job["labels"], "seed": job["key"]["seed"],
             "state": _QUEUE_STATES.get(status, "stopped"),
             "epoch": int(row["epoch"]) if row else 0,
-            "best_score": None if row is None or row["best_score"] is None else float(row["best_score"]),
+            **progress.get(id(job), {"best_score": None}),
             "heartbeat": str(row["heartbeat_ts"] if row else queued["reserved_time"]),
             "worker": row["worker"] if row else f"{queued['host']}:{queued['pid']}",
         })

@@ -23,7 +23,8 @@ from .settings import database_settings
 from .tables import TABLE_NAMES, TABLE_NAMES_IN_DATABASE, declare_tables
 from .templates import declare_trained_model
 
-__all__ = ["DatabaseUnavailableError", "SchemaOutdatedError", "connect", "activate", "drop_plan", "drop_schema"]
+__all__ = ["DatabaseUnavailableError", "SchemaMissingError", "SchemaOutdatedError", "connect", "activate", "drop_plan",
+           "drop_schema"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,34 +36,53 @@ class DatabaseUnavailableError(ConnectionError):
     """The database does not answer or refuses the credentials (one clear message, not a stack of them)."""
 
 
+class SchemaMissingError(ValueError):
+    """A read-only use of a schema that does not exist (reading creates nothing)."""
+
+
 class SchemaOutdatedError(RuntimeError):
     """A schema made by an older version, lacking columns this version writes."""
 
 
 def connect(reset: bool = False) -> "dj.Connection":
-    """The shared DataJoint connection, configured from the DataJoint environment variables."""
+    """The shared DataJoint connection to the server DataJoint's configuration names (see :mod:`.settings`).
+
+    ``dj.config`` is read, never overwritten (a notebook's settings stay as they were); the server, user and where
+    they came from are logged once per process. A server that does not answer raises
+    :class:`DatabaseUnavailableError` naming it and its source: nothing falls back to another server.
+    """
     settings = database_settings()
-    dj.config["database.host"] = settings.host
-    dj.config["database.port"] = settings.port
-    dj.config["database.user"] = settings.user
-    dj.config["database.password"] = settings.password
-    dj.config["database.backend"] = settings.backend
-    if settings.use_tls is not None:
-        dj.config["database.use_tls"] = settings.use_tls
-    elif settings.is_local:
-        # a local server has no TLS; trying it first only adds a warning to every failed connect
-        dj.config["database.use_tls"] = False
+    if dj.config["database.backend"] != settings.backend:  # named by an environment set after DataJoint's import
+        dj.config["database.backend"] = settings.backend
+    use_tls = settings.use_tls
+    if use_tls is None and settings.is_local:
+        use_tls = False  # a local server has no TLS; trying it first only adds a warning to every failed connect
+    _announce(settings)
     install_connection_timeouts()  # no connection or query waits forever on a frozen path
+    # host:port carries the port, so dj.config's own port is left as the user set it
+    host = settings.host if ":" in settings.host else f"{settings.host}:{settings.port}"
     try:
-        return dj.conn(reset=reset)
+        return dj.conn(host, settings.user, settings.password, reset=reset, use_tls=use_tls)
     except Exception as error:  # pymysql/psycopg errors differ; one message names the server, not the password
         reason = error.args[1] if len(error.args) > 1 else (error.args[0] if error.args else error)
-        raise DatabaseUnavailableError(f"cannot use the database at {settings.describe()}: {reason}") from None
+        raise DatabaseUnavailableError(
+            f"cannot use the database at {settings.describe()}: {reason} ({settings.origin()})") from None
+
+
+_announced: set[str] = set()
+
+
+def _announce(settings) -> None:
+    described = settings.describe_with_origin()
+    if described not in _announced:
+        _announced.add(described)
+        logger.info("database %s", described)
 
 
 def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False,
-             trained_model: bool = True, hash: str | None = None) -> SimpleNamespace:
-    """Open (creating if needed) the schema ``schema_name`` and its tables.
+             trained_model: bool = True, hash: str | None = None, create: bool = True) -> SimpleNamespace:
+    """Open (creating if needed) the schema ``schema_name`` and its tables; ``create=False`` (for reading) creates
+    nothing and refuses a schema that does not exist (:class:`SchemaMissingError`).
 
     Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
     ``TrainedModel``, ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric``. Nothing connects at import time; this is where the connection is made.
@@ -84,11 +104,18 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     check_private_api()
     connection = connect()
     existing = schema_tables(connection, schema_name)
-    if ownership(connection, schema_name, existing) == "foreign":
+    owner = ownership(connection, schema_name, existing)
+    if owner == "new" and not create:
+        there = "there is no schema" if existing is None else "there are no tables in schema"
+        raise SchemaMissingError(f"{there} {schema_name} at {database_settings().describe()}: nothing has been added "
+                                 "to it yet (`add` creates it)")
+    if owner == "foreign":
         _refuse_foreign(schema_name, existing, allow_other_tables)
     context: dict = {}
-    schema = PipelineSchema(schema_name, context=context, connection=connection)
-    write_marker(connection, schema_name)
+    schema = PipelineSchema(schema_name, context=context, connection=connection, create_schema=create,
+                            create_tables=None if create else False)
+    if create:  # reading writes nothing, the marker included
+        write_marker(connection, schema_name)
     declare_tables(schema, context, hash or "typed")
     if trained_model:
         declare_trained_model(schema, context)

@@ -22,6 +22,7 @@ from ..dataset.trained_networks import trained_networks_from
 from ..nnfabrik_compat import get_all_parts
 from .jobs.callback import TrainingCallback
 from .jobs.checkpoints import CheckpointStore
+from .epoch_log import EpochLog
 from .jobs.live_progress import LiveProgress, never_fatal
 from .trained_networks import network_loader
 from .unit_results import unit_rows
@@ -174,7 +175,7 @@ class TrainedModelMethods:
             dataloaders, model, trainer = get_all_parts(
                 dataset_fn, dataset_config, model_fn, model_config, seed=seed, trainer_fn=trainer_fn
             )
-        logger.info("training %s", key)
+        logger.debug("training %s", key)
         # nnfabrik hands the trainer the job's key as uid
         score, output, model_state = trainer(
             model=model, dataloaders=dataloaders, seed=seed, uid=dict(key), cb=callback, **trainer_config
@@ -250,7 +251,7 @@ class TrainedModelMethods:
             on_heartbeat=heartbeat,
             on_checkpoint=never_fatal(store.save, "a checkpoint") if store else None,
             resume_from=store.latest() if store else None,
-            on_epoch=never_fatal(live.epoch, "live progress") if live is not None else None,
+            on_epoch=self._epoch_log(key, then=never_fatal(live.epoch, "live progress") if live is not None else None),
             stop=self.stop_request,
             on_call=self._pass_to_call_back,
             checkpoint_seconds=checkpoint_seconds if store else None,
@@ -258,6 +259,15 @@ class TrainedModelMethods:
         if live is not None:
             live.start(resumed_epoch=max((row["epoch"] for row in callback.epoch_rows), default=None))
         return callback
+
+    def _epoch_log(self, key: dict, then) -> EpochLog:
+        """The job's per-epoch progress line, labelled by its entries' comments (one query)."""
+        row = (self._configs() & key).to_dicts()[0]
+        labels = " / ".join(row[f"{kind}_comment"] or row[f"{kind}_hash"][:8] for kind in _KINDS)
+        config = row["trainer_config"] if isinstance(row["trainer_config"], dict) else {}
+        max_epochs = config.get("max_epochs")
+        return EpochLog(f"{labels} / seed {int(key['seed'])}", max_epochs if isinstance(max_epochs, int) else None,
+                        then=then)
 
     def call_back(self, uid=None, epoch=None, model=None, info=None) -> None:
         """nnfabrik's hook, called with what the trainer passes to ``cb(...)``; override it to act during training."""

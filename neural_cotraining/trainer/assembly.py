@@ -178,7 +178,7 @@ def trainer_arguments(
     scheduler = build_scheduler(
         plan.lr_scheduler, optimizer, plan.lr_scheduler_options, plan.max_epochs, plateau_mode=monitor[score_metric]
     )
-    logger.info(
+    logger.debug(  # detail: the pipeline logs one labelled line per epoch of a job
         "co-training %s on %s: tasks %s (main %s), cycler %s, weighting %s, monitor %s",
         uid if uid is not None else "a model", device, train_tasks, main_task, plan.cycler, loss_weighting, monitor,
     )

@@ -243,7 +243,8 @@ class CoTrainer:
         flat = flatten_metrics(metrics)
         summary = ", ".join(f"{key}={value:.4g}" for key, value in flat.items() if "/loss_weight" not in key)
         prefix = f"[{uid_label(self.uid)}] " if self.uid is not None else ""
-        logger.info("%sepoch %d/%d: %s", prefix, epoch, self.max_epochs, summary)
+        # every metric of every split: detail (the pipeline logs one short line per epoch of a job)
+        logger.debug("%sepoch %d/%d: %s", prefix, epoch, self.max_epochs, summary)
 
     def train(self) -> tuple[float, dict, dict[str, torch.Tensor]]:
         """Train until ``max_epochs`` or early stopping; returns ``(score, output, model_state)``.

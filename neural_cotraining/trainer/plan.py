@@ -15,8 +15,10 @@ from typing import Any
 
 from ..common.config_keys import check_config_keys
 from .cyclers import CYCLERS
+from .early_stopping import COMBINE_MODES
 from .keywords import check_int, check_number
 from .losses import LOSSES
+from .optimization import OPTIMIZERS, SCHEDULERS
 from .weighting import check_weighting_options
 from .weighting.likelihood import check_likelihood_options
 
@@ -78,11 +80,19 @@ class TrainerPlan:
             if not isinstance(values[name], bool):
                 raise ValueError(f"{name} must be true or false, got {values[name]!r}")
         CYCLERS.lookup(values["cycler"])
+        _check_choice("optimizer", values["optimizer"], OPTIMIZERS)
+        _check_choice("lr_scheduler", values["lr_scheduler"], SCHEDULERS, allow_none=True)
+        _check_choice("monitor_combine", values["monitor_combine"], COMBINE_MODES)
         values["loss_functions"] = _checked_loss_names(values["loss_functions"])
         values["loss_weighting_options"] = _checked_weighting(values["loss_weighting"],
                                                               values["loss_weighting_options"])
         values["monitor"] = _checked_monitor_keys(values["monitor"])
         return cls(**values)
+
+
+def _check_choice(name: str, value: Any, choices, allow_none: bool = False) -> None:
+    if not ((value is None and allow_none) or (isinstance(value, str) and value in choices)):
+        raise ValueError(f"unknown {name} {value!r}; choose one of {sorted(choices)}{' or None' if allow_none else ''}")
 
 
 def _checked_loss_names(loss_functions: Any) -> dict | None:

@@ -14,6 +14,8 @@ from neural_cotraining.pipeline.jobs.reservations import release_dead_reservatio
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(process)d %(name)s: %(message)s")
+    # the tests read each job's start ("training {key}", a DEBUG detail) from the log
+    logging.getLogger("neural_cotraining.pipeline.trained_model").setLevel(logging.DEBUG)
     allow_builder_modules("tests")
     tables = activate(sys.argv[1])
     orphan_timeout = float(sys.argv[2]) if len(sys.argv) > 2 else None

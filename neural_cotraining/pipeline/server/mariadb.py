@@ -74,7 +74,7 @@ def server_version(settings: DatabaseSettings | None = None) -> str:
     settings = settings or database_settings()
     state, detail = _probe(settings)
     if state != "ok":
-        raise ServerError(f"the database at {settings.describe()} does not answer: {detail}")
+        raise ServerError(f"the database at {settings.describe()} does not answer: {detail} ({settings.origin()})")
     return detail
 
 
@@ -151,7 +151,8 @@ def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float
     state, detail = _probe(settings)
     if state == "down":
         if not settings.is_local:
-            raise ServerError(f"the database at {settings.describe()} does not answer ({detail}); start it there")
+            raise ServerError(f"the database at {settings.describe()} does not answer ({detail}); start it there "
+                              f"({settings.origin()})")
         binary = _installed_server_binary()
         if binary is None:
             logger.info("no MariaDB server installed: installing Debian's mariadb-server")
@@ -167,14 +168,15 @@ def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float
             start_mariadb(binary, Path(data_dir), settings, MAX_ALLOWED_PACKET)
         state, detail = wait_until_up(_probe, settings, start_timeout)
         if state == "down":
-            raise ServerError(f"started {binary}, but {settings.describe()} still does not answer: {detail}")
+            raise ServerError(f"started {binary}, but {settings.describe()} still does not answer: {detail} "
+                              f"({settings.origin()})")
     if state == "denied":
         if not (settings.is_local and settings.user == "root" and settings.password == ""):
-            raise ServerError(f"the database at {settings.describe()} refused the credentials: {detail}")
+            raise ServerError(f"the database at {settings.describe()} refused the credentials: {detail} ({settings.origin()})")
         logger.info("enabling password-less root login over TCP on the local server")
         _enable_root_over_tcp(mariadb_socket(Path(data_dir)) if data_dir is not None else None)
         state, detail = _probe(settings)
         if state != "ok":
-            raise ServerError(f"the database at {settings.describe()} still refuses root: {detail}")
+            raise ServerError(f"the database at {settings.describe()} still refuses root: {detail} ({settings.origin()})")
     _raise_packet_limit(settings)
     return detail

@@ -64,7 +64,8 @@ def ensure_postgres(settings: DatabaseSettings, start_timeout: float = 60.0, dat
         return detail
     default_account = settings.is_local and settings.user == "postgres" and settings.password == ""
     if not settings.is_local or (state == "denied" and not default_account):
-        raise ServerError(f"the database at {settings.describe()} does not answer or refuses the credentials: {detail}")
+        raise ServerError(f"the database at {settings.describe()} does not answer or refuses the credentials: {detail} "
+                          f"({settings.origin()})")
     if not _clusters():
         logger.info("no PostgreSQL cluster installed: installing Debian's postgresql")
         install_debian_package("postgresql", "PostgreSQL")
@@ -76,5 +77,6 @@ def ensure_postgres(settings: DatabaseSettings, start_timeout: float = 60.0, dat
             raise ServerError(f"starting PostgreSQL {version} failed: {result.stderr.strip()[-2000:]}")
     state, detail = wait_until_up(_probe, settings, start_timeout)
     if state != "ok":
-        raise ServerError(f"started PostgreSQL, but {settings.describe()} still does not answer: {detail}")
+        raise ServerError(f"started PostgreSQL, but {settings.describe()} still does not answer: {detail} "
+                          f"({settings.origin()})")
     return detail

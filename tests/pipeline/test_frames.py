@@ -1,0 +1,63 @@
+"""Results in Python: ``neural_cotraining.results`` / ``curves`` give labelled DataFrames for an experiment file, and
+for a schema without one (labels from the entries' comments); reading creates nothing."""
+
+import pandas as pd
+import pytest
+
+import neural_cotraining
+from neural_cotraining.cli import main
+from neural_cotraining.pipeline import SchemaMissingError
+
+
+@pytest.fixture
+def trained(tmp_path, schema_name, monkeypatch, capsys):
+    monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
+    path = tmp_path / "experiment.yaml"
+    path.write_text(f"""
+schema: {schema_name}
+builder_modules: [tests]
+seeds: [1, 2]
+datasets:
+  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
+models:
+  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}, comment: a 4-unit MLP}}
+trainers:
+  sgd: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2}}}}
+""")
+    assert main(["-q", "populate", str(path), "--add"]) == 0
+    capsys.readouterr()
+    yield path
+    from neural_cotraining.pipeline import activate
+
+    activate(schema_name).schema.drop(prompt=False)
+
+
+@pytest.mark.db
+def test_results_and_curves_of_an_experiment_file_are_labelled_frames(trained):
+    table = neural_cotraining.results(trained)
+    assert isinstance(table, pd.DataFrame)
+    assert table[["dataset", "model", "trainer", "seed"]].values.tolist() == [
+        ["small", "linear", "sgd", 1], ["small", "linear", "sgd", 2]]
+    assert table["score"].notna().all()
+
+    curves = neural_cotraining.curves(str(trained))
+    assert list(curves.columns) == ["dataset", "model", "trainer", "seed", "epoch", "split", "task", "metric", "value",
+                                    "running"]
+    # 2 seeds x 2 epochs x (train, validation) x one mse each
+    assert len(curves) == 8 and set(curves["metric"]) == {"mse"} and not curves["running"].any()
+    validation = curves[(curves["split"] == "validation") & (curves["seed"] == 1)]
+    assert validation["epoch"].tolist() == [0, 1]
+
+
+@pytest.mark.db
+def test_a_schema_without_a_file_is_labelled_by_the_entries_comments(trained, schema_name):
+    table = neural_cotraining.results(schema=schema_name)
+    assert table[["dataset", "model", "trainer"]].drop_duplicates().values.tolist() == [["small", "a 4-unit MLP", "sgd"]]
+    assert sorted(table["seed"]) == [1, 2]
+    assert table["score"].tolist() == neural_cotraining.results(trained)["score"].tolist()
+
+
+@pytest.mark.db
+def test_reading_a_schema_that_does_not_exist_creates_nothing(schema_name):
+    with pytest.raises(SchemaMissingError, match=f"there is no schema {schema_name}"):
+        neural_cotraining.results(schema=schema_name)

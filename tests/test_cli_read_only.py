@@ -1,0 +1,43 @@
+"""Commands that only read (status, results, plot, watch, errors) on a schema that does not exist: one line on
+stderr, a nonzero exit, and no schema created."""
+
+import pytest
+
+from neural_cotraining.cli import main
+
+READ_ONLY = [["status"], ["results"], ["plot", "--output", "{tmp}/plots"], ["watch", "--times", "1"],
+             ["errors"]]
+
+
+def _schema_exists(name: str) -> bool:
+    from neural_cotraining.pipeline import connect
+
+    connection = connect()
+    return bool(connection.query(connection.adapter.schema_exists_sql(name)).rowcount)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("command", READ_ONLY, ids=lambda command: command[0])
+def test_a_read_only_command_on_a_missing_schema_creates_nothing(command, schema_name, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
+    experiment = tmp_path / "experiment.yaml"
+    experiment.write_text(f"""
+schema: {schema_name}
+builder_modules: [tests]
+seeds: [1]
+datasets:
+  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
+models:
+  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
+trainers:
+  sgd: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2}}}}
+""")
+    arguments = [command[0], str(experiment), *(part.format(tmp=tmp_path) for part in command[1:])]
+    code = main(["-q", *arguments])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert err == (f"error: there is no schema {schema_name} at mysql://root@127.0.0.1:3306: nothing has been added "
+                   "to it yet (`add` creates it)\n")
+    assert not _schema_exists(schema_name)
+    assert not (tmp_path / "plots").exists()
