@@ -13,8 +13,8 @@ Contract:
 - ``drop_plan(name)`` lists what ``drop_schema(name)`` would remove (tables, rows); both refuse non-pipeline schemas.
 - ``TrainedModelBase`` and ``ScoringBase`` (``pipeline.templates``): base classes for the user's own trained-model
   variants and for computed tables downstream of a trained-model table.
-- nnfabrik's other templates: ``TrainedModelChkptBase`` and ``my_checkpoint`` (``templates_checkpoint``: the
-  ``call_back(uid, epoch, model, state)`` checkpoint protocol) and ``experiments_table`` (``templates_experiments``:
+- nnfabrik's other templates: ``TrainedModelChkptBase`` and ``my_checkpoint`` (``templates.checkpoint``: the
+  ``call_back(uid, epoch, model, state)`` checkpoint protocol) and ``experiments_table`` (``templates.experiments``:
   nnfabrik's ``Experiments``). ``activate(name, trained_model=False)`` leaves ``TrainedModel`` to the lab; its
   ``schema`` (``pipeline_schema``) refuses a lab's class named like one of activate's tables. docs/nnfabrik.md.
 - ``LongLivedWorker`` (``jobs.long_lived_worker``): trains jobs until idle or stopped by SIGTERM/SIGINT, which

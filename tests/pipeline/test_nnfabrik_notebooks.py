@@ -127,7 +127,7 @@ def test_nnfabrik_example_notebook_runs_cell_by_cell(notebook):
 CHECKPOINT_EXAMPLE = [
     (1, SETUP),
     (3, """
-from neural_cotraining.pipeline.templates_checkpoint import TrainedModelChkptBase, my_checkpoint  # changed: from nnfabrik.templates.checkpoint
+from neural_cotraining.pipeline.templates.checkpoint import TrainedModelChkptBase, my_checkpoint  # changed: from nnfabrik.templates.checkpoint
 
 Checkpoint = my_checkpoint(nnfabrik)
 
@@ -409,7 +409,7 @@ def lab_tables(tables):
     import torch
 
     from neural_cotraining.pipeline import TrainedModelBase
-    from neural_cotraining.pipeline.templates_experiments import experiments_table
+    from neural_cotraining.pipeline.templates.experiments import experiments_table
 
     schema = tables.schema
 

@@ -12,8 +12,8 @@ SCRIPT = """
 import json, sys, tempfile
 import torch
 from neural_cotraining.pipeline import activate
-from neural_cotraining.pipeline.templates_checkpoint import my_checkpoint
-from neural_cotraining.pipeline.templates_experiments import experiments_table
+from neural_cotraining.pipeline.templates.checkpoint import my_checkpoint
+from neural_cotraining.pipeline.templates.experiments import experiments_table
 from tests.pipeline.test_templates_checkpoint import add_entries, chkpt_table, weights
 torch.set_num_threads(1)
 tables = activate(sys.argv[1], trained_model=False)

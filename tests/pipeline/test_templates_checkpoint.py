@@ -7,7 +7,7 @@ import signal
 import pytest
 import torch
 
-from neural_cotraining.pipeline.templates_checkpoint import (
+from neural_cotraining.pipeline.templates.checkpoint import (
     CheckpointRestoreError,
     TrainedModelChkptBase,
     my_checkpoint,

@@ -40,7 +40,7 @@ from typing import Any
 import datajoint as dj
 import torch
 
-from .templates import TrainedModelBase, find_table
+from .base import TrainedModelBase, find_table
 
 __all__ = ["my_checkpoint", "TrainedModelChkptBase", "CheckpointRestoreError", "CHECKPOINT_TABLE_NAME"]
 

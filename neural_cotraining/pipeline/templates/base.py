@@ -42,8 +42,8 @@ from typing import Any
 
 import datajoint as dj
 
-from .tables import EpochMetricPart, ModelStatePart, UnitResultPart, trained_model_definition
-from .trained_model import TrainedModelMethods
+from ..tables import EpochMetricPart, ModelStatePart, UnitResultPart, trained_model_definition
+from ..trained_model import TrainedModelMethods
 
 __all__ = ["TrainedModelBase", "ScoringBase", "declare_trained_model", "find_table"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import datajoint as dj
 
-from .templates import find_table
+from .base import find_table
 
 __all__ = ["experiments_table"]
 
