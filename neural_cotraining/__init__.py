@@ -23,7 +23,7 @@ def results(experiment=None, *, schema: str | None = None):
     >>> import neural_cotraining
     >>> table = neural_cotraining.results("configs/demo.yaml")  # doctest: +SKIP
     """
-    from .pipeline.frames import results as read
+    from .pipeline.reports.frames import results as read
 
     return read(experiment, schema=schema)
 
@@ -31,6 +31,6 @@ def results(experiment=None, *, schema: str | None = None):
 def curves(experiment=None, *, schema: str | None = None):
     """Per-epoch metrics of an experiment's jobs as a long-format pandas DataFrame (labels, ``seed``, ``epoch``,
     ``split``, ``task``, ``metric``, ``value``, ``running``); arguments as :func:`results`."""
-    from .pipeline.frames import curves as read
+    from .pipeline.reports.frames import curves as read
 
     return read(experiment, schema=schema)

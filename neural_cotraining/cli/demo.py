@@ -41,7 +41,8 @@ def _demo(arguments: argparse.Namespace) -> int:
     from ..configs import experiment_from_dict
     from ..demo.report import STUDIES, write_summary
     from ..pipeline import activate, database_settings, ensure_server
-    from ..pipeline.experiments import add_experiment, experiment_keys, results_table
+    from ..pipeline.experiments import add_experiment, experiment_keys
+    from ..pipeline.reports.results import results_table
 
     started = time.monotonic()
     settings = database_settings()

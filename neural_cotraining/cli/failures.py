@@ -12,7 +12,7 @@ __all__ = ["add_commands"]
 
 
 def _failed(arguments: argparse.Namespace):
-    from ..pipeline.failures import failed_jobs
+    from ..pipeline.reports.failures import failed_jobs
 
     opened = open_experiment(arguments, reading=True)
     return opened.tables, opened.keys(), failed_jobs(opened.tables, opened.keys())
@@ -33,7 +33,7 @@ def _errors(arguments: argparse.Namespace) -> int:
 
 
 def _retry(arguments: argparse.Namespace) -> int:
-    from ..pipeline.failures import retry_jobs, select_jobs
+    from ..pipeline.reports.failures import retry_jobs, select_jobs
 
     if bool(arguments.all) == bool(arguments.labels):
         raise CommandError("name the failed jobs to retry by their labels (e.g. `broken seed=2`), or give --all")

@@ -42,7 +42,8 @@ def results_command(arguments: argparse.Namespace) -> int:
 
 
 def plot_command(arguments: argparse.Namespace) -> int:
-    from ..pipeline.experiments import epoch_table, live_epoch_table
+    from ..pipeline.reports.results import epoch_table
+    from ..pipeline.reports.status import live_epoch_table
     from .curves import plot_epoch_curves
 
     opened = open_experiment(arguments, reading=True)

@@ -82,7 +82,8 @@ def _worker(arguments: argparse.Namespace) -> int:
 
 def _watch(arguments: argparse.Namespace) -> int:
     _check_seconds("--interval", arguments.interval, strict=True)
-    from ..pipeline.experiments import job_status, schema_keys
+    from ..pipeline.experiments import schema_keys
+    from ..pipeline.reports.status import job_status
 
     tables, keys = _tables_and_keys(arguments, reading=True)
     keys = schema_keys(tables) if keys is None else keys

@@ -1,6 +1,6 @@
 """Comparing experimental conditions over seeds the way the field judges a result: per-seed paired differences.
 
-Rows are the pipeline's results (``pipeline.experiments.results_table``: one row per trained model, labelled with
+Rows are the pipeline's results (``pipeline.reports.results.results_table``: one row per trained model, labelled with
 its dataset/model/trainer labels and seed, holding the final metrics). A *condition* is one label combination,
 named by a label (e.g. the dataset label). Conditions trained on the same seeds are compared seed by seed: the
 difference ``a - b`` on each seed, its mean and standard deviation, and in how many seeds it has one sign. With n

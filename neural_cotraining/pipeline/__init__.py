@@ -16,16 +16,17 @@ Contract:
 - nnfabrik's other templates: ``TrainedModelChkptBase`` and ``my_checkpoint`` (``templates.checkpoint``: the
   ``call_back(uid, epoch, model, state)`` checkpoint protocol) and ``experiments_table`` (``templates.experiments``:
   nnfabrik's ``Experiments``). ``activate(name, trained_model=False)`` leaves ``TrainedModel`` to the lab; its
-  ``schema`` (``pipeline_schema``) refuses a lab's class named like one of activate's tables. docs/nnfabrik.md.
+  ``schema`` (``schema_rules.class_binding``) refuses a lab's class named like one of activate's tables. docs/nnfabrik.md.
 - ``LongLivedWorker`` (``jobs.long_lived_worker``): trains jobs until idle or stopped by SIGTERM/SIGINT, which
   checkpoints the epoch in progress and hands the job back to the queue (``jobs.stopping``).
 - ``ensure_server()`` (``server``) makes a local MariaDB or PostgreSQL answer (start / install / packet size).
 
-Layout: ``schema`` (connect, activate, drop) and ``schema_guard`` (what is ours); ``tables`` (every table, in
-dependency order); ``entries`` (add_entry & co.); ``trained_model`` (the make) and ``templates`` (the user's own
-trained-model and scoring tables); ``experiments`` (an experiment file's entries, jobs, status and results);
-``jobs/`` (reservations, long-lived workers, stopping, the trainer's callback, checkpoints, live progress);
-``server/`` (local database starters); ``_datajoint`` (every private DataJoint touch).
+Layout: ``schema`` (connect, activate, drop); ``schema_rules/`` (what is ours: guard, marker, hash scheme, class
+binding); ``tables`` (every table, in dependency order); ``entries`` (add_entry & co.); ``experiments`` (an experiment
+file's entries and jobs) and ``opened`` (one experiment opened once); ``trained_model`` (the make) and ``templates``
+(the user's own trained-model and scoring tables); ``reports/`` (status, results, labelled frames, failures);
+``jobs/`` (reservations, long-lived workers, stopping, the trainer's callback, checkpoints, live progress, the epoch
+log line); ``server/`` (local database starters); ``_datajoint`` (every private DataJoint touch).
 """
 
 import warnings
@@ -44,7 +45,7 @@ from .schema import (  # noqa: E402
     drop_plan,
     drop_schema,
 )
-from .schema_guard import ForeignSchemaError  # noqa: E402
+from .schema_rules.guard import ForeignSchemaError  # noqa: E402
 from .server import ServerError, ensure_server, server_version  # noqa: E402
 from .settings import DatabaseSettings, database_settings  # noqa: E402
 from .trained_model import BrokenResultError, deserialize_state, serialize_state  # noqa: E402

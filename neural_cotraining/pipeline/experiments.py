@@ -1,4 +1,4 @@
-"""An experiment file's entries in the database, its jobs and its results."""
+"""An experiment file's entries in the database and its jobs (their keys, labelled as the file labels them)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ from ..registry import allow_builder_modules, check_entry, stored_names
 from ..configs.experiment import Experiment
 from .entry_limits import check_entry_fits, check_seeds_fit
 
-__all__ = [
-    "add_experiment", "check_experiment", "experiment_keys", "job_states", "job_status", "results_table", "epoch_table",
-    "live_table", "live_epoch_table", "schema_keys",
-]
+__all__ = ["add_experiment", "check_experiment", "experiment_keys", "schema_keys"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,145 +111,4 @@ def schema_keys(tables: SimpleNamespace) -> list[dict]:
         {"labels": {kind: labels[kind, key[f"{kind}_hash"]] for kind in _KIND_TABLES},
          "key": {name: from_numpy(value) for name, value in key.items()}}
         for key in tables.TrainedModel().key_source.keys()
-    ]
-
-
-def _rows_per_job(table, keys: list[dict], order_by: str | None = None) -> list[tuple[dict, list[dict]]]:
-    """``[(job, its rows of table)]`` in the order of ``keys``, read with one query."""
-    if not keys:
-        return []
-    names = sorted(keys[0]["key"])
-    grouped: dict = {}
-    for row in (table & [job["key"] for job in keys]).to_dicts(order_by=order_by):
-        grouped.setdefault(tuple(from_numpy(row[name]) for name in names), []).append(row)
-    return [(job, grouped.get(tuple(job["key"][name] for name in names), [])) for job in keys]
-
-
-def job_states(tables: SimpleNamespace, keys: list[dict]) -> list[tuple[dict, str, dict]]:
-    """``[(job, state, its row in the jobs table or {})]`` for ``keys``, each job once: ``done`` (trained, whatever
-    stale queue row it has), else its queue status (``reserved``, ``pending``, ``error``), else ``not_started``."""
-    trained = tables.TrainedModel()
-    done = {id(job) for job, rows in _rows_per_job(trained.proj(), keys) if rows}
-    queue = _queue_rows(tables, keys)
-    states = []
-    for job in keys:
-        row = queue.get(id(job), {})
-        if id(job) in done:
-            state = "done"
-        else:
-            state = row.get("status") if row.get("status") in ("reserved", "pending", "error") else "not_started"
-        states.append((job, state, row))
-    return states
-
-
-def job_status(tables: SimpleNamespace, keys: list[dict]) -> dict:
-    """Counts of done / pending / reserved / error / not started jobs among ``keys`` (each job counted once, so they
-    sum to the total), with the failed jobs' error messages, and the latest checkpoint epoch of each job that has
-    one (in progress, or interrupted and waiting to resume)."""
-    status = dict.fromkeys(("done", "pending", "reserved", "error", "not_started"), 0)
-    errors = []
-    for job, state, row in job_states(tables, keys):
-        status[state] += 1
-        if state == "error":
-            errors.append({**job["labels"], "seed": job["key"]["seed"], "error": row["error_message"]})
-    status["total"] = len(keys)
-    running = []
-    for job, rows in _rows_per_job(tables.Checkpoint().proj(), keys):  # in progress or interrupted: how far
-        if rows:
-            epoch = max(int(row["epoch"]) for row in rows)
-            running.append({**job["labels"], "seed": job["key"]["seed"], "checkpoint_epoch": epoch})
-    status["checkpointed"] = running
-    status["live"] = live_table(tables, keys)
-    status["errors"] = errors
-    return status
-
-
-def _flatten_final(output: dict) -> dict:
-    flat = {}
-    final = output.get("final", {}) if isinstance(output, dict) else {}
-    for split, tasks in final.items():
-        for task, metrics in tasks.items():
-            for metric, value in metrics.items():
-                flat[f"{split}/{task}/{metric}"] = value
-    return flat
-
-
-def results_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
-    """One row per trained model among ``keys``: labels, seed, score and the final metrics per split."""
-    rows = []
-    for job, found in _rows_per_job(tables.TrainedModel(), keys):
-        for row in found:
-            output = row["output"] if isinstance(row["output"], dict) else {}
-            rows.append(
-                {
-                    **job["labels"],
-                    "seed": int(row["seed"]),
-                    "score": float(row["score"]),
-                    "best_epoch": output.get("best_epoch"),
-                    **_flatten_final(output),
-                }
-            )
-    return rows
-
-
-def epoch_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
-    """Per-epoch metric rows of the trained models among ``keys``, labelled."""
-    columns = ("epoch", "split", "task", "metric", "value")
-    return [
-        {**job["labels"], "seed": int(row["seed"]), **{column: row[column] for column in columns}}
-        for job, found in _rows_per_job(tables.TrainedModel.EpochMetric(), keys, order_by="epoch")
-        for row in found
-    ]
-
-
-_QUEUE_STATES = {"reserved": "running", "pending": "waiting to resume", "error": "failed"}
-
-
-def _queue_rows(tables: SimpleNamespace, keys: list[dict]) -> dict:
-    """{id(job): its row in the jobs table} for the jobs among ``keys`` that have a queue entry."""
-    jobs = tables.TrainedModel().jobs
-    return {id(job): rows[0] for job, rows in _rows_per_job(jobs, keys) if rows} if jobs.is_declared else {}
-
-
-def live_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
-    """One labelled row per live job among ``keys``: training now (reserved in the queue; epoch 0 until its first
-    epoch is reported) or interrupted (live rows left, waiting to resume or failed), with state, epoch of
-    ``max_epochs``, the best score so far and its epoch, time per epoch and left (:mod:`.progress`), the latest
-    validation metrics, last heartbeat and worker."""
-    from .progress import live_progress
-
-    queue = _queue_rows(tables, keys)
-    live = {id(job): rows[0] for job, rows in _rows_per_job(tables.LiveJob(), keys) if rows}
-    # a stored job is done, whatever a (stale) live or queue row says
-    done = {id(job) for job, rows in _rows_per_job(tables.TrainedModel().proj(), keys) if rows}
-    progress = live_progress(tables, [(job, live[id(job)]) for job in keys if id(job) in live], _rows_per_job)
-    table = []
-    for job in keys:
-        if id(job) in done:
-            continue
-        row, queued = live.get(id(job)), queue.get(id(job), {})
-        status = queued.get("status")
-        if row is None and status != "reserved":
-            continue
-        table.append({
-            **job["labels"], "seed": job["key"]["seed"],
-            "state": _QUEUE_STATES.get(status, "stopped"),
-            "epoch": int(row["epoch"]) if row else 0,
-            **progress.get(id(job), {"best_score": None}),
-            "heartbeat": str(row["heartbeat_ts"] if row else queued["reserved_time"]),
-            "worker": row["worker"] if row else f"{queued['host']}:{queued['pid']}",
-        })
-    return table
-
-
-def live_epoch_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
-    """Per-epoch metric rows so far of the unfinished jobs among ``keys`` (training, or waiting to resume; not
-    failed ones), labelled as ``epoch_table``'s, plus ``running: True``."""
-    columns = ("epoch", "split", "task", "metric", "value")
-    queue = _queue_rows(tables, keys)
-    return [
-        {**job["labels"], "seed": int(row["seed"]), **{column: row[column] for column in columns}, "running": True}
-        for job, found in _rows_per_job(tables.LiveEpochMetric(), keys, order_by="epoch")
-        if queue.get(id(job), {}).get("status") != "error"
-        for row in found
     ]

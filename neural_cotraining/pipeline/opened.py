@@ -13,7 +13,9 @@ from types import SimpleNamespace
 
 from ..configs.experiment import Experiment
 from ..registry import allow_builder_modules
-from .experiments import add_experiment, experiment_keys, job_status, results_table
+from .experiments import add_experiment, experiment_keys
+from .reports.results import results_table
+from .reports.status import job_status
 
 __all__ = ["OpenedExperiment", "open_experiment"]
 

@@ -8,17 +8,17 @@ from types import SimpleNamespace
 import datajoint as dj
 
 from ._datajoint import check_private_api
-from .hash_scheme import apply_hash_scheme, check_scheme_name
-from .schema_guard import (
+from .schema_rules.hash_scheme import apply_hash_scheme, check_scheme_name
+from .schema_rules.guard import (
     ForeignSchemaError,
     check_schema_name,
     refuse_system_schema,
     schema_tables,
     table_row_counts,
 )
-from .pipeline_schema import PipelineSchema
+from .schema_rules.class_binding import PipelineSchema
 from ._datajoint import install_connection_timeouts
-from .schema_ownership import ownership, referencing_schemas, write_marker
+from .schema_rules.marker import ownership, referencing_schemas, write_marker
 from .settings import database_settings
 from .tables import TABLE_NAMES, TABLE_NAMES_IN_DATABASE, declare_tables
 from .templates import declare_trained_model
@@ -87,16 +87,16 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
     ``TrainedModel``, ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric``. Nothing connects at import time; this is where the connection is made.
     With ``trained_model=False`` there is no ``TrainedModel``: a lab declares its own (``TrainedModelBase``) in
-    ``schema``, which refuses a class named like a table declared here (see :mod:`.pipeline_schema`).
+    ``schema``, which refuses a class named like a table declared here (see :mod:`.schema_rules.class_binding`).
     Refuses the server's system schemas, and a schema holding tables that the pipeline did not make, before
     declaring anything in it, unless ``allow_other_tables`` and none of them bears a pipeline table's name (see
-    :mod:`.schema_guard`, :mod:`.schema_ownership`); marks the schema as the pipeline's before declaring tables.
+    :mod:`.schema_rules.guard`, :mod:`.schema_rules.marker`); marks the schema as the pipeline's before declaring tables.
     A schema made by an older version that lacks columns added since is refused with the reason, or brought up to
     date with ``upgrade=True`` (the columns are added with their defaults; nothing else changes).
 
     ``hash`` picks the config hash of a new schema: ``"typed"`` (the default, :func:`..hashing.make_hash`) or
     ``"nnfabrik"`` (nnfabrik's own, to agree with tables nnfabrik filled). The schema records it; ``None`` uses
-    the recorded one, and naming another than the recorded one is refused (:mod:`.hash_scheme`).
+    the recorded one, and naming another than the recorded one is refused (:mod:`.schema_rules.hash_scheme`).
     """
     check_schema_name(schema_name)
     check_scheme_name(hash)

@@ -27,7 +27,7 @@ import datajoint as dj
 
 from .entry_limits import COMMENT_LENGTH, FN_LENGTH
 from .entries import DatasetEntries, FabrikantEntries, ModelEntries, TrainerEntries
-from .hash_scheme import hash_column_comment
+from .schema_rules.hash_scheme import hash_column_comment
 
 __all__ = ["TABLE_NAMES", "TABLE_NAMES_IN_DATABASE", "declare_tables", "trained_model_definition", "ModelStatePart",
            "EpochMetricPart", "UnitResultPart"]
@@ -148,7 +148,7 @@ def _config_table(kind: str, fabrikant: type, context: dict, hash_scheme: str) -
 
 def declare_tables(schema: dj.Schema, context: dict, hash_scheme: str = "typed") -> None:
     """Declare every table but ``TrainedModel`` in ``schema``; ``context`` is its declaration namespace and is filled
-    here. ``hash_scheme`` goes into the hash columns' comments of tables declared now (see :mod:`.hash_scheme`)."""
+    here. ``hash_scheme`` goes into the hash columns' comments of tables declared now (see :mod:`.schema_rules.hash_scheme`)."""
 
     class Fabrikant(FabrikantEntries, dj.Manual):
         definition = """
@@ -220,7 +220,7 @@ TABLE_NAMES = (
     "Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel", "Checkpoint", "LiveJob", "LiveEpochMetric"
 )
 # what activate declares, as the database names them (a schema holding one of these that the pipeline did not
-# make is never used: see schema_ownership)
+# make is never used: see schema_rules.marker)
 TABLE_NAMES_IN_DATABASE = (
     "fabrikant", "seed", "dataset", "model", "trainer", "checkpoint", "live_job", "live_epoch_metric", "__trained_model",
     "__trained_model__model_state", "__trained_model__epoch_metric", "__trained_model__unit_result",

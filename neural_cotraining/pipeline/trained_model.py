@@ -22,7 +22,7 @@ from ..dataset.trained_networks import trained_networks_from
 from ..nnfabrik_compat import get_all_parts
 from .jobs.callback import TrainingCallback
 from .jobs.checkpoints import CheckpointStore
-from .epoch_log import EpochLog
+from .jobs.epoch_log import EpochLog
 from .jobs.live_progress import LiveProgress, never_fatal
 from .trained_networks import network_loader
 from .unit_results import unit_rows

@@ -13,7 +13,7 @@ import torch
 
 from neural_cotraining.registry import BUILDER_MODULES_ENV
 from neural_cotraining.pipeline import TrainedModelBase, activate
-from neural_cotraining.pipeline.pipeline_schema import TableNameTakenError, definition_attributes
+from neural_cotraining.pipeline.schema_rules.class_binding import TableNameTakenError, definition_attributes
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_torch_thread")]
 

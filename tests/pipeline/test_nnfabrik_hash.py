@@ -12,7 +12,7 @@ from neural_cotraining.configs import experiment_from_dict
 from neural_cotraining.pipeline import activate
 from neural_cotraining.pipeline.entries import HashCollisionWarning
 from neural_cotraining.pipeline.experiments import add_experiment
-from neural_cotraining.pipeline.hash_scheme import HashSchemeError
+from neural_cotraining.pipeline.schema_rules.hash_scheme import HashSchemeError
 
 REGRESSION = "tests.pipeline.tiny_builders.random_regression"
 NNFABRIK_BATCH_SIZE_64 = "9aee736870714f8b7c3cc084087ce886"  # nnfabrik's make_hash(dict(batch_size=64))

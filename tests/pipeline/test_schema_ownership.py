@@ -6,7 +6,7 @@ import pytest
 
 from neural_cotraining.cli import main
 from neural_cotraining.pipeline import ForeignSchemaError, SchemaOutdatedError, activate, drop_plan, drop_schema
-from neural_cotraining.pipeline.schema_ownership import MARKER_TABLE
+from neural_cotraining.pipeline.schema_rules.marker import MARKER_TABLE
 
 pytestmark = pytest.mark.db
 

@@ -11,7 +11,7 @@ import pytest
 
 from neural_cotraining.cli import main
 from neural_cotraining.pipeline import activate, connect
-from neural_cotraining.pipeline.schema_guard import schema_tables
+from neural_cotraining.pipeline.schema_rules.guard import schema_tables
 from neural_cotraining.search.search_file import load_search_file
 
 ROOT = Path(__file__).resolve().parents[2]

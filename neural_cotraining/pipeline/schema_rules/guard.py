@@ -5,7 +5,7 @@
   ...) and ``public``, which exists in every database and holds whatever was created without a schema name, so it is
   never a pipeline's alone.
 - A schema is the pipeline's when ``activate`` marked it, or it holds the pipeline's tables as versions before the
-  marker made them (:mod:`.schema_ownership`). ``activate`` refuses any other schema that holds tables (a
+  marker made them (:mod:`.marker`). ``activate`` refuses any other schema that holds tables (a
   colleague's data) unless told to add the pipeline's tables beside them, and never uses tables named as the
   pipeline's that it did not make; ``drop`` refuses any schema that is not the pipeline's and never creates anything.
 """

@@ -17,8 +17,8 @@ import inspect
 import math
 from types import SimpleNamespace
 
-from ..registry import resolve_builder
-from ..trainer.metrics import METRIC_MODES
+from ...registry import resolve_builder
+from ...trainer.metrics import METRIC_MODES
 
 __all__ = ["live_progress", "best_in_rows"]
 
@@ -68,7 +68,7 @@ def _resumed_epoch(checkpoints: list[dict], started) -> int:
 
 def live_progress(tables: SimpleNamespace, jobs: list[tuple[dict, dict]], rows_per_job) -> dict:
     """{id(job): progress} for ``jobs`` (``[(job, its LiveJob row)]``); ``rows_per_job(table, keys)`` reads
-    per-job rows in one query (``experiments._rows_per_job``)."""
+    per-job rows in one query (``rows.rows_per_job``)."""
     if not jobs:
         return {}
     keys = [job for job, _ in jobs]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ..hashing import HASH_SCHEMES
+from ...hashing import HASH_SCHEMES
 
 __all__ = ["HashSchemeError", "hash_column_comment", "check_scheme_name", "recorded_scheme", "apply_hash_scheme"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from .experiments import job_states
+from .status import job_states
 
 __all__ = ["failed_jobs", "select_jobs", "retry_jobs"]
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .experiments import epoch_table, live_epoch_table, results_table, schema_keys
+from ..experiments import schema_keys
+from .results import epoch_table, results_table
+from .status import live_epoch_table
 
 __all__ = ["results", "curves"]
 
@@ -20,8 +22,8 @@ _CURVE_COLUMNS = [*_LABELS, "epoch", "split", "task", "metric", "value", "runnin
 
 def _jobs(experiment, schema: str | None):
     """(tables, labelled job keys) of an experiment (a file's path or a loaded ``Experiment``) or a whole schema."""
-    from .opened import open_experiment
-    from .schema import activate
+    from ..opened import open_experiment
+    from ..schema import activate
 
     if experiment is None:
         if not schema:
