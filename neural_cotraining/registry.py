@@ -6,10 +6,12 @@ Builder names read out of the database ("package.module.function") are code to r
 - ``neural_cotraining`` itself, always;
 - prefixes listed (comma- or colon-separated) in the environment variable ``NEURAL_COTRAINING_BUILDER_MODULES``;
 - prefixes listed under ``"builder_modules"`` in the JSON file named by ``NEURAL_COTRAINING_CONFIG``;
-- prefixes registered at run time with :func:`allow_builder_modules`.
+- prefixes registered at run time with :func:`allow_builder_modules` (an experiment file's ``builder_modules``,
+  or those an added experiment recorded in the database, which :func:`check_recorded_module` checks first).
 
 A prefix allows that module and its submodules (``my_lab`` allows ``my_lab.models`` but not ``my_labx``).
-The module is checked before anything is imported.
+The module is checked before anything is imported, and the function found must be defined there: a name that a
+module merely imports (``my_lab.utils.run`` where ``utils`` says ``from subprocess import run``) does not resolve.
 
 Inside ``neural_cotraining`` a builder is named by registration, not by the file it lives in (as timm's
 ``@register_model``): :func:`register_builder` records each shipped builder under one canonical name,
@@ -33,6 +35,7 @@ import inspect
 import json
 import os
 import re
+import sys
 from typing import Any, Callable, Iterable
 
 from .common import config_keys
@@ -49,6 +52,7 @@ __all__ = [
     "checks_config",
     "allow_builder_modules",
     "allowed_module_prefixes",
+    "check_recorded_module",
     "resolve_builder",
     "check_config",
     "check_entry",
@@ -180,6 +184,25 @@ def allow_builder_modules(*prefixes: str) -> None:
             _runtime_prefixes.append(prefix)
 
 
+# what a module prefix read from the database may never be: the standard library and the interpreter's own
+# modules run anything, and a private or ``__main__`` module is no lab's builder package
+_NEVER_RECORDED = frozenset(sys.stdlib_module_names) | frozenset(sys.builtin_module_names)
+
+
+def check_recorded_module(name: object, where: str = "builder module") -> str:
+    """``name`` if it may be allowed as a builder module prefix read from the database (untrusted): a dotted
+    identifier, not the standard library, ``builtins`` or a private top-level module; raises
+    :class:`DisallowedBuilderError` in one line naming ``where`` otherwise."""
+    if not isinstance(name, str) or not re.fullmatch(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*", name):
+        raise DisallowedBuilderError(f"{where}: {name!r} is not a dotted module name; refused")
+    top = name.split(".", 1)[0]
+    if top in _NEVER_RECORDED:
+        raise DisallowedBuilderError(f"{where}: {name!r} is part of Python's standard library; refused")
+    if top.startswith("_"):
+        raise DisallowedBuilderError(f"{where}: {name!r} is a private or __main__ module; refused")
+    return name
+
+
 def allowed_module_prefixes() -> list[str]:
     """Every allowed module prefix, ours first."""
     prefixes = [_OWN_PACKAGE]
@@ -220,8 +243,15 @@ def resolve_builder(name: str) -> Callable:
     function = getattr(module, function_name, None)
     if function is None:
         raise BuilderError(f"builder {name!r}: module {module_name!r} has no attribute {function_name!r}")
-    if not callable(function) or inspect.isclass(function):
+    if not inspect.isfunction(function):
         raise BuilderError(f"builder {name!r} is a {type(function).__name__}, not a function")
+    # a name an allowed module only imports (a re-export of subprocess.run, say) is not one of its builders
+    defined_in = getattr(function, "__module__", None) or "?"
+    if not _is_allowed(defined_in, prefixes):
+        raise DisallowedBuilderError(
+            f"builder {name!r} is defined in module {defined_in!r}, which is not on the allow-list {prefixes}; "
+            f"a function {module_name!r} imports from elsewhere is not one of its builders"
+        )
     return function
 
 

@@ -131,3 +131,57 @@ def test_config_must_be_a_dict_with_string_keys():
         check_config(tiny_builders.linear_model, [("hidden", 3)], "model")
     with pytest.raises(ConfigKeyError, match="keys must be strings"):
         check_config(tiny_builders.linear_model, {1: 3}, "model")
+
+
+RE_EXPORTS = """
+import functools
+from os import system
+from subprocess import run
+
+from tests.pipeline.tiny_builders import linear_model
+
+own_partial = functools.partial(linear_model, hidden=2)
+
+
+def data(seed):
+    return {}
+"""
+
+
+@pytest.mark.parametrize("name, defined_in", [("run", "subprocess"), ("system", "posix"),
+                                              ("linear_model", "tests.pipeline.tiny_builders")])
+def test_a_name_an_allowed_module_only_imports_from_elsewhere_does_not_resolve(monkeypatch, tmp_path, name,
+                                                                              defined_in):
+    (tmp_path / "lab_reexports.py").write_text(RE_EXPORTS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    builders.allow_builder_modules("lab_reexports")
+    assert resolve_builder("lab_reexports.data").__module__ == "lab_reexports"
+    with pytest.raises(BuilderError) as refused:
+        resolve_builder(f"lab_reexports.{name}")
+    if name == "system":  # os.system is a built-in function, not one defined in Python anywhere
+        assert str(refused.value) == "builder 'lab_reexports.system' is a builtin_function_or_method, not a function"
+    else:
+        assert str(refused.value).startswith(f"builder 'lab_reexports.{name}' is defined in module {defined_in!r}, "
+                                             "which is not on the allow-list")
+    with pytest.raises(BuilderError, match="is a partial, not a function"):
+        resolve_builder("lab_reexports.own_partial")
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("os", "is part of Python's standard library"),
+    ("os.path", "is part of Python's standard library"),
+    ("builtins", "is part of Python's standard library"),
+    ("posix", "is part of Python's standard library"),
+    ("importlib.util", "is part of Python's standard library"),
+    ("__main__", "is a private or __main__ module"),
+    ("_lab", "is a private or __main__ module"),
+    ("lab.", "is not a dotted module name"),
+    ("lab x", "is not a dotted module name"),
+    ("", "is not a dotted module name"),
+    (3, "is not a dotted module name"),
+])
+def test_a_module_read_from_the_database_is_refused_unless_it_can_be_a_labs_package(name, reason):
+    with pytest.raises(DisallowedBuilderError) as refused:
+        builders.check_recorded_module(name, "schema s, experiment 'e', builder_modules")
+    assert str(refused.value) == f"schema s, experiment 'e', builder_modules: {name!r} {reason}; refused"
+    assert builders.check_recorded_module("my_lab.models") == "my_lab.models"

@@ -6,7 +6,7 @@ import argparse
 
 from .errors import USER_ERRORS, CommandError
 
-__all__ = ["add_command", "add_experiment_command", "checked_experiment", "open_experiment"]
+__all__ = ["WITHOUT_A_FILE", "add_command", "add_experiment_command", "checked_experiment", "open_experiment"]
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -39,10 +39,15 @@ def checked_experiment(arguments: argparse.Namespace):
 def open_experiment(arguments: argparse.Namespace, adding: bool = False, reading: bool = False):
     """The command's experiment, opened once (``pipeline.opened.OpenedExperiment``: file, schema, tables, job keys);
     ``adding`` inserts the file's entries; ``reading`` (a read-only command) creates nothing and refuses a schema
-    that does not exist. The file is checked first (:func:`checked_experiment`), so a bad file touches no
+    that does not exist. Without a file (a command whose file is optional), ``--schema`` alone, its jobs read from
+    the database (``pipeline.experiments.schema_jobs``). The file is checked first (:func:`checked_experiment`), so a bad file touches no
     database."""
-    from ..pipeline.opened import open_experiment as open_once
+    from ..pipeline.opened import open_experiment as open_once, open_schema
 
+    if arguments.experiment is None:  # a command whose file is optional: the jobs read from --schema
+        if not arguments.schema:
+            raise CommandError("give an experiment file or --schema")
+        return open_schema(arguments.schema, create=not reading)
     experiment = checked_experiment(arguments)
     return open_once(experiment, arguments.schema, create=not reading, adding=adding)
 
@@ -58,11 +63,18 @@ def add_command(commands, name: str, handler, help_text: str, example: str,
     return command
 
 
+#: how a command whose experiment file is optional describes the jobs it takes without one
+WITHOUT_A_FILE = "none: the jobs recorded in --schema by `add` (and its other trained models)"
+
+
 def add_experiment_command(commands, name: str, handler, help_text: str, example: str | None = None,
-                           description: str | None = None) -> argparse.ArgumentParser:
-    """A subcommand that takes an experiment file and ``--schema``."""
+                           description: str | None = None, file_optional: bool = False) -> argparse.ArgumentParser:
+    """A subcommand that takes an experiment file (``file_optional``: or none, with ``--schema``) and ``--schema``."""
     example = example or f"neural-cotraining {name} configs/my_experiment.yaml"
     command = add_command(commands, name, handler, help_text, example, description)
-    command.add_argument("experiment", help="experiment file (YAML)")
+    if file_optional:
+        command.add_argument("experiment", nargs="?", help=f"experiment file (YAML); {WITHOUT_A_FILE}")
+    else:
+        command.add_argument("experiment", help="experiment file (YAML)")
     command.add_argument("--schema", help="database schema (default: the file's 'schema')")
     return command

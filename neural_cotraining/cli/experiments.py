@@ -183,4 +183,5 @@ def add_commands(commands) -> None:
     populate.add_argument("--orphan-timeout", type=float, default=None, metavar="SECONDS",
                           help="re-pend reservations whose heartbeat is older than this (dead workers on other hosts, "
                                "reused pids; default 120, at least 3 heartbeats of 10 s)")
-    add_experiment_command(commands, "status", status_command, "jobs done / pending / reserved / failed, with error messages")
+    add_experiment_command(commands, "status", status_command, "jobs done / pending / reserved / failed, with error messages",
+                           file_optional=True)

@@ -57,11 +57,13 @@ def plot_command(arguments: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """``results`` and ``plot``."""
-    results = add_experiment_command(commands, "results", results_command, "scores and final metrics per trained model")
+    results = add_experiment_command(commands, "results", results_command, "scores and final metrics per trained model",
+                                     file_optional=True)
     results.add_argument("--csv", help="also write the table as CSV")
     results.add_argument("--json", help="also write the table as JSON")
     results.add_argument("--metrics", nargs="+", help="show only the columns containing any of these words")
     results.add_argument("--all", action="store_true", help="show every column (default: labels, score, best "
                                                            "epoch, test metrics, mean robustness accuracy)")
-    plot = add_experiment_command(commands, "plot", plot_command, "per-epoch curves per task and split (PNG), running jobs' too")
+    plot = add_experiment_command(commands, "plot", plot_command, "per-epoch curves per task and split (PNG), running jobs' too",
+                                  file_optional=True)
     plot.add_argument("--output", default="results/plots", help="folder for the PNGs")

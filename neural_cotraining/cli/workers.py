@@ -1,5 +1,8 @@
 """``neural-cotraining worker`` and ``watch``: long-lived cluster workers and a live view of running jobs.
 
+Without an experiment file a worker trains only the jobs that ``add`` recorded in the schema (every added
+experiment's), with the builder modules recorded with them; ``watch`` shows those and the schema's other trained
+models (``pipeline.experiments.schema_jobs``).
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ import logging
 import sys
 import time
 
-from .common import add_command, open_experiment
+from .common import WITHOUT_A_FILE, add_command, open_experiment
+from .errors import CommandError
 from .experiments import STOPPED, handed_back_line, labels_of_key
 from .output import best_of, epoch_of, print_table
 
@@ -37,17 +41,40 @@ def _check_seconds(name: str, value: float | None, strict: bool = False) -> None
         raise ValueError(f"{name} must be {'more than' if strict else 'at least'} 0 seconds, not {value}")
 
 
-def _tables_and_keys(arguments: argparse.Namespace, reading: bool = False):
-    """(tables, the experiment's labelled job keys, or None without a file: every job of --schema); ``reading``
-    creates nothing."""
+class RecordedJobs:
+    """A worker's jobs without a file: those the schema's added experiments recorded, read again whenever the worker
+    looks for new jobs (experiments added meanwhile count), their recorded builder modules checked and allowed
+    first. ``jobs``: the labelled jobs of the last reading."""
+
+    def __init__(self, tables, schema: str):
+        self.tables, self.schema, self.jobs = tables, schema, []
+
+    def __call__(self) -> list[dict]:
+        from ..pipeline.experiments import recorded_jobs
+
+        jobs = recorded_jobs(self.tables)
+        if jobs is None:
+            raise CommandError(
+                f"schema {self.schema} has no experiment added with `neural-cotraining add`, so a worker without a "
+                "file does not know which of its jobs were asked for",
+                hint="give the experiment file (`neural-cotraining worker FILE`), or `neural-cotraining add FILE` "
+                     "first")
+        self.tables.AddedExperiment().allow_recorded_modules()
+        self.jobs = jobs
+        return [job["key"] for job in jobs]
+
+
+def _worker_jobs(arguments: argparse.Namespace):
+    """(tables, the file's labelled job keys or None, a RecordedJobs without a file)."""
     from ..pipeline import activate
 
     if arguments.experiment is None:
         if not arguments.schema:
-            raise ValueError("give an experiment file or --schema")
-        return activate(arguments.schema, create=not reading), None
-    opened = open_experiment(arguments, reading=reading)
-    return opened.tables, opened.keys()
+            raise CommandError("give an experiment file or --schema")
+        tables = activate(arguments.schema)
+        return tables, None, RecordedJobs(tables, arguments.schema)
+    opened = open_experiment(arguments)
+    return opened.tables, opened.keys(), None
 
 
 def _worker(arguments: argparse.Namespace) -> int:
@@ -61,10 +88,11 @@ def _worker(arguments: argparse.Namespace) -> int:
         check_orphan_timeout(arguments.orphan_timeout, arguments.heartbeat)
     from ..pipeline.jobs.stopping import StopRequest
 
-    tables, keys = _tables_and_keys(arguments)
+    tables, keys, recorded = _worker_jobs(arguments)
     worker = LongLivedWorker(
         tables.TrainedModel(),
         restriction=None if keys is None else [job["key"] for job in keys],
+        read_restriction=recorded,
         idle_exit=arguments.idle_exit,
         poll_interval=arguments.poll,
         orphan_timeout=arguments.orphan_timeout,
@@ -74,6 +102,7 @@ def _worker(arguments: argparse.Namespace) -> int:
     summary = worker.run()
     print(f"worker: {summary.trained} trained, {len(summary.failed)} failed, {len(summary.handed_back)} handed back"
           + (" (stopped by a signal)" if summary.stopped else ""))
+    keys = recorded.jobs if recorded is not None else keys
     if summary.stopped:
         print(handed_back_line([labels_of_key(keys, key) for key in summary.handed_back]), file=sys.stderr)
         return STOPPED
@@ -82,11 +111,10 @@ def _worker(arguments: argparse.Namespace) -> int:
 
 def _watch(arguments: argparse.Namespace) -> int:
     _check_seconds("--interval", arguments.interval, strict=True)
-    from ..pipeline.experiments import schema_keys
     from ..pipeline.reports.status import job_status
 
-    tables, keys = _tables_and_keys(arguments, reading=True)
-    keys = schema_keys(tables) if keys is None else keys
+    opened = open_experiment(arguments, reading=True)
+    tables, keys = opened.tables, opened.keys()
     refreshes = 0
     clear = sys.stdout.isatty()
     try:
@@ -112,14 +140,15 @@ def _watch(arguments: argparse.Namespace) -> int:
 def add_commands(commands) -> None:
     """Add ``worker`` and ``watch`` to the ``neural-cotraining`` subcommands."""
 
-    def command(name: str, handler, help_text: str, example: str) -> argparse.ArgumentParser:
+    def command(name: str, handler, help_text: str, example: str, without_a_file: str) -> argparse.ArgumentParser:
         parser = add_command(commands, name, handler, help_text, example)
-        parser.add_argument("experiment", nargs="?", help="experiment file (YAML); none: every job of --schema")
+        parser.add_argument("experiment", nargs="?", help=f"experiment file (YAML); {without_a_file}")
         parser.add_argument("--schema", help="database schema (default: the file's 'schema')")
         return parser
 
     worker = command("worker", _worker, "a long-lived worker: train jobs as they come, stop cleanly on SIGTERM",
-                     "neural-cotraining worker configs/my_experiment.yaml --idle-exit 600")
+                     "neural-cotraining worker configs/my_experiment.yaml --idle-exit 600",
+                     "none: the jobs `add` recorded in --schema")
     worker.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
                         help="exit after this many seconds without a job (default: wait for work forever)")
     worker.add_argument("--poll", type=float, default=5.0, metavar="SECONDS",
@@ -133,7 +162,7 @@ def add_commands(commands) -> None:
     worker.add_argument("--heartbeat", type=float, default=HEARTBEAT_INTERVAL, metavar="SECONDS",
                         help="seconds between the renewals of this worker's reservation (a thread of its own)")
     watch = command("watch", _watch, "a live table of the running jobs: epoch, best score, time left, worker",
-                    "neural-cotraining watch configs/my_experiment.yaml --interval 10")
+                    "neural-cotraining watch configs/my_experiment.yaml --interval 10", WITHOUT_A_FILE)
     watch.add_argument("--interval", type=float, default=5.0, metavar="SECONDS", help="seconds between refreshes")
     watch.add_argument("--times", type=int, default=None, help="refresh this many times, then exit (default: "
                                                               "until Ctrl-C)")

@@ -2,6 +2,8 @@
 
 ```yaml
 schema: my_experiment            # database schema (the CLI's --schema overrides it)
+name: sweep                      # the experiment's name in the schema, where `add` records its jobs (optional;
+                                 # default: the file's stem)
 hash: typed                      # config hash of a new schema: typed (default) or nnfabrik (optional)
 builder_modules: [my_lab]        # extra module prefixes allowed to hold builders (optional)
 seeds: [1, 2, 3]
@@ -40,7 +42,7 @@ __all__ = [
 ]
 
 _KINDS = ("datasets", "models", "trainers")
-_TOP_LEVEL = {"schema", "hash", "builder_modules", "seeds", "combinations", *_KINDS}
+_TOP_LEVEL = {"schema", "name", "hash", "builder_modules", "seeds", "combinations", *_KINDS}
 _ENTRY_KEYS = {"fn", "config", "comment"}
 TRAINED_MODEL = "trained_model"
 _LABEL_KEYS = {"dataset", "model", "trainer", "seed"}
@@ -67,6 +69,9 @@ class Experiment:
     builder_modules: list = field(default_factory=list)
     combinations: list | None = None
     hash: str | None = None  # the schema's hash scheme; None: whatever the schema records ("typed" when new)
+    name: str = "experiment"  # the name `add` records it under: the file's `name:`, else the file's stem
+    name_given: bool = False  # whether the file says `name:` (else the name is the file's stem)
+    source: str = ""  # the file it was read from
 
     def dataset_labels_on_trained_models(self) -> list[str]:
         """Labels of the datasets whose configs name a trained model (they can be added only once it is trained)."""
@@ -151,11 +156,15 @@ def experiment_from_dict(raw: Any, source: str = "experiment") -> Experiment:
                         f"{source}: combinations[{index}] names {kind} {label!r}, which is not among "
                         f"{sorted(kinds[kind + 's'])}"
                     )
+    name = raw.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ExperimentFileError(f"{source}: 'name' must be a non-empty string")
     # trained-model references by label become keys under the typed hash (a schema with nnfabrik's hash finds no
     # such key, and the entry is refused when it is added)
     kinds["datasets"] = _resolve_trained_model_labels(source, kinds)
     return Experiment(schema=schema, seeds=seeds, builder_modules=modules, combinations=combinations,
-                      hash=hash_scheme, **kinds)
+                      hash=hash_scheme, name=name or Path(source).stem, name_given=name is not None, source=source,
+                      **kinds)
 
 
 def names_trained_model(config: Any) -> bool:

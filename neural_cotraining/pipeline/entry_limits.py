@@ -7,12 +7,16 @@ line naming the entry and key, before the transaction that inserts the entries s
 
 from __future__ import annotations
 
-__all__ = ["COMMENT_LENGTH", "FN_LENGTH", "SEED_RANGE", "check_entry_fits", "check_seeds_fit"]
+__all__ = ["BUILDER_MODULES_LENGTH", "COMMENT_LENGTH", "EXPERIMENT_NAME_LENGTH", "FN_LENGTH", "LABEL_LENGTH",
+           "SEED_RANGE", "check_entry_fits", "check_experiment_record_fits", "check_seeds_fit"]
 
 # the columns' sizes, declared with them in tables.py
 FN_LENGTH = 96  # dotted builder names; keeps the TrainedModel key within MySQL's 3072-byte index limit
 COMMENT_LENGTH = 256  # an entry's comment
 SEED_RANGE = (-(2**31), 2**31 - 1)  # the seed column is an int32
+EXPERIMENT_NAME_LENGTH = 100  # an added experiment's name (nnfabrik's Experiments uses the same)
+BUILDER_MODULES_LENGTH = 1000  # an added experiment's builder modules, comma-separated
+LABEL_LENGTH = COMMENT_LENGTH  # an entry's label in an added job (a label stands in for a missing comment)
 
 
 def _check_length(value: str, limit: int, where: str) -> None:
@@ -31,3 +35,14 @@ def check_seeds_fit(seeds, where: str = "seeds") -> None:
     for index, seed in enumerate(seeds):
         if not low <= int(seed) <= high:
             raise ValueError(f"{where}[{index}] is {seed}, outside the seed column's range {low}..{high}")
+
+
+def check_experiment_record_fits(name: str, builder_modules, labels, name_key: str = "name") -> None:
+    """An added experiment's name, its builder modules (joined by commas) and its entries' labels (``[(where,
+    label)]``) fit their columns; ``name_key`` says where the name came from."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"{name_key} must be a non-empty string, not {name!r}")
+    _check_length(name, EXPERIMENT_NAME_LENGTH, name_key)
+    _check_length(",".join(builder_modules), BUILDER_MODULES_LENGTH, "builder_modules (joined by commas)")
+    for where, label in labels:
+        _check_length(label, LABEL_LENGTH, f"{where} (its label)")

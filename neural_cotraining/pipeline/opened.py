@@ -2,7 +2,8 @@
 
 A command that takes an experiment file opens it here once and passes the object down; its job keys are computed
 once and the file's builder modules registered once, instead of every step (status, keys, results) reloading the
-file, reconnecting and registering again.
+file, reconnecting and registering again. A command given a schema without a file opens the schema alone
+(:func:`open_schema`): its jobs are those read from the schema (``experiments.schema_jobs``).
 """
 
 from __future__ import annotations
@@ -13,25 +14,27 @@ from types import SimpleNamespace
 
 from ..configs.experiment import Experiment
 from ..registry import allow_builder_modules
-from .experiments import add_experiment, experiment_keys
+from .experiments import add_experiment, experiment_keys, schema_jobs
 from .reports.results import results_table
 from .reports.status import job_status
 
-__all__ = ["OpenedExperiment", "open_experiment"]
+__all__ = ["OpenedExperiment", "open_experiment", "open_schema"]
 
 
 @dataclass
 class OpenedExperiment:
-    experiment: Experiment
+    experiment: Experiment | None  # None: a schema opened without its file
     schema: str
     tables: SimpleNamespace
     path: str | None = None
     _keys: list[dict] | None = field(default=None, repr=False)
 
     def keys(self) -> list[dict]:
-        """The labelled job keys (``experiments.experiment_keys``), computed once."""
+        """The labelled job keys (``experiments.experiment_keys``; without a file ``experiments.schema_jobs``),
+        computed once."""
         if self._keys is None:
-            self._keys = experiment_keys(self.tables, self.experiment)
+            self._keys = (schema_jobs(self.tables) if self.experiment is None
+                          else experiment_keys(self.tables, self.experiment))
         return self._keys
 
     def status(self) -> dict:
@@ -61,3 +64,10 @@ def open_experiment(experiment: Experiment | str | Path, schema: str | None = No
     if adding:
         opened._keys = add_experiment(tables, experiment)
     return opened
+
+
+def open_schema(schema: str, *, create: bool = False) -> OpenedExperiment:
+    """Open ``schema`` without an experiment file (``create=False``: nothing created, a missing schema refused)."""
+    from .schema import activate
+
+    return OpenedExperiment(None, schema, activate(schema, create=create))

@@ -85,7 +85,9 @@ def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: boo
     nothing and refuses a schema that does not exist (:class:`SchemaMissingError`).
 
     Returns a namespace with ``schema``, ``Fabrikant``, ``Seed``, ``Dataset``, ``Model``, ``Trainer``,
-    ``TrainedModel``, ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric``. Nothing connects at import time; this is where the connection is made.
+    ``AddedExperiment``, ``AddedJob``, ``TrainedModel``, ``Checkpoint``, ``LiveJob`` and ``LiveEpochMetric``. A
+    schema made before a table was added to the pipeline gets that table (created, nothing altered) on its next
+    writing activate; read-only, the table is missing (``is_declared`` False) and nothing is created. Nothing connects at import time; this is where the connection is made.
     With ``trained_model=False`` there is no ``TrainedModel``: a lab declares its own (``TrainedModelBase``) in
     ``schema``, which refuses a class named like a table declared here (see :mod:`.schema_rules.class_binding`).
     Refuses the server's system schemas, and a schema holding tables that the pipeline did not make, before

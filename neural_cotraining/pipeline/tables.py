@@ -3,6 +3,8 @@
     Fabrikant                         who adds entries
     Seed                              random seeds
     Dataset, Model, Trainer           builder name + config, keyed by the config's hash   (-> Fabrikant)
+    AddedExperiment                   an experiment as `add` recorded it: name, builder modules (-> Fabrikant)
+    AddedJob                          a job it asks for, with the file's labels (-> AddedExperiment, the four above)
     Checkpoint                        a running job's training state, per epoch           (-> the four above)
     LiveJob, LiveEpochMetric          a running job's progress, per epoch                 (-> the four above)
     TrainedModel                      score, output, user                                 (-> the four above)
@@ -25,7 +27,8 @@ from typing import Any
 
 import datajoint as dj
 
-from .entry_limits import COMMENT_LENGTH, FN_LENGTH
+from .added_experiments import AddedExperimentMethods
+from .entry_limits import BUILDER_MODULES_LENGTH, COMMENT_LENGTH, EXPERIMENT_NAME_LENGTH, FN_LENGTH, LABEL_LENGTH
 from .entries import DatasetEntries, FabrikantEntries, ModelEntries, TrainerEntries
 from .schema_rules.hash_scheme import hash_column_comment
 
@@ -146,6 +149,40 @@ def _config_table(kind: str, fabrikant: type, context: dict, hash_scheme: str) -
     return type(kind.capitalize(), (_ENTRY_METHODS[kind], dj.Manual), attributes)
 
 
+def _declare_added_experiments(schema: dj.Schema, context: dict) -> None:
+    """``AddedExperiment`` and ``AddedJob`` (see :mod:`.added_experiments`). A schema made before them gets them
+    here, as new tables, on its next writing ``activate``; reading creates nothing and finds none."""
+
+    class AddedExperiment(AddedExperimentMethods, dj.Manual):
+        definition = f"""
+        # an experiment as `add` recorded it; its jobs are in AddedJob
+        experiment_name: varchar({EXPERIMENT_NAME_LENGTH})  # the file's name: (default: the file's stem)
+        ---
+        builder_modules = "": varchar({BUILDER_MODULES_LENGTH})  # module prefixes, comma-separated
+        experiment_comment = "": varchar({COMMENT_LENGTH})     # the file it was added from
+        -> Fabrikant.proj(experiment_fabrikant="fabrikant_name")
+        experiment_ts = CURRENT_TIMESTAMP: datetime           # when it was first added
+        """
+
+    AddedExperiment.fabrikant_table = context["Fabrikant"]
+    context["AddedExperiment"] = schema(AddedExperiment, context=context)
+
+    class AddedJob(dj.Manual):
+        # a table, not a part: deleting an entry or a seed deletes its rows here and leaves the experiment
+        definition = f"""
+        # a job an added experiment asks for, labelled as its file labels the entries
+        -> AddedExperiment
+        {_JOB_KEY}
+        ---
+        dataset_label = "": varchar({LABEL_LENGTH})
+        model_label = "": varchar({LABEL_LENGTH})
+        trainer_label = "": varchar({LABEL_LENGTH})
+        """
+
+    context["AddedJob"] = schema(AddedJob, context=context)
+    context["AddedExperiment"].job_table = context["AddedJob"]
+
+
 def declare_tables(schema: dj.Schema, context: dict, hash_scheme: str = "typed") -> None:
     """Declare every table but ``TrainedModel`` in ``schema``; ``context`` is its declaration namespace and is filled
     here. ``hash_scheme`` goes into the hash columns' comments of tables declared now (see :mod:`.schema_rules.hash_scheme`)."""
@@ -173,6 +210,7 @@ def declare_tables(schema: dj.Schema, context: dict, hash_scheme: str = "typed")
     for kind in ("dataset", "model", "trainer"):
         table = _config_table(kind, Fabrikant, context, hash_scheme)
         context[table.__name__] = schema(table, context=context)
+    _declare_added_experiments(schema, context)
 
     class Checkpoint(dj.Manual):
         definition = f"""
@@ -217,11 +255,12 @@ def declare_tables(schema: dj.Schema, context: dict, hash_scheme: str = "typed")
 
 
 TABLE_NAMES = (
-    "Fabrikant", "Seed", "Dataset", "Model", "Trainer", "TrainedModel", "Checkpoint", "LiveJob", "LiveEpochMetric"
+    "Fabrikant", "Seed", "Dataset", "Model", "Trainer", "AddedExperiment", "AddedJob", "TrainedModel", "Checkpoint",
+    "LiveJob", "LiveEpochMetric",
 )
 # what activate declares, as the database names them (a schema holding one of these that the pipeline did not
 # make is never used: see schema_rules.marker)
 TABLE_NAMES_IN_DATABASE = (
-    "fabrikant", "seed", "dataset", "model", "trainer", "checkpoint", "live_job", "live_epoch_metric", "__trained_model",
-    "__trained_model__model_state", "__trained_model__epoch_metric", "__trained_model__unit_result",
+    "fabrikant", "seed", "dataset", "model", "trainer", "added_experiment", "added_job", "checkpoint", "live_job",
+    "live_epoch_metric", "__trained_model", "__trained_model__model_state", "__trained_model__epoch_metric", "__trained_model__unit_result",
 )

@@ -290,6 +290,11 @@ class TrainedModelMethods:
             raise KeyError(f"{key} matches {len(keys)} trained models, not one")
         return {name: keys[0][name] for name in self.primary_key}
 
+    def _allow_recorded_modules(self, key: dict) -> None:
+        table = getattr(self, "added_experiment_table", None)
+        if table is not None:
+            table().allow_recorded_modules(key)
+
     def get_full_config(self, key: dict | None = None, include_state_dict: bool = True,
                         include_trainer: bool = True) -> dict:
         """nnfabrik's: ``dataset_fn``, ``dataset_config``, ``model_fn``, ``model_config`` (and ``trainer_fn``,
@@ -313,9 +318,12 @@ class TrainedModelMethods:
         its trained weights (when trained and ``include_state_dict``) and in eval mode; ``(..., trainer)`` with
         ``include_trainer``, the model then in training mode, as a ``make`` that trains it expects (nnfabrik's
         builds its parts this way); without ``include_dataloader`` the model (and trainer) only. ``seed`` defaults
-        to the job's; a ``seed`` in the dataset config still fixes the dataset's (see ``get_all_parts``)."""
+        to the job's; a ``seed`` in the dataset config still fixes the dataset's (see ``get_all_parts``). The builder
+        modules recorded with the added experiments that hold the job are allowed first (a notebook needs no file).
+        """
         key = self._single_key(key)
         seed = int(key["seed"] if seed is None else seed)  # DataJoint hands back numpy integers
+        self._allow_recorded_modules(key)
         config = self.get_full_config(key, include_state_dict=include_state_dict, include_trainer=include_trainer)
         with self.trained_networks():
             dataloaders, model, *trainer = get_all_parts(**config, seed=seed)

@@ -19,6 +19,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .._datajoint import has_single_job_step, is_lost_connection, populate_one
 from .reservations import (
@@ -48,7 +49,9 @@ class WorkerSummary:
 
 
 class LongLivedWorker:
-    """Trains the jobs of ``trained`` (a ``TrainedModel`` instance) within ``restriction`` until stopped or idle."""
+    """Trains the jobs of ``trained`` (a ``TrainedModel`` instance) within ``restriction`` until stopped or idle.
+    ``read_restriction`` (instead of ``restriction``): a function returning it, called at the start and again
+    whenever the worker looks for new jobs (the jobs recorded in the database, which grow while a worker waits)."""
 
     def __init__(
         self,
@@ -62,6 +65,7 @@ class LongLivedWorker:
         reserve_jobs: bool = True,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         max_jobs: int | None = None,
+        read_restriction: Callable[[], list[dict]] | None = None,
     ):
         if idle_exit is not None and idle_exit < 0:
             raise ValueError(f"idle_exit must be at least 0 seconds, not {idle_exit}")
@@ -70,7 +74,8 @@ class LongLivedWorker:
         if not has_single_job_step(trained):
             raise RuntimeError("this DataJoint version has no single-job populate step (_populate1); use populate")
         self.trained = trained
-        self.restriction = restriction
+        self._read_restriction = read_restriction
+        self.restriction = read_restriction() if read_restriction is not None else restriction
         self.idle_exit = idle_exit
         self.poll_interval = poll_interval
         # None: the default; a reservation silent for this long is a dead worker's
@@ -92,6 +97,8 @@ class LongLivedWorker:
         return pending & self.restriction if self.restriction is not None else pending
 
     def _refill(self, refresh: bool) -> None:
+        if refresh and self._read_restriction is not None:
+            self.restriction = self._read_restriction()
         if not self.reserve_jobs:
             self._refill_direct()
             return

@@ -1,16 +1,18 @@
 """An experiment's results as labelled pandas DataFrames: what ``neural_cotraining.results`` and
 ``neural_cotraining.curves`` return.
 
-Rows are labelled as the experiment file labels its entries (``dataset``, ``model``, ``trainer``), or, for a schema
-read without a file, by the entries' comments (the hash's first 8 characters where a comment is empty). Reading
-creates nothing: a schema that does not exist is an error.
+Rows are labelled as the experiment file labels its entries (``dataset``, ``model``, ``trainer``). A schema read
+without a file gives the jobs its added experiments recorded (labelled as their files label them) and its other
+trained models, or, where no experiment was added, every combination of its entries and seeds; those are labelled
+by the entries' comments (the hash's first 8 characters where a comment is empty). Reading creates nothing: a
+schema that does not exist is an error.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from ..experiments import schema_keys
+from ..experiments import schema_jobs
 from .results import epoch_table, results_table
 from .status import live_epoch_table
 
@@ -29,15 +31,15 @@ def _jobs(experiment, schema: str | None):
         if not schema:
             raise ValueError("give an experiment file or schema=")
         tables = activate(schema, create=False)
-        return tables, schema_keys(tables)
+        return tables, schema_jobs(tables)
     opened = open_experiment(experiment, schema, create=False)
     return opened.tables, opened.keys()
 
 
 def results(experiment=None, *, schema: str | None = None) -> pd.DataFrame:
     """One row per trained model: the labels, seed, score, best epoch and a column per final metric
-    (``split/task/metric``). ``experiment``: an experiment file's path or an ``Experiment``; None: every job of
-    ``schema``."""
+    (``split/task/metric``). ``experiment``: an experiment file's path or an ``Experiment``; None: the jobs of
+    ``schema`` (see the module docstring)."""
     tables, keys = _jobs(experiment, schema)
     rows = results_table(tables, keys)
     frame = pd.DataFrame(rows)

@@ -97,6 +97,11 @@ class TrainedModelBase(TrainedModelMethods, dj.Computed):
         return find_table(self.nnfabrik, "Fabrikant")
 
     @property
+    def added_experiment_table(self):
+        """The experiments ``add`` recorded (their builder modules, for ``load_model``); None where not given."""
+        return find_table(self.nnfabrik, "AddedExperiment", required=False)
+
+    @property
     def checkpoint_table(self):
         return find_table(self.nnfabrik, "Checkpoint", required=False)
 
