@@ -6,8 +6,9 @@ Contract:
   ``Seed``, ``Dataset``, ``Model``, ``Trainer`` (``add_entry(fn, config, comment=...)`` -> primary key, idempotent;
   nnfabrik's argument names and methods work too) and ``TrainedModel`` (``populate(...)``, ``load_model(key)`` ->
   (dataloaders, model), ``get_full_config``, parts ``ModelState`` (alias ``ModelStorage``), ``EpochMetric`` and
-  ``UnitResult`` (per-neuron test results keyed by task, session and unit id)), ``Checkpoint``, and the live
-  progress of running jobs ``LiveJob`` / ``LiveEpochMetric`` (``jobs.live_progress``).
+  ``UnitResult`` (per-neuron test results keyed by task, session and unit id)), ``Checkpoint``, the live
+  progress of running jobs ``LiveJob`` / ``LiveEpochMetric`` (``jobs.live_progress``), and what ``add`` recorded:
+  ``AddedExperiment`` / ``AddedJob`` (the jobs asked for and their builder modules, ``added_experiments``).
   It refuses the server's system schemas and other people's schemas (``ForeignSchemaError``). Importing this
   package connects to nothing.
 - ``drop_plan(name)`` lists what ``drop_schema(name)`` would remove (tables, rows); both refuse non-pipeline schemas.
@@ -23,7 +24,8 @@ Contract:
 
 Layout: ``schema`` (connect, activate, drop); ``schema_rules/`` (what is ours: guard, marker, hash scheme, class
 binding); ``tables`` (every table, in dependency order); ``entries`` (add_entry & co.); ``experiments`` (an experiment
-file's entries and jobs) and ``opened`` (one experiment opened once); ``trained_model`` (the make) and ``templates``
+file's entries and jobs, a schema's jobs without its file), ``added_experiments`` (what ``add`` records) and
+``opened`` (one experiment opened once); ``trained_model`` (the make) and ``templates``
 (the user's own trained-model and scoring tables); ``reports/`` (status, results, labelled frames, failures);
 ``jobs/`` (reservations, long-lived workers, stopping, the trainer's callback, checkpoints, live progress, the epoch
 log line); ``server/`` (local database starters); ``_datajoint`` (every private DataJoint touch).

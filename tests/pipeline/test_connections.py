@@ -128,6 +128,7 @@ def test_sigterm_ends_a_worker_blocked_on_a_frozen_path_and_its_job_is_taken_ove
     pipeline.Trainer().add_entry(cotrainer, {"max_epochs": 40, "patience": None, "checkpoint_every": 0,
                                              "loss_functions": {"regression": "mse"}, "verbose": False})
     pipeline.Seed().insert1({"seed": 1})
+    pipeline.AddedExperiment().record("every job", pipeline.TrainedModel().key_source.to_dicts())
     proxy = FreezableProxy(3306)
     env = dict(os.environ, PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests", OMP_NUM_THREADS="1",
                DJ_HOST="127.0.0.1", DJ_PORT=str(proxy.port), NEURAL_COTRAINING_DB_CONNECT_TIMEOUT="2",

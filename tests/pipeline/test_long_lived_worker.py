@@ -51,6 +51,12 @@ def add_job(pipeline):
     pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 6})
     pipeline.Trainer().add_entry(cotrainer, TRAINER_CONFIG)
     pipeline.Seed().insert1({"seed": 3})
+    record_every_job(pipeline)
+
+
+def record_every_job(pipeline, name="every job"):
+    """Ask for every job of the schema, as `add` records a file's (a worker without a file trains only those)."""
+    pipeline.AddedExperiment().record(name, pipeline.TrainedModel().key_source.to_dicts())
 
 
 def test_sigterm_hands_the_job_over_and_the_result_is_unchanged(pipeline, schema_name):
@@ -90,12 +96,14 @@ def test_sigterm_hands_the_job_over_and_the_result_is_unchanged(pipeline, schema
 
 
 def test_an_idle_worker_waits_for_new_jobs_then_exits(pipeline, schema_name):
+    record_every_job(pipeline, "later")  # an experiment that asks for nothing yet
     worker = start_worker(schema_name, "--idle-exit", "4")
     time.sleep(1.0)  # the worker is up (or starting) with an empty queue
     pipeline.Dataset().add_entry(tiny_builders.random_regression, {"n_samples": 16})
     pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 3})
     pipeline.Trainer().add_entry(tiny_builders.sgd_trainer, {"epochs": 2})
     pipeline.Seed().insert([{"seed": 1}, {"seed": 2}])
+    record_every_job(pipeline, "later")  # the worker reads the recorded jobs again when it looks for new ones
     stdout, stderr = worker.communicate(timeout=120)
     assert worker.returncode == 0, stderr
     assert "2 trained, 0 failed, 0 handed back" in stdout

@@ -46,7 +46,13 @@ def add_job(pipeline, dataset_config, trainer_config=TRAINER_CONFIG):
     pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 4})
     pipeline.Trainer().add_entry(cotrainer, trainer_config)
     pipeline.Seed().insert1({"seed": 3})
+    record_every_job(pipeline)
     pipeline.TrainedModel().jobs.refresh()
+
+
+def record_every_job(pipeline):
+    """Ask for every job of the schema, as `add` records a file's (a worker without a file trains only those)."""
+    pipeline.AddedExperiment().record("every job", pipeline.TrainedModel().key_source.to_dicts())
 
 
 @pytest.mark.db
@@ -121,6 +127,7 @@ def test_a_job_that_kills_two_workers_is_failed_with_the_reason_and_not_handed_t
     pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 4})
     pipeline.Trainer().add_entry(tiny_builders.sgd_trainer, {"epochs": 1})
     pipeline.Seed().insert1({"seed": 1})
+    record_every_job(pipeline)
     jobs = pipeline.TrainedModel().jobs
     ends = []
     for _ in range(3):

@@ -6,7 +6,10 @@ read results by, with nnfabrik's columns, its ``Restrictions`` part and its ``ad
     TrainedModel.populate(Experiments.Restrictions & 'experiment_name="sweep"', reserve_jobs=True)
 
 nnfabrik declares it in its default schema (``nnfabrik.main``); here a call declares it in the pipeline's schema.
-Our experiment files (``neural-cotraining add``) do not need it: they name their jobs themselves.
+Our experiment files (``neural-cotraining add``) do not need it: they name their jobs themselves, and ``add`` records
+them in the pipeline's own ``AddedExperiment`` / ``AddedJob`` (jobs with seeds and labels, and the builder modules
+they allow; table names ``added_experiment`` / ``added_job``, no clash with this one's ``experiments``). The pipeline
+never writes or reads this table: it is for code written against nnfabrik's.
 """
 
 from __future__ import annotations
