@@ -67,11 +67,12 @@ class AddedExperimentMethods:
     fabrikant_table: type
 
     def record(self, name: str, jobs: list[dict], builder_modules=(), comment: str = "",
-               fabrikant: str | None = None) -> tuple[int, int]:
+               fabrikant: str | None = None, keep_others: bool = False) -> tuple[int, int]:
         """Record experiment ``name`` as asking for exactly ``jobs`` (job keys, optionally with ``dataset``,
         ``model`` and ``trainer`` labels: what ``add`` prints) and allowing ``builder_modules``; the entries and
-        seeds must exist. All or nothing, in the transaction the connection is in (else one of its own); the same
-        record twice writes nothing. Returns (jobs added, jobs dropped from the record)."""
+        seeds must exist. ``keep_others``: the jobs recorded before stay (a search adds its trials one by one).
+        All or nothing, in the transaction the connection is in (else one of its own); the same record twice
+        writes nothing. Returns (jobs added, jobs dropped from the record)."""
         builder_modules = list(builder_modules)
         rows = {}
         for index, job in enumerate(jobs):
@@ -87,28 +88,32 @@ class AddedExperimentMethods:
                              f"{COMMENT_LENGTH}")
         with _transaction(self.connection):
             self._record_experiment(name, ",".join(builder_modules), comment, fabrikant)
-            return self._record_jobs(name, rows)
+            return self._record_jobs(name, rows, keep_others)
 
     def _record_experiment(self, name: str, modules: str, comment: str, fabrikant: str | None) -> None:
         key = {"experiment_name": name}
         wanted = {"builder_modules": modules, "experiment_comment": comment}
         found = (self & key).to_dicts()
-        if not found:
-            self.insert1({**key, **wanted, "experiment_fabrikant": self.fabrikant_table().ensure(fabrikant)})
+        if not found:  # another process adding the same file at the same time may insert it first: the same row
+            self.insert1({**key, **wanted, "experiment_fabrikant": self.fabrikant_table().ensure(fabrikant)},
+                         skip_duplicates=True)
         elif any(found[0][attribute] != value for attribute, value in wanted.items()):
             self.update1({**key, **wanted})
 
-    def _record_jobs(self, name: str, wanted: dict) -> tuple[int, int]:
+    def _record_jobs(self, name: str, wanted: dict, keep_others: bool) -> tuple[int, int]:
         table = self.job_table()
         present = {}
-        for row in (table & {"experiment_name": name}).to_dicts():
+        recorded = table & {"experiment_name": name}
+        if keep_others:  # only the jobs given are compared (and relabelled); the others stay as they are
+            recorded &= [{attribute: row[attribute] for attribute in JOB_KEY} for row in wanted.values()]
+        for row in recorded.to_dicts():
             row = {attribute: from_numpy(value) for attribute, value in row.items()}
             present[_identity(row)] = row
         # a job whose labels changed is written again; one the file no longer asks for leaves the record
         stale = [row for identity, row in present.items() if wanted.get(identity) != row]
         if stale:
             (table & [{a: row[a] for a in ("experiment_name", *JOB_KEY)} for row in stale]).delete_quick()
-        table.insert([row for identity, row in wanted.items() if present.get(identity) != row])
+        table.insert([row for identity, row in wanted.items() if present.get(identity) != row], skip_duplicates=True)
         return len(wanted.keys() - present.keys()), len(present.keys() - wanted.keys())
 
     # ---- reading back ----

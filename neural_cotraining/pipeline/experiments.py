@@ -67,9 +67,6 @@ def check_experiment(experiment: Experiment) -> None:
         check_recorded_module(module, f"builder_modules[{index}]")
     allow_builder_modules(*experiment.builder_modules)
     check_seeds_fit(experiment.seeds)
-    labels = [(f"{kind}s.{label}", label) for kind in _KIND_TABLES for label in getattr(experiment, kind + "s")]
-    check_experiment_record_fits(experiment.name, experiment.builder_modules, labels,
-                                 "name" if experiment.name_given else "name (the file's stem; `name:` sets another)")
     for kind in _KIND_TABLES:
         for label, entry in getattr(experiment, kind + "s").items():
             where = f"{kind}s.{label}"
@@ -81,6 +78,9 @@ def check_experiment(experiment: Experiment) -> None:
                 if str(error).startswith(where):  # a hash error names the place itself
                     raise
                 raise type(error)(f"{where}: {error}") from error
+    labels = [(f"{kind}s.{label}", label) for kind in _KIND_TABLES for label in getattr(experiment, kind + "s")]
+    check_experiment_record_fits(experiment.name, experiment.builder_modules, labels,
+                                 "name" if experiment.name_given else "name (the file's stem; `name:` sets another)")
 
 
 def _labelled_keys(experiment: Experiment, keys: dict) -> list[dict]:

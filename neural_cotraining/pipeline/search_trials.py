@@ -23,6 +23,7 @@ import datajoint as dj
 from datajoint.errors import DuplicateError
 
 from ..hashing import plain_config
+from .entry_limits import COMMENT_LENGTH
 from .jobs.long_lived_worker import LongLivedWorker
 from .jobs.stopping import StopRequest
 
@@ -146,11 +147,22 @@ class SearchTrials:
                     key.update(table.add_entry(fns[kind], configs[kind], comment=comment, fabrikant=fabrikant))
                 self.trial_table.insert1({"search_hash": self.search_hash, "trial_id": trial_id, **key,
                                           "params": params})
+                self._record_job(trained, key, fns, fabrikant)
         except DuplicateError:
             logger.info("trial %d of search %s was added by another driver", trial_id, self.search_hash)
             return None
         logger.info("search %s trial %d: %s", self.search_hash[:8], trial_id, params)
         return Trial(trial_id, plain_config(params), key, "pending", None)
+
+    def _record_job(self, trained, key: dict, fns: dict, fabrikant: str | None) -> None:
+        """The trial's job among those asked for (``AddedExperiment`` "search <hash>"), so that a worker without a
+        file trains it too, allowing the modules of the search's own builders."""
+        added = getattr(trained, "added_experiment_table", None)
+        if added is None:  # a trained-model table pointed at tables without the record
+            return
+        modules = sorted({fn.rsplit(".", 1)[0] for fn in fns.values() if not fn.startswith("neural_cotraining.")})
+        added().record(f"search {self.search_hash[:8]}", [key], modules, comment=self.comment[:COMMENT_LENGTH],
+                       fabrikant=fabrikant, keep_others=True)
 
     def train(self, keys: list[dict]) -> bool:
         """Train the jobs ``keys`` here, unless other workers hold them; a job that fails is marked failed in the

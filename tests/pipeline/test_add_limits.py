@@ -16,9 +16,9 @@ BUILDERS = "tests.pipeline.tiny_builders"
 
 
 def experiment_text(schema, seeds="[1, 2]", dataset_fn=f"{BUILDERS}.random_regression", trainer_comment="sgd",
-                    trainer_label="sgd") -> str:
+                    trainer_label="sgd", name=None, modules="[tests]") -> str:
     return (
-        f"schema: {schema}\nbuilder_modules: [tests]\nseeds: {seeds}\n"
+        f"schema: {schema}\nbuilder_modules: {modules}\nseeds: {seeds}\n" + (f"name: {name}\n" if name else "") +
         f"datasets:\n  small: {{fn: {dataset_fn}, config: {{n_samples: 8}}}}\n"
         f"models:\n  linear: {{fn: {BUILDERS}.linear_model, config: {{hidden: 4}}}}\n"
         f"trainers:\n  {trainer_label}: {{fn: {BUILDERS}.sgd_trainer, config: {{epochs: 1}}, comment: '{trainer_comment}'}}\n"
@@ -42,6 +42,11 @@ CASES = {
                                                 "column holds at most 96"),
     "seed": ({"seeds": "[1, 3000000000]"}, "seeds[1] is 3000000000, outside the seed column's range "
                                            "-2147483648..2147483647"),
+    "experiment name": ({"name": "n" * 101}, "name is 101 characters long; the database column holds at most 100"),
+    "label with a comment": ({"trainer_label": "l" * 257}, f"trainers.{'l' * 257} (its label) is 257 characters "
+                                                           "long; the database column holds at most 256"),
+    "builder module": ({"modules": "[tests, os]"}, "builder_modules[1]: 'os' is part of Python's standard library; "
+                                                   "refused"),
 }
 
 
@@ -55,6 +60,16 @@ def test_a_value_that_does_not_fit_its_column_is_one_line_and_nothing_is_written
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.strip().splitlines() == [f"error: {path}: {message}"]
     assert server.execute("SHOW DATABASES LIKE %s", (schema_name,)) == 0  # refused before the schema was made
+
+
+def test_a_file_whose_stem_is_too_long_a_name_says_so(capsys, tmp_path, server, schema_name):
+    path = tmp_path / f"{'s' * 101}.yaml"
+    path.write_text(experiment_text(schema_name))
+    assert main(["add", str(path)]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: {path}: name (the file's stem; `name:` sets another) is 101 characters long; the database column "
+        "holds at most 100"]
+    assert server.execute("SHOW DATABASES LIKE %s", (schema_name,)) == 0
 
 
 def test_an_add_that_the_database_stops_half_way_leaves_no_entry(pipeline, server, schema_name):

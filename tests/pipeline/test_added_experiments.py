@@ -16,6 +16,7 @@ import pytest
 from neural_cotraining.cli import main
 from neural_cotraining.registry import BUILDER_MODULES_ENV, DisallowedBuilderError
 from tests.pipeline import tiny_builders
+from tests.pipeline.test_schema_ownership import definitions as all_definitions, server  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.db
 
@@ -25,6 +26,7 @@ JOB_KEY = ("dataset_fn", "dataset_hash", "model_fn", "model_hash", "trainer_fn",
 # a lab's builder package, written to a temporary folder: allowed only by the experiment file's builder_modules
 LAB_BUILDERS = '''
 from tests.pipeline import tiny_builders
+from tests.pipeline.test_schema_ownership import definitions as all_definitions, server  # noqa: F401 (a fixture)
 
 
 def data(seed, n_samples=16):
@@ -237,7 +239,7 @@ def test_an_add_that_dies_inside_its_transaction_leaves_no_experiment_behind(pip
         with admin.cursor() as cursor:
             while waiting is None and time.monotonic() < deadline and add.poll() is None:
                 cursor.execute("SELECT id FROM information_schema.processlist WHERE info LIKE %s",
-                               (f"INSERT INTO `{schema_name}`.`added_experiment`%",))
+                               (f"%INTO `{schema_name}`.`added_experiment`%",))
                 found = cursor.fetchall()
                 waiting = found[0][0] if found else None
                 time.sleep(0.05)
@@ -325,24 +327,10 @@ def test_reports_on_a_schema_filled_from_python_keep_every_combination(pipeline,
         "jobs: 4 | done 0 | pending 0 | reserved 0 | errors 0 | not started 4"]
 
 
-@pytest.fixture
-def server():
-    connection = pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True)
-    yield connection.cursor()
-    connection.close()
-
-
 def definitions(server, schema: str) -> dict[str, str]:
     """Every table's definition, DataJoint's jobs tables left out (reading a schema's job states declares its jobs
     table today, whatever this change does)."""
-    server.execute(f"SHOW TABLES IN {schema}")
-    made = {}
-    for (name,) in server.fetchall():
-        if name.startswith("~~"):
-            continue
-        server.execute(f"SHOW CREATE TABLE {schema}.`{name}`")
-        made[name] = server.fetchone()[1]
-    return made
+    return {name: made for name, made in all_definitions(server, schema).items() if not name.startswith("~~")}
 
 
 @pytest.mark.parametrize("marked", [True, False], ids=["marked", "before the marker"])

@@ -1,5 +1,5 @@
 """Results in Python: ``neural_cotraining.results`` / ``curves`` give labelled DataFrames for an experiment file, and
-for a schema without one (labels from the entries' comments); reading creates nothing."""
+for a schema without one (labels as `add` recorded them, else the entries' comments); reading creates nothing."""
 
 import pandas as pd
 import pytest
@@ -50,9 +50,11 @@ def test_results_and_curves_of_an_experiment_file_are_labelled_frames(trained):
 
 
 @pytest.mark.db
-def test_a_schema_without_a_file_is_labelled_by_the_entries_comments(trained, schema_name):
+def test_a_schema_without_a_file_is_labelled_as_add_recorded_the_files_labels(trained, schema_name):
     table = neural_cotraining.results(schema=schema_name)
-    assert table[["dataset", "model", "trainer"]].drop_duplicates().values.tolist() == [["small", "a 4-unit MLP", "sgd"]]
+    # the labels, not the comment ("a 4-unit MLP"); a schema filled from Python has only the comments
+    # (test_added_experiments)
+    assert table[["dataset", "model", "trainer"]].drop_duplicates().values.tolist() == [["small", "linear", "sgd"]]
     assert sorted(table["seed"]) == [1, 2]
     assert table["score"].tolist() == neural_cotraining.results(trained)["score"].tolist()
 

@@ -127,3 +127,18 @@ def test_a_trial_number_taken_by_another_driver_leaves_nothing_half_written(pipe
     assert store.add(0, theirs, search.fns, *search.space.configs(theirs), "tester", "second") is None
     assert [trial.params for trial in store.trials()] == [mine]
     assert len(pipeline.Trainer()) == 1 and len(pipeline.Model()) == 1  # the second proposal's entries are gone
+
+
+@pytest.mark.db
+def test_a_searchs_trials_are_asked_for_so_a_worker_without_a_file_trains_them(pipeline, schema_name, capsys):
+    from neural_cotraining.cli import main
+
+    _, _, trials, _ = _random(pipeline, 2).run()
+    ((name, modules),) = pipeline.AddedExperiment().recorded_modules().items()
+    assert name.startswith("search ") and modules == ["tests.pipeline.tiny_builders"]
+    recorded = [job["key"] for job in pipeline.AddedExperiment().recorded_jobs()]
+    assert sorted(map(sorted, map(dict.items, recorded))) == sorted(sorted(t.key.items()) for t in trials)
+    (pipeline.TrainedModel() & trials[0].key).delete(prompt=False)  # as if a driver had recorded it and died
+    capsys.readouterr()
+    assert main(["worker", "--schema", schema_name, "--idle-exit", "0"]) == 0
+    assert capsys.readouterr().out.strip() == "worker: 1 trained, 0 failed, 0 handed back"
