@@ -364,3 +364,35 @@ def test_a_schema_made_before_the_added_experiments_reads_as_before_and_gains_th
         assert written.AddedExperiment().recorded_jobs() is None and len(written.Dataset()) == 1
     finally:
         drop_schema(schema_name)
+
+
+POSTGRES_SCRIPT = """
+import json, sys
+from pathlib import Path
+from neural_cotraining.cli import main
+from neural_cotraining.pipeline import activate
+from tests.pipeline.test_added_experiments import experiment_file
+schema, folder = sys.argv[1], Path(sys.argv[2])
+try:
+    path = experiment_file(folder / "experiment.yaml", schema, combinations=("sgd", "slow"))
+    assert main(["-q", "add", str(path)]) == 0
+    experiment_file(path, schema, seeds="[1, 2]", combinations=("sgd",), modules="[tests, tests.pipeline]")
+    assert main(["-q", "add", str(path)]) == 0
+    tables = activate(schema)
+    worked = main(["-q", "worker", "--schema", schema, "--idle-exit", "0"])
+    print(json.dumps({
+        "modules": tables.AddedExperiment().recorded_modules(),
+        "jobs": sorted([job["labels"]["trainer"], job["key"]["seed"]] for job in tables.AddedExperiment().recorded_jobs()),
+        "worker": worked, "trained": sorted(int(seed) for seed in tables.TrainedModel().to_arrays("seed")),
+    }))
+finally:
+    activate(schema).schema.drop(prompt=False)
+"""
+
+
+def test_the_record_and_a_worker_without_a_file_on_postgresql(tmp_path):
+    from tests.pipeline.postgres_script import run_on_postgresql
+
+    report = run_on_postgresql(POSTGRES_SCRIPT.replace('sys.argv[2]', repr(str(tmp_path))))
+    assert report == {"modules": {"sweep": ["tests", "tests.pipeline"]}, "jobs": [["sgd", 1], ["sgd", 2]],
+                      "worker": 0, "trained": [1, 2]}
