@@ -139,6 +139,19 @@ def test_a_worker_on_a_schema_with_no_added_experiment_is_refused(pipeline, sche
     assert len(pipeline.TrainedModel()) == 0 and len(pipeline.TrainedModel().jobs) == 0
 
 
+def test_a_worker_without_a_file_exits_2_when_a_job_it_ran_failed(pipeline, schema_name, monkeypatch, capsys):
+    monkeypatch.setenv(BUILDER_MODULES_ENV, "tests")
+    pipeline.Dataset().add_entry(tiny_builders.random_regression, {"n_samples": 8})
+    pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 2})
+    pipeline.Trainer().add_entry(tiny_builders.sgd_trainer, {"epochs": 1})
+    pipeline.Trainer().add_entry(tiny_builders.sgd_trainer, {"epochs": 2, "fail_at_epoch": 1}, comment="broken")
+    pipeline.Seed().insert1({"seed": 1})
+    pipeline.AddedExperiment().record("from python", pipeline.TrainedModel().key_source.to_dicts())
+    capsys.readouterr()
+    assert main(["worker", "--schema", schema_name, "--idle-exit", "0"]) == 2
+    assert capsys.readouterr().out.strip() == "worker: 1 trained, 1 failed, 0 handed back"
+
+
 LOAD_MODEL = """
 import json, logging, sys
 from neural_cotraining.pipeline import activate
