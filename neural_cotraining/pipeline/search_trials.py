@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import datajoint as dj
 from datajoint.errors import DuplicateError
 
+from ..common.plain import from_numpy
 from ..hashing import plain_config
 from .jobs.long_lived_worker import LongLivedWorker
 from .jobs.stopping import StopRequest
@@ -82,10 +82,6 @@ def _declare(trained_model_table) -> tuple[type, type]:
     return context["HyperSearch"], context["HyperSearchTrial"]
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value  # DataJoint hands back numpy scalars
-
-
 class SearchTrials:
     """The trials of the search ``search_hash`` over ``trained_model_table``: read them, add one, train some."""
 
@@ -108,7 +104,7 @@ class SearchTrials:
         trained = self.trained_model_table()
         rows = self._trial_rows()
         names = trained.primary_key
-        keys = [{name: _plain(row[name]) for name in names} for row in rows]
+        keys = [{name: from_numpy(row[name]) for name in names} for row in rows]
         if not keys:
             return []
         # the jobs first, the scores second: a job goes pending -> reserved -> (its row stored) -> done, so a score
@@ -117,9 +113,9 @@ class SearchTrials:
         jobs = trained.jobs
         statuses = {}
         if jobs.is_declared:
-            statuses = {tuple(_plain(r[n]) for n in names): r["status"]
+            statuses = {tuple(from_numpy(r[n]) for n in names): r["status"]
                         for r in (jobs & keys).proj("status").to_dicts()}
-        scores = {tuple(_plain(r[n]) for n in names): float(r["score"])
+        scores = {tuple(from_numpy(r[n]) for n in names): float(r["score"])
                   for r in (trained & keys).proj("score").to_dicts()}
         trials = []
         for row, key in zip(rows, keys):
