@@ -32,8 +32,9 @@ from ...registry import checks_config, register_builder
 from ...common.names import NEURAL as NEURAL_TASK  # the default task name
 from ...common.names import SPLITS, TRAIN, VALIDATION
 from ...common.seeds import derive_data_seed
+from ...common.value_checks import check_fraction, check_int
 from ..neural_formats import register_neural_format
-from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
+from .._config import as_pair, batch_sizes, make_generator, strict_builder
 from ..images.preprocessing import (
     as_channel_values,
     channel_statistics,
@@ -99,11 +100,10 @@ def build_neural_loaders(
     nnvision_image_count=None,
 ) -> dict:
     """DataLoaders for already-read sessions; the builders below read files and call this."""
-    batch_size = check_positive_int(batch_size, "batch_size")
-    eval_batch_size = batch_size if eval_batch_size is None else check_positive_int(eval_batch_size, "eval_batch_size")
-    test_images_per_batch = check_positive_int(test_images_per_batch, "test_images_per_batch")
+    batch_size, eval_batch_size = batch_sizes(batch_size, eval_batch_size)
+    test_images_per_batch = check_int("test_images_per_batch", test_images_per_batch, minimum=1)
     check_shuffle_option(shuffle_responses)
-    validation_fraction = check_fraction(validation_fraction, "validation_fraction")
+    validation_fraction = check_fraction("validation_fraction", validation_fraction)
     size = as_pair(image_size, "image_size")
     if not sessions:
         raise ValueError("no sessions to build loaders from")
