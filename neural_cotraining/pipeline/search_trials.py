@@ -1,8 +1,8 @@
 """The database side of a hyperparameter search (``neural_cotraining.search``): its trials and their scores.
 
 A trial is an ordinary job: its dataset, model and trainer configs are entries (``add_entry``) and its score is the
-``TrainedModel`` row that ``populate`` makes, so any worker can train it. Two tables, declared on first use in the
-trained-model table's schema, tie the trials to their search:
+``TrainedModel`` row that ``populate`` makes, so any worker can train it. Two tables (defined in :mod:`.tables`),
+declared on first use in the trained-model table's schema, tie the trials to their search:
 
 - ``HyperSearch``: one row per search, keyed by the hash of what defines it (method, builders, fixed configs,
   parameter specs, direction, sampler seed, trained-model table), so that running the same search again finds it;
@@ -24,6 +24,7 @@ from datajoint.errors import DuplicateError
 from ..common.plain import from_numpy
 from ..hashing import plain_config
 from .jobs.long_lived_worker import LongLivedWorker
+from .tables import declare_search_tables
 from .jobs.stopping import StopRequest
 
 __all__ = ["Trial", "SearchTrials"]
@@ -51,35 +52,7 @@ def _declare(trained_model_table) -> tuple[type, type]:
     context = {"Dataset": trained.dataset_table, "Model": trained.model_table, "Trainer": trained.trainer_table,
                "Seed": trained.seed_table}
     schema = dj.Schema(trained.database, context=context, connection=trained.connection)
-
-    class HyperSearch(dj.Manual):
-        definition = """
-        # a hyperparameter search (neural_cotraining.search), keyed by the hash of what defines it
-        search_hash: char(32)
-        ---
-        search_comment = "": varchar(256)
-        search_definition: <blob>    # method, builders, fixed configs, parameter specs, direction, sampler seed
-        search_ts = CURRENT_TIMESTAMP: datetime
-        """
-
-    context["HyperSearch"] = schema(HyperSearch, context=context)
-
-    class HyperSearchTrial(dj.Manual):
-        definition = """
-        # one trial of a search: the entries it trains and the parameter values it tried
-        -> HyperSearch
-        trial_id: int32
-        ---
-        -> Dataset
-        -> Model
-        -> Trainer
-        -> Seed
-        params: <blob>               # the sampled values, by "dataset.name" / "model.name" / "trainer.name"
-        trial_ts = CURRENT_TIMESTAMP: datetime
-        """
-
-    context["HyperSearchTrial"] = schema(HyperSearchTrial, context=context)
-    return context["HyperSearch"], context["HyperSearchTrial"]
+    return declare_search_tables(schema, context)
 
 
 class SearchTrials:
