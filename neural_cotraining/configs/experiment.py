@@ -32,6 +32,7 @@ from typing import Any, Callable
 import yaml
 
 from ..hashing import HASH_SCHEMES
+from ..registry import stored_names
 from .bounded_yaml import YamlBoundsError, load_bounded
 
 __all__ = [
@@ -199,7 +200,8 @@ def _resolve_trained_model_labels(source: str, kinds: dict, config_hash: Callabl
                 raise ExperimentFileError(f"{where}.{TRAINED_MODEL} names {kind} {label!r}, which is not among "
                                           f"{sorted(kinds[kind + 's'])}")
             entry = dataset(label, chain) if kind == "dataset" else kinds[kind + "s"][label]
-            key.update({f"{kind}_fn": entry.fn, f"{kind}_hash": config_hash(entry.config)})
+            # the name new entries are stored under (a shipped builder's canonical name, whatever the file wrote)
+            key.update({f"{kind}_fn": stored_names(entry.fn)[0], f"{kind}_hash": config_hash(entry.config)})
         return {**key, "seed": seed}
 
     def replace(value: Any, where: str, chain: tuple) -> Any:
