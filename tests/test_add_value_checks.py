@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from neural_cotraining.registry import ConfigValueError, check_entry
+from tests.tiny_experiment import COTRAINER, cotrainer, entry, write_tiny_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
-COTRAINER = "neural_cotraining.trainer.builders.cotrainer"
 
 
 @pytest.mark.parametrize("config, problem", [
@@ -43,18 +43,11 @@ def test_the_models_value_checks_run_when_an_entry_is_checked():
 
 @pytest.mark.db
 def test_add_refuses_a_bad_value_in_one_line_and_writes_nothing(tmp_path, schema_name):
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"""
-schema: {schema_name}
-seeds: [1]
-datasets:
-  digits: {{fn: neural_cotraining.dataset.builders.digits_loaders, config: {{image_size: 16}}}}
-models:
-  vgg: {{fn: neural_cotraining.models.builders.multitask_model, config: {{block_channels: [8]}}}}
-trainers:
-  quick: {{fn: {COTRAINER}, config: {{max_epochs: 2}}}}
-  fast: {{fn: {COTRAINER}, config: {{max_epochs: 2, lr: fast}}}}
-""")
+    path = write_tiny_experiment(
+        tmp_path, schema_name,
+        datasets={"digits": entry("neural_cotraining.dataset.builders.digits_loaders", image_size=16)},
+        models={"vgg": entry("neural_cotraining.models.builders.multitask_model", block_channels=[8])},
+        trainers={"quick": cotrainer(max_epochs=2), "fast": cotrainer(max_epochs=2, lr="fast")})
     environment = {name: value for name, value in os.environ.items() if not name.startswith("DJ_")}
     result = subprocess.run([sys.executable, "-m", "neural_cotraining.cli", "add", str(path)], capture_output=True,
                             text=True, env=dict(environment, PYTHONPATH=str(ROOT)), timeout=180)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from neural_cotraining.cli import main
+from tests.tiny_experiment import broken, sgd, write_tiny_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,21 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def experiment_file(tmp_path, schema_name, monkeypatch):
     monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
-    path = tmp_path / "experiment.yaml"
-    path.write_text(
-        f"""
-schema: {schema_name}
-builder_modules: [tests]
-seeds: [1, 2]
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
-trainers:
-  sgd: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2}}}}
-  broken: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2, fail_at_epoch: 1}}}}
-"""
-    )
+    path = write_tiny_experiment(tmp_path, schema_name, seeds=[1, 2], trainers={"sgd": sgd(), "broken": broken()})
     yield path
     from neural_cotraining.pipeline import activate
 

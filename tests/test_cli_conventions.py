@@ -9,6 +9,7 @@ import pytest
 from neural_cotraining import __version__
 from neural_cotraining.cli import main
 from neural_cotraining.cli.main import build_parser
+from tests.tiny_experiment import write_tiny_experiment
 
 
 def test_version(capsys):
@@ -37,18 +38,7 @@ def test_every_subcommand_help_has_a_description_defaults_and_an_example(name):
 @pytest.mark.db
 def test_add_dry_run_lists_the_jobs_and_writes_nothing(tmp_path, schema_name, capsys, monkeypatch):
     monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"""
-schema: {schema_name}
-builder_modules: [tests]
-seeds: [1, 2]
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
-trainers:
-  sgd: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2}}}}
-""")
+    path = write_tiny_experiment(tmp_path, schema_name, seeds=[1, 2])
     from neural_cotraining.pipeline import activate, connect
 
     assert main(["-q", "add", str(path), "--dry-run"]) == 0

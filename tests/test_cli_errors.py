@@ -11,17 +11,9 @@ import pymysql
 import pytest
 
 from neural_cotraining.cli import main
+from tests.tiny_experiment import broken, regression, sgd, write_tiny_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
-ENTRIES = """
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32{noise}}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
-trainers:
-  sgd: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 1}}}}
-  broken: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2, fail_at_epoch: 1}}}}
-"""
 
 
 @pytest.fixture
@@ -35,10 +27,9 @@ def schema_exists(cursor, name: str) -> bool:
     return cursor.execute("SHOW DATABASES LIKE %s", (name,)) == 1
 
 
-def experiment(tmp_path, schema_name, noise="") -> Path:
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"schema: {schema_name}\nbuilder_modules: [tests]\nseeds: [1]\n" + ENTRIES.format(noise=noise))
-    return path
+def experiment(tmp_path, schema_name, **dataset_config) -> Path:
+    return write_tiny_experiment(tmp_path, schema_name, datasets={"small": regression(**dataset_config)},
+                                 trainers={"sgd": sgd(epochs=1), "broken": broken()})
 
 
 def run(capsys, *arguments):
@@ -55,7 +46,7 @@ def one_error_line(err: str) -> str:
 
 
 def test_nan_in_a_config_is_one_line_naming_file_entry_and_key(capsys, tmp_path, schema_name, server):
-    path = experiment(tmp_path, schema_name, noise=", noise: .nan")
+    path = experiment(tmp_path, schema_name, noise=float("nan"))
     code, out, err = run(capsys, "add", path)
     line = one_error_line(err)
     assert code == 1 and out == ""

@@ -7,25 +7,14 @@ import re
 import pytest
 
 from neural_cotraining.cli import main
+from tests.tiny_experiment import broken, sgd, write_tiny_experiment
 
 
 @pytest.fixture
 def failed_experiment(tmp_path, schema_name, monkeypatch, capsys):
     """An experiment of 4 jobs, populated: 2 trained (sgd), 2 failed (broken)."""
     monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"""
-schema: {schema_name}
-builder_modules: [tests]
-seeds: [1, 2]
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
-trainers:
-  sgd: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2}}}}
-  broken: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2, fail_at_epoch: 1}}}}
-""")
+    path = write_tiny_experiment(tmp_path, schema_name, seeds=[1, 2], trainers={"sgd": sgd(), "broken": broken()})
     assert main(["-q", "populate", str(path), "--add", "--reserve-jobs"]) == 2
     capsys.readouterr()
     yield path

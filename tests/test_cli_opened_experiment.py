@@ -6,23 +6,13 @@ import pytest
 import neural_cotraining.configs
 import neural_cotraining.pipeline.schema
 from neural_cotraining.cli import main
+from tests.tiny_experiment import write_tiny_experiment
 
 
 @pytest.mark.db
 def test_populate_reads_its_experiment_file_and_opens_its_schema_once(tmp_path, schema_name, monkeypatch, capsys):
     monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"""
-schema: {schema_name}
-builder_modules: [tests]
-seeds: [1]
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
-trainers:
-  sgd: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2}}}}
-""")
+    path = write_tiny_experiment(tmp_path, schema_name)
     calls = {"load_experiment": 0, "activate": 0}
 
     def counted(name, function):

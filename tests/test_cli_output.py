@@ -8,24 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny_experiment import cotrainer, write_tiny_experiment
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.db
 def test_populate_prints_one_labelled_line_per_epoch_and_quiet_prints_nothing(tmp_path, schema_name):
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"""
-schema: {schema_name}
-builder_modules: [tests]
-seeds: [1]
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
-trainers:
-  cotrain: {{fn: neural_cotraining.trainer.builders.cotrainer,
-            config: {{max_epochs: 3, loss_functions: {{regression: mse}}}}}}
-""")
+    path = write_tiny_experiment(
+        tmp_path, schema_name, trainers={"cotrain": cotrainer(max_epochs=3, loss_functions={"regression": "mse"})})
     environment = {name: value for name, value in os.environ.items() if not name.startswith("DJ_")}
     environment.update(PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests")
     command = [sys.executable, "-m", "neural_cotraining.cli"]

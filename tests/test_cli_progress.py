@@ -7,24 +7,14 @@ import time
 import pytest
 
 from neural_cotraining.cli import main
+from tests.tiny_experiment import cotrainer, write_tiny_experiment
 
 
 @pytest.fixture
 def live_job(tmp_path, schema_name, monkeypatch, capsys):
     """An experiment of one co-trainer job (max_epochs 6) that has reported 4 epochs and is still reserved."""
     monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"""
-schema: {schema_name}
-builder_modules: [tests]
-seeds: [3]
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
-trainers:
-  cotrain: {{fn: neural_cotraining.trainer.builders.cotrainer, config: {{max_epochs: 6}}}}
-""")
+    path = write_tiny_experiment(tmp_path, schema_name, seeds=[3], trainers={"cotrain": cotrainer(max_epochs=6)})
     assert main(["-q", "add", str(path)]) == 0
     capsys.readouterr()
     from neural_cotraining.configs import load_experiment

@@ -4,6 +4,7 @@ stderr, a nonzero exit, and no schema created."""
 import pytest
 
 from neural_cotraining.cli import main
+from tests.tiny_experiment import write_tiny_experiment
 
 READ_ONLY = [["status"], ["results"], ["plot", "--output", "{tmp}/plots"], ["watch", "--times", "1"],
              ["errors"]]
@@ -20,18 +21,7 @@ def _schema_exists(name: str) -> bool:
 @pytest.mark.parametrize("command", READ_ONLY, ids=lambda command: command[0])
 def test_a_read_only_command_on_a_missing_schema_creates_nothing(command, schema_name, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
-    experiment = tmp_path / "experiment.yaml"
-    experiment.write_text(f"""
-schema: {schema_name}
-builder_modules: [tests]
-seeds: [1]
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
-trainers:
-  sgd: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2}}}}
-""")
+    experiment = write_tiny_experiment(tmp_path, schema_name)
     arguments = [command[0], str(experiment), *(part.format(tmp=tmp_path) for part in command[1:])]
     code = main(["-q", *arguments])
     out, err = capsys.readouterr()

@@ -5,6 +5,7 @@ import pytest
 
 from neural_cotraining.cli import main
 from neural_cotraining.cli.result_columns import add_robustness_means, compact_columns, describe_columns
+from tests.tiny_experiment import cotrainer, write_tiny_experiment
 
 
 def test_robustness_sets_fold_into_a_mean_accuracy_per_task():
@@ -21,18 +22,8 @@ def test_robustness_sets_fold_into_a_mean_accuracy_per_task():
 @pytest.mark.db
 def test_results_is_compact_by_default_and_complete_with_all(tmp_path, schema_name, monkeypatch, capsys):
     monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"""
-schema: {schema_name}
-builder_modules: [tests]
-seeds: [1]
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}}}
-trainers:
-  cotrain: {{fn: neural_cotraining.trainer.builders.cotrainer, config: {{max_epochs: 2, loss_functions: {{regression: mse}}}}}}
-""")
+    path = write_tiny_experiment(
+        tmp_path, schema_name, trainers={"cotrain": cotrainer(max_epochs=2, loss_functions={"regression": "mse"})})
     try:
         assert main(["-q", "populate", str(path), "--add"]) == 0
         capsys.readouterr()

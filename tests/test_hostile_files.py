@@ -11,6 +11,7 @@ import pytest
 
 from neural_cotraining.registry import BuilderError, resolve_builder
 from neural_cotraining.cli import main
+from tests.tiny_experiment import regression, sgd, write_tiny_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIO = (
@@ -80,9 +81,8 @@ def test_a_builder_name_with_a_trailing_newline_in_a_file_is_one_line(capsys, tm
 @pytest.fixture
 def trained(tmp_path, schema_name, monkeypatch):
     monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"schema: {schema_name}\nbuilder_modules: [tests]\nseeds: [1]\ndatasets:\n  small: "
-                    "{fn: tests.pipeline.tiny_builders.random_regression, config: {n_samples: 16}}\n" + TRIO)
+    path = write_tiny_experiment(tmp_path, schema_name, datasets={"small": regression(n_samples=16)},
+                                 trainers={"sgd": sgd(epochs=1)})
     assert main(["populate", str(path), "--add"]) == 0
     yield path
     from neural_cotraining.pipeline import drop_schema

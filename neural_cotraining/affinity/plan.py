@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..common.value_checks import check_int
 from ..configs.experiment import Experiment, ExperimentFileError, experiment_from_dict, read_yaml_file
 
 __all__ = [
@@ -89,8 +90,7 @@ def task_groups(tasks: Sequence[str], group_size: int | None = None, n_groups: i
                          f"{group_size!r}")
     larger = list(itertools.combinations(tasks, group_size))
     if n_groups is not None:
-        if isinstance(n_groups, bool) or not isinstance(n_groups, int) or n_groups < 1:
-            raise ValueError(f"n_groups must be a positive integer, got {n_groups!r}")
+        n_groups = check_int("n_groups", n_groups, minimum=1)
         if n_groups < len(larger):
             chosen = sorted(random.Random(sample_seed).sample(range(len(larger)), n_groups))
             larger = [larger[index] for index in chosen]

@@ -1,6 +1,7 @@
 """Leaf helpers any layer may import (it imports nothing of the package).
 
 - :mod:`.config_keys`: the one strict-key check and :class:`ConfigKeyError`;
+- :mod:`.value_checks`: ``check_int``, ``check_number``, ``check_fraction``, the checks of a config's numbers;
 - :mod:`.seeds`: ``check_seed`` and the two seed formulas (the dataset builders' and the trainer's);
 - :mod:`.plain`: numpy values from a database or file as plain Python;
 - :mod:`.torch_bytes`: the torch serialiser for weights and checkpoints stored as bytes;
@@ -15,6 +16,7 @@ from .names import IMAGE_CLASSIFICATION, NEURAL, SPLITS, TEST, TRAIN, VALIDATION
 from .plain import from_numpy, plain_values
 from .seeds import check_seed, derive_data_seed, derive_training_seed
 from .torch_bytes import from_torch_bytes, to_torch_bytes
+from .value_checks import check_fraction, check_int, check_number
 
 __all__ = [
     "ConfigKeyError",
@@ -26,6 +28,9 @@ __all__ = [
     "TRAIN",
     "VALIDATION",
     "check_config_keys",
+    "check_fraction",
+    "check_int",
+    "check_number",
     "check_seed",
     "derive_data_seed",
     "derive_training_seed",

@@ -1,6 +1,7 @@
-"""Registries of named parts that configs refer to by name (loss weightings, losses, cyclers, graph layer types,
-neural data formats): each part registers itself with a decorator where it is defined, and every lookup goes
-through :meth:`Registry.lookup`, so a stored config's name always meets the same check and the same message.
+"""Registries of named parts that configs refer to by name (loss weightings, losses, cyclers, optimisers and LR
+schedulers, graph layer types, neural data formats): each part registers itself with a decorator where it is defined
+(torch's optimisers and schedulers by a call, ``register_optimizer("adam", torch.optim.Adam)``), and every lookup
+goes through :meth:`Registry.lookup`, so a stored config's name always meets the same check and the same message.
 
 The builders that go into DataJoint tables are registered elsewhere (``neural_cotraining.registry``): their names
 are primary keys and come with an allow-list.

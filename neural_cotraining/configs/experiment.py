@@ -29,11 +29,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
-from ..hashing import HASH_SCHEMES, make_hash
+from ..hashing import HASH_SCHEMES
+from ..registry import stored_names
 from .bounded_yaml import YamlBoundsError, load_bounded
 
 __all__ = [
@@ -159,9 +160,10 @@ def experiment_from_dict(raw: Any, source: str = "experiment") -> Experiment:
     name = raw.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise ExperimentFileError(f"{source}: 'name' must be a non-empty string")
-    # trained-model references by label become keys under the typed hash (a schema with nnfabrik's hash finds no
-    # such key, and the entry is refused when it is added)
-    kinds["datasets"] = _resolve_trained_model_labels(source, kinds)
+    # trained-model references by label become keys under the file's hash scheme; a file that names none gets the
+    # typed hash (the scheme of a new schema), which a schema recording another scheme will not find: such an entry
+    # is refused when it is added
+    kinds["datasets"] = _resolve_trained_model_labels(source, kinds, HASH_SCHEMES[hash_scheme or "typed"])
     return Experiment(schema=schema, seeds=seeds, builder_modules=modules, combinations=combinations,
                       hash=hash_scheme, name=name or Path(source).stem, name_given=name is not None, source=source,
                       **kinds)
@@ -191,8 +193,9 @@ def trained_model_labels(config: Any) -> list[dict]:
     return found
 
 
-def _resolve_trained_model_labels(source: str, kinds: dict) -> dict:
-    """The datasets with every label reference replaced by the TrainedModel key it names (module docstring)."""
+def _resolve_trained_model_labels(source: str, kinds: dict, config_hash: Callable[[Any], str]) -> dict:
+    """The datasets with every label reference replaced by the TrainedModel key it names (module docstring), its
+    entries' hashes made by ``config_hash``."""
     resolved: dict[str, Entry] = {}
 
     def key_of(reference: dict, where: str, chain: tuple) -> dict:
@@ -206,7 +209,8 @@ def _resolve_trained_model_labels(source: str, kinds: dict) -> dict:
                 raise ExperimentFileError(f"{where}.{TRAINED_MODEL} names {kind} {label!r}, which is not among "
                                           f"{sorted(kinds[kind + 's'])}")
             entry = dataset(label, chain) if kind == "dataset" else kinds[kind + "s"][label]
-            key.update({f"{kind}_fn": entry.fn, f"{kind}_hash": make_hash(entry.config)})
+            # the name new entries are stored under (a shipped builder's canonical name, whatever the file wrote)
+            key.update({f"{kind}_fn": stored_names(entry.fn)[0], f"{kind}_hash": config_hash(entry.config)})
         return {**key, "seed": seed}
 
     def replace(value: Any, where: str, chain: tuple) -> Any:

@@ -1,4 +1,5 @@
-"""Shared helpers for the dataset builders: strict config keys, seeded generators, argument checks."""
+"""Shared helpers for the dataset builders: strict config keys, seeded generators, image sizes (the numbers' checks
+are ``common.value_checks``)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import torch
 from ..common.config_keys import check_config_keys, keyword_names
 from ..common.plain import plain_values
 from ..common.seeds import check_seed, derive_data_seed
+from ..common.value_checks import check_int
 from ..registry import ConfigKeyError
 
 __all__ = [
     "strict_builder",
     "make_generator",
-    "check_fraction",
-    "check_positive_int",
+    "batch_sizes",
     "as_pair",
 ]
 
@@ -42,21 +43,10 @@ def make_generator(seed: int, *names: Any) -> torch.Generator:
     return torch.Generator().manual_seed(derive_data_seed(seed, *names))
 
 
-def check_fraction(value: Any, name: str, allow_zero: bool = False) -> float:
-    """``value`` as a float in (0, 1) (or [0, 1) with ``allow_zero``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    low_ok = value >= 0 if allow_zero else value > 0
-    if not (low_ok and value < 1):
-        interval = "[0, 1)" if allow_zero else "(0, 1)"
-        raise ValueError(f"{name} must lie in {interval}, got {value}")
-    return float(value)
-
-
-def check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def batch_sizes(batch_size: Any, eval_batch_size: Any) -> tuple[int, int]:
+    """The training and the evaluation batch size, checked (the evaluation's defaults to the training's)."""
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    return batch_size, check_int("eval_batch_size", eval_batch_size, minimum=1, allow_none=True) or batch_size
 
 
 def as_pair(value: Any, name: str) -> tuple[int, int] | None:

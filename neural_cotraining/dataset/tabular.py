@@ -53,8 +53,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..common.seeds import derive_data_seed
+from ..common.value_checks import check_fraction
 from ..registry import register_builder
-from ._config import check_fraction, check_positive_int, make_generator, strict_builder
+from ._config import batch_sizes, make_generator, strict_builder
 
 logger = logging.getLogger(__name__)
 
@@ -259,10 +260,9 @@ def tabular_loaders(
     Each task's training loader shuffles with its own ``torch.Generator`` (derived from seed, source and task).
     """
     kinds = tabular_task_kinds(source, tasks)
-    batch_size = check_positive_int(batch_size, "batch_size")
-    eval_batch_size = batch_size if eval_batch_size is None else check_positive_int(eval_batch_size, "eval_batch_size")
-    validation_fraction = check_fraction(validation_fraction, "validation_fraction")
-    test_fraction = check_fraction(test_fraction, "test_fraction")
+    batch_size, eval_batch_size = batch_sizes(batch_size, eval_batch_size)
+    validation_fraction = check_fraction("validation_fraction", validation_fraction)
+    test_fraction = check_fraction("test_fraction", test_fraction)
     if validation_fraction + test_fraction >= 1:
         raise ValueError(
             f"validation_fraction + test_fraction must be below 1, got {validation_fraction + test_fraction}"

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..common.value_checks import check_fraction, check_int
 from ..registry import checks_config, register_builder
 from .config_check import UnknownConfigKeyError, check_seed, strict_config
 from .cores import VGGCore
@@ -58,8 +59,7 @@ def _per_task(value: Any, task: str) -> Any:
 def _input_channels(specs: list[TaskSpec], wanted: int | None) -> int:
     channels = {(s.name, key): shape[0] for s in specs for key, shape in s.input_shapes.items()}
     if wanted is not None:
-        if isinstance(wanted, bool) or not isinstance(wanted, int) or wanted < 1:
-            raise ValueError(f"input_channels must be a positive integer, got {wanted!r}")
+        wanted = check_int("input_channels", wanted, minimum=1)
         odd = {where: c for where, c in channels.items() if c not in (1, wanted)}
         if odd:
             raise ValueError(f"input_channels={wanted}: inputs must have 1 or {wanted} channels; got {odd}")
@@ -126,9 +126,7 @@ def check_model_config(config: Mapping[str, Any]) -> None:
             f"accepted: {sorted(READOUT_OPTIONS[readout_type])}"
         )
     for name in ("dropout", "head_dropout"):
-        value = config.get(name, 0.0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        check_fraction(name, config.get(name, 0.0), allow_zero=True)
 
 
 @register_builder("model")

@@ -1,8 +1,8 @@
 """The database side of a hyperparameter search (``neural_cotraining.search``): its trials and their scores.
 
 A trial is an ordinary job: its dataset, model and trainer configs are entries (``add_entry``) and its score is the
-``TrainedModel`` row that ``populate`` makes, so any worker can train it. Two tables, declared on first use in the
-trained-model table's schema, tie the trials to their search:
+``TrainedModel`` row that ``populate`` makes, so any worker can train it. Two tables (defined in :mod:`.tables`),
+declared on first use in the trained-model table's schema, tie the trials to their search:
 
 - ``HyperSearch``: one row per search, keyed by the hash of what defines it (method, builders, fixed configs,
   parameter specs, direction, sampler seed, trained-model table), so that running the same search again finds it;
@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import datajoint as dj
 from datajoint.errors import DuplicateError
 
+from ..common.plain import from_numpy
 from ..hashing import plain_config
 from .entry_limits import COMMENT_LENGTH
 from .jobs.long_lived_worker import LongLivedWorker
+from .tables import declare_search_tables
 from .jobs.stopping import StopRequest
 
 __all__ = ["Trial", "SearchTrials"]
@@ -52,39 +53,7 @@ def _declare(trained_model_table) -> tuple[type, type]:
     context = {"Dataset": trained.dataset_table, "Model": trained.model_table, "Trainer": trained.trainer_table,
                "Seed": trained.seed_table}
     schema = dj.Schema(trained.database, context=context, connection=trained.connection)
-
-    class HyperSearch(dj.Manual):
-        definition = """
-        # a hyperparameter search (neural_cotraining.search), keyed by the hash of what defines it
-        search_hash: char(32)
-        ---
-        search_comment = "": varchar(256)
-        search_definition: <blob>    # method, builders, fixed configs, parameter specs, direction, sampler seed
-        search_ts = CURRENT_TIMESTAMP: datetime
-        """
-
-    context["HyperSearch"] = schema(HyperSearch, context=context)
-
-    class HyperSearchTrial(dj.Manual):
-        definition = """
-        # one trial of a search: the entries it trains and the parameter values it tried
-        -> HyperSearch
-        trial_id: int32
-        ---
-        -> Dataset
-        -> Model
-        -> Trainer
-        -> Seed
-        params: <blob>               # the sampled values, by "dataset.name" / "model.name" / "trainer.name"
-        trial_ts = CURRENT_TIMESTAMP: datetime
-        """
-
-    context["HyperSearchTrial"] = schema(HyperSearchTrial, context=context)
-    return context["HyperSearch"], context["HyperSearchTrial"]
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value  # DataJoint hands back numpy scalars
+    return declare_search_tables(schema, context)
 
 
 class SearchTrials:
@@ -109,7 +78,7 @@ class SearchTrials:
         trained = self.trained_model_table()
         rows = self._trial_rows()
         names = trained.primary_key
-        keys = [{name: _plain(row[name]) for name in names} for row in rows]
+        keys = [{name: from_numpy(row[name]) for name in names} for row in rows]
         if not keys:
             return []
         # the jobs first, the scores second: a job goes pending -> reserved -> (its row stored) -> done, so a score
@@ -118,9 +87,9 @@ class SearchTrials:
         jobs = trained.jobs
         statuses = {}
         if jobs.is_declared:
-            statuses = {tuple(_plain(r[n]) for n in names): r["status"]
+            statuses = {tuple(from_numpy(r[n]) for n in names): r["status"]
                         for r in (jobs & keys).proj("status").to_dicts()}
-        scores = {tuple(_plain(r[n]) for n in names): float(r["score"])
+        scores = {tuple(from_numpy(r[n]) for n in names): float(r["score"])
                   for r in (trained & keys).proj("score").to_dicts()}
         trials = []
         for row, key in zip(rows, keys):

@@ -3,12 +3,14 @@
     Fabrikant                         who adds entries
     Seed                              random seeds
     Dataset, Model, Trainer           builder name + config, keyed by the config's hash   (-> Fabrikant)
-    AddedExperiment                   an experiment as `add` recorded it: name, builder modules (-> Fabrikant)
-    AddedJob                          a job it asks for, with the file's labels (-> AddedExperiment, the four above)
+    AddedExperiment                   an experiment `add` recorded: name, builder modules (-> Fabrikant)
+    AddedJob                          a job it asks for, with the file's labels           (-> AddedExperiment, the four above)
     Checkpoint                        a running job's training state, per epoch           (-> the four above)
     LiveJob, LiveEpochMetric          a running job's progress, per epoch                 (-> the four above)
     TrainedModel                      score, output, user                                 (-> the four above)
       .ModelState (alias ModelStorage), .EpochMetric, .UnitResult
+    HyperSearch                       a hyperparameter search, declared on its first use  (declare_search_tables)
+    HyperSearchTrial                  one trial of a search: entries, seed, values        (-> HyperSearch, the four above)
 
 The tables follow nnfabrik's names and attributes so its users find their way (``*_fn``, ``*_hash``,
 ``*_config``, ``*_comment``, ``*_fabrikant``, ``*_ts``). Classes are made afresh for each schema by
@@ -262,5 +264,42 @@ TABLE_NAMES = (
 # make is never used: see schema_rules.marker)
 TABLE_NAMES_IN_DATABASE = (
     "fabrikant", "seed", "dataset", "model", "trainer", "added_experiment", "added_job", "checkpoint", "live_job",
-    "live_epoch_metric", "__trained_model", "__trained_model__model_state", "__trained_model__epoch_metric", "__trained_model__unit_result",
+    "live_epoch_metric", "__trained_model", "__trained_model__model_state", "__trained_model__epoch_metric",
+    "__trained_model__unit_result",
 )
+
+
+def declare_search_tables(schema: dj.Schema, context: dict) -> tuple[type, type]:
+    """Declare a hyperparameter search's tables (``neural_cotraining.search``) in ``schema``, where missing, and
+    return them: ``context`` names the Dataset, Model, Trainer and Seed tables of the trained-model table the search
+    fills, and gets the two new ones. A search declares them on its first use (``search_trials``), so a schema
+    without a search has none."""
+
+    class HyperSearch(dj.Manual):
+        definition = """
+        # a hyperparameter search (neural_cotraining.search), keyed by the hash of what defines it
+        search_hash: char(32)
+        ---
+        search_comment = "": varchar(256)
+        search_definition: <blob>    # method, builders, fixed configs, parameter specs, direction, sampler seed
+        search_ts = CURRENT_TIMESTAMP: datetime
+        """
+
+    context["HyperSearch"] = schema(HyperSearch, context=context)
+
+    class HyperSearchTrial(dj.Manual):
+        definition = """
+        # one trial of a search: the entries it trains and the parameter values it tried
+        -> HyperSearch
+        trial_id: int32
+        ---
+        -> Dataset
+        -> Model
+        -> Trainer
+        -> Seed
+        params: <blob>               # the sampled values, by "dataset.name" / "model.name" / "trainer.name"
+        trial_ts = CURRENT_TIMESTAMP: datetime
+        """
+
+    context["HyperSearchTrial"] = schema(HyperSearchTrial, context=context)
+    return context["HyperSearch"], context["HyperSearchTrial"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from ..common.value_checks import check_int, check_number
+
 __all__ = ["EarlyStopping", "COMBINE_MODES"]
 
 COMBINE_MODES = ("any", "all")
@@ -34,14 +36,10 @@ class EarlyStopping:
                 raise ValueError(f"monitor[{key!r}] must be 'max' or 'min', got {mode!r}")
         if combine not in COMBINE_MODES:
             raise ValueError(f"monitor_combine must be one of {COMBINE_MODES}, got {combine!r}")
-        if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
-            raise ValueError(f"patience must be a positive int or None, got {patience!r}")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or min_delta < 0:
-            raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
         self.monitor = dict(monitor)
-        self.patience = patience
+        self.patience = check_int("patience", patience, minimum=1, allow_none=True)
         self.combine = combine
-        self.min_delta = float(min_delta)
+        self.min_delta = check_number("min_delta", min_delta, minimum=0.0)
         self.best_values: dict[str, float | None] = {key: None for key in self.monitor}
         self.best_epoch: int | None = None
         self.epochs_without_improvement = 0

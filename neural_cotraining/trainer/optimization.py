@@ -1,4 +1,10 @@
-"""Optimiser and learning-rate scheduler construction from plain config values."""
+"""Optimiser and learning-rate scheduler construction from plain config values.
+
+The config's names (``optimizer``, ``lr_scheduler``) are looked up in :data:`OPTIMIZERS` and :data:`SCHEDULERS`,
+registries like the losses' and cyclers' (``common.name_registry``): ``register_optimizer("name", cls)`` adds one
+whose constructor takes ``(param_groups, lr=..., **options)``, ``register_scheduler("name", cls)`` one that takes
+``(optimizer, **options)``.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,23 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-__all__ = ["OPTIMIZERS", "SCHEDULERS", "build_optimizer", "build_scheduler", "load_scheduler_state", "step_scheduler"]
+from ..common.name_registry import Registry
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "register_optimizer", "register_scheduler", "build_optimizer",
+           "build_scheduler", "load_scheduler_state", "step_scheduler"]
 
-SCHEDULERS = {
-    "plateau": torch.optim.lr_scheduler.ReduceLROnPlateau,
-    "step": torch.optim.lr_scheduler.StepLR,
-    "multistep": torch.optim.lr_scheduler.MultiStepLR,
-    "cosine": torch.optim.lr_scheduler.CosineAnnealingLR,
-}
+OPTIMIZERS = Registry("optimizer")
+register_optimizer = OPTIMIZERS.register
+SCHEDULERS = Registry("lr_scheduler")
+register_scheduler = SCHEDULERS.register
+
+register_optimizer("adam", torch.optim.Adam)
+register_optimizer("adamw", torch.optim.AdamW)
+register_optimizer("sgd", torch.optim.SGD)
+register_scheduler("plateau", torch.optim.lr_scheduler.ReduceLROnPlateau)
+register_scheduler("step", torch.optim.lr_scheduler.StepLR)
+register_scheduler("multistep", torch.optim.lr_scheduler.MultiStepLR)
+register_scheduler("cosine", torch.optim.lr_scheduler.CosineAnnealingLR)
 
 #: defaults filled in for options the config leaves out
 SCHEDULER_DEFAULTS = {
@@ -51,9 +64,7 @@ def build_optimizer(
 
     ``extra_lr_groups``: further ``(parameters, lr)`` groups, also never decayed (e.g. GradNorm's task weights with
     their own learning rate)."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
-    cls = OPTIMIZERS[name]
+    cls = OPTIMIZERS.lookup(name)
     options = dict(options or {})
     _check_options(cls, options, ("params", "lr", "weight_decay"), f"optimizer_options for {name!r}")
     groups = [{"params": [p for p in model_parameters if p.requires_grad], "weight_decay": weight_decay}]
@@ -76,10 +87,8 @@ def build_scheduler(name, optimizer, options: Mapping | None, max_epochs: int, p
         if options:
             raise ValueError("lr_scheduler_options given without an lr_scheduler")
         return None
-    if name not in SCHEDULERS:
-        raise ValueError(f"unknown lr_scheduler {name!r}; choose one of {sorted(SCHEDULERS)} or None")
-    cls = SCHEDULERS[name]
-    options = {**SCHEDULER_DEFAULTS[name], **dict(options or {})}
+    cls = SCHEDULERS.lookup(name)
+    options = {**SCHEDULER_DEFAULTS.get(name, {}), **dict(options or {})}
     _check_options(cls, options, ("optimizer",), f"lr_scheduler_options for {name!r}")
     if name == "plateau":
         options.setdefault("mode", plateau_mode)

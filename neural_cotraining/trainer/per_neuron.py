@@ -17,7 +17,9 @@ import torch
 __all__ = ["neuron_results"]
 
 
-def _plain_list(values: Any, n: int, name: str, data_key: Any) -> list:
+def _one_per_neuron(values: Any, n: int, name: str, data_key: Any) -> list:
+    """``values`` (a numpy array, a tensor or a sequence: a lab's dataset may hold any) as a list of ``n``; the
+    callers make each entry an int, float or str."""
     values = values.tolist() if hasattr(values, "tolist") else list(values)
     if len(values) != n:
         raise ValueError(f"session {data_key!r}: the dataset's {name} has {len(values)} entries for {n} neurons")
@@ -35,16 +37,16 @@ def neuron_results(correlations: torch.Tensor, loader: Any, data_key: Any) -> di
     n = int(correlations.numel())
     unit_ids = getattr(dataset, "unit_ids", None)
     result = {
-        "unit_ids": [int(u) for u in _plain_list(unit_ids, n, "unit_ids", data_key)] if unit_ids is not None
+        "unit_ids": [int(u) for u in _one_per_neuron(unit_ids, n, "unit_ids", data_key)] if unit_ids is not None
         else list(range(n)),
         "correlation": [float(c) for c in correlations.tolist()],
     }
     oracle = getattr(dataset, "oracle", None)
     if oracle is not None:
-        result["oracle"] = [float(o) for o in _plain_list(oracle, n, "oracle", data_key)]
+        result["oracle"] = [float(o) for o in _one_per_neuron(oracle, n, "oracle", data_key)]
         result["fraction_oracle"] = [_fraction(c, o) for c, o in zip(result["correlation"], result["oracle"])]
     for name in ("area", "layer"):
         values = getattr(dataset, name, None)
         if values is not None:
-            result[name] = [str(v) for v in _plain_list(values, n, name, data_key)]
+            result[name] = [str(v) for v in _one_per_neuron(values, n, name, data_key)]
     return result

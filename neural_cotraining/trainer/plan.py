@@ -14,9 +14,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..common.config_keys import check_config_keys
+from ..common.value_checks import check_int, check_number
 from .cyclers import CYCLERS
 from .early_stopping import COMBINE_MODES
-from .keywords import check_int, check_number
 from .losses import LOSSES
 from .optimization import OPTIMIZERS, SCHEDULERS
 from .weighting import check_weighting_options

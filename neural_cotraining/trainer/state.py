@@ -12,6 +12,8 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from ..common.plain import from_numpy
+
 __all__ = ["to_plain", "cpu_state_dict", "capture_rng_states", "restore_rng_states"]
 
 
@@ -19,17 +21,15 @@ def to_plain(value, path: str = "state"):
     """A deep copy of ``value`` using only types ``torch.load(weights_only=True)`` accepts."""
     if isinstance(value, torch.Tensor):
         return value.detach().to("cpu", copy=True)
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, np.ndarray):  # tolerated on input (e.g. a state that went through another store)
         return torch.from_numpy(value.copy())
+    value = from_numpy(value)  # numpy scalars, np.float64 and np.str_ included (float and str subclasses)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
     if isinstance(value, Mapping):
         plain = {}
         for key, item in value.items():
-            if isinstance(key, np.integer):
-                key = int(key)
+            key = from_numpy(key)
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 raise TypeError(f"{path} has a key {key!r} of type {type(key).__name__}; only str/int keys are stored")
             plain[key] = to_plain(item, f"{path}[{key!r}]")

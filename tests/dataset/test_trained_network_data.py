@@ -187,6 +187,14 @@ def test_labels_name_the_trained_model_by_its_key():
                    "trainer_hash": make_hash(BASE["trainers"]["one_epoch"]["config"]), "seed": 1}
 
 
+
+def test_a_label_naming_an_entry_by_an_older_builder_name_gets_the_canonical_name():
+    raw = with_datasets(oracle=oracle_entry())
+    raw["models"]["small"]["fn"] = "neural_cotraining.models.graph.builders.hard_sharing_mlp"  # an alias
+    experiment = experiment_from_dict(raw)
+    key = experiment.datasets["oracle"].config["predictor"]["trained_model"]
+    assert key["model_fn"] == "neural_cotraining.models.builders.hard_sharing_mlp"
+
 def entry_counts(tables) -> tuple:
     return tuple(len(getattr(tables, name)()) for name in ("Dataset", "Model", "Trainer", "Seed"))
 

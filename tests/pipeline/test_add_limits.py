@@ -9,20 +9,15 @@ import pytest
 from neural_cotraining.cli import main
 from neural_cotraining.configs import experiment_from_dict
 from neural_cotraining.pipeline.experiments import add_experiment
+from tests.tiny_experiment import TINY_BUILDERS, entry, sgd, tiny_experiment_text
 
 pytestmark = pytest.mark.db
 
-BUILDERS = "tests.pipeline.tiny_builders"
 
-
-def experiment_text(schema, seeds="[1, 2]", dataset_fn=f"{BUILDERS}.random_regression", trainer_comment="sgd",
-                    trainer_label="sgd", name=None, modules="[tests]") -> str:
-    return (
-        f"schema: {schema}\nbuilder_modules: {modules}\nseeds: {seeds}\n" + (f"name: {name}\n" if name else "") +
-        f"datasets:\n  small: {{fn: {dataset_fn}, config: {{n_samples: 8}}}}\n"
-        f"models:\n  linear: {{fn: {BUILDERS}.linear_model, config: {{hidden: 4}}}}\n"
-        f"trainers:\n  {trainer_label}: {{fn: {BUILDERS}.sgd_trainer, config: {{epochs: 1}}, comment: '{trainer_comment}'}}\n"
-    )
+def experiment_text(schema, seeds=(1, 2), dataset_fn=f"{TINY_BUILDERS}.random_regression", trainer_comment="sgd",
+                    trainer_label="sgd", **top_level) -> str:
+    return tiny_experiment_text(schema, seeds=seeds, datasets={"small": entry(dataset_fn, n_samples=8)},
+                                trainers={trainer_label: sgd(epochs=1, comment=trainer_comment)}, **top_level)
 
 
 @pytest.fixture
@@ -32,7 +27,7 @@ def server():
     connection.close()
 
 
-LONG_NAME = f"{BUILDERS}.{'x' * 80}"
+LONG_NAME = f"{TINY_BUILDERS}.{'x' * 80}"
 CASES = {
     "comment": ({"trainer_comment": "c" * 300}, "trainers.sgd.comment is 300 characters long; the database column "
                                                 "holds at most 256"),
@@ -40,13 +35,13 @@ CASES = {
                                                                    "long; the database column holds at most 256"),
     "builder name": ({"dataset_fn": LONG_NAME}, f"datasets.small.fn is {len(LONG_NAME)} characters long; the database "
                                                 "column holds at most 96"),
-    "seed": ({"seeds": "[1, 3000000000]"}, "seeds[1] is 3000000000, outside the seed column's range "
+    "seed": ({"seeds": [1, 3000000000]}, "seeds[1] is 3000000000, outside the seed column's range "
                                            "-2147483648..2147483647"),
     "experiment name": ({"name": "n" * 101}, "name is 101 characters long; the database column holds at most 100"),
     "label with a comment": ({"trainer_label": "l" * 257}, f"trainers.{'l' * 257} (its label) is 257 characters "
                                                            "long; the database column holds at most 256"),
-    "builder module": ({"modules": "[tests, os]"}, "builder_modules[1]: 'os' is part of Python's standard library; "
-                                                   "refused"),
+    "builder module": ({"builder_modules": ["tests", "os"]}, "builder_modules[1]: 'os' is part of Python's standard "
+                                                             "library; refused"),
 }
 
 
@@ -91,7 +86,7 @@ def test_an_add_that_the_database_stops_half_way_leaves_no_entry(pipeline, serve
 def test_add_entry_refuses_a_comment_or_name_too_long_for_its_column(pipeline):
     with pytest.raises(ValueError, match="^trainer entry.comment is 257 characters long; the database column holds "
                                          "at most 256$"):
-        pipeline.Trainer().add_entry(f"{BUILDERS}.sgd_trainer", {"epochs": 1}, comment="c" * 257)
+        pipeline.Trainer().add_entry(f"{TINY_BUILDERS}.sgd_trainer", {"epochs": 1}, comment="c" * 257)
     with pytest.raises(ValueError, match=rf"^dataset entry.fn is {len(LONG_NAME)} characters long"):
         pipeline.Dataset().add_entry(LONG_NAME, {})
     assert len(pipeline.Trainer()) == len(pipeline.Dataset()) == len(pipeline.Fabrikant()) == 0

@@ -7,23 +7,13 @@ import pytest
 import neural_cotraining
 from neural_cotraining.cli import main
 from neural_cotraining.pipeline import SchemaMissingError
+from tests.tiny_experiment import linear, write_tiny_experiment
 
 
 @pytest.fixture
 def trained(tmp_path, schema_name, monkeypatch, capsys):
     monkeypatch.setenv("NEURAL_COTRAINING_BUILDER_MODULES", "tests")
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"""
-schema: {schema_name}
-builder_modules: [tests]
-seeds: [1, 2]
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 32}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 4}}, comment: a 4-unit MLP}}
-trainers:
-  sgd: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2}}}}
-""")
+    path = write_tiny_experiment(tmp_path, schema_name, seeds=[1, 2], models={"linear": linear(comment="a 4-unit MLP")})
     assert main(["-q", "populate", str(path), "--add"]) == 0
     capsys.readouterr()
     yield path

@@ -8,11 +8,12 @@ import warnings
 import pytest
 
 from neural_cotraining.registry import BUILDER_MODULES_ENV
-from neural_cotraining.configs import experiment_from_dict
+from neural_cotraining.configs import experiment_from_dict, load_experiment
 from neural_cotraining.pipeline import activate
 from neural_cotraining.pipeline.entries import HashCollisionWarning
 from neural_cotraining.pipeline.experiments import add_experiment
 from neural_cotraining.pipeline.schema_rules.hash_scheme import HashSchemeError
+from tests.tiny_experiment import TINY_BUILDERS, entry, regression, write_tiny_experiment
 
 REGRESSION = "tests.pipeline.tiny_builders.random_regression"
 NNFABRIK_BATCH_SIZE_64 = "9aee736870714f8b7c3cc084087ce886"  # nnfabrik's make_hash(dict(batch_size=64))
@@ -103,5 +104,27 @@ def test_an_experiment_file_names_the_scheme(schema_name, monkeypatch):
     try:
         [job] = add_experiment(tables, experiment)
         assert job["key"]["dataset_hash"] == NNFABRIK_BATCH_SIZE_64
+    finally:
+        tables.schema.drop(prompt=False)
+
+
+@pytest.mark.db
+def test_a_trained_model_named_by_its_labels_is_found_under_nnfabriks_hash(schema_name, monkeypatch, tmp_path):
+    """A dataset names a model of the same file by its labels; the file's ``hash: nnfabrik`` makes that the key the
+    schema stores (under the typed hash the entry would name no trained model and be refused at add)."""
+    monkeypatch.setenv(BUILDER_MODULES_ENV, "tests")
+    labels = {"dataset": "small", "model": "linear", "trainer": "sgd", "seed": 1}
+    after = entry(f"{TINY_BUILDERS}.regression_after_a_trained_model", source={"trained_model": labels})
+    path = write_tiny_experiment(tmp_path, schema_name, hash="nnfabrik",
+                                 datasets={"small": regression(), "after": after})
+    experiment = load_experiment(path)
+    tables = activate(schema_name, hash=experiment.hash)
+    try:
+        [first] = add_experiment(tables, experiment.without_trained_model_inputs())
+        tables.TrainedModel().populate([first["key"]])
+        assert experiment.datasets["after"].config["source"]["trained_model"] == first["key"]
+        jobs = add_experiment(tables, experiment)
+        tables.TrainedModel().populate([job["key"] for job in jobs])
+        assert len(tables.TrainedModel()) == 2
     finally:
         tables.schema.drop(prompt=False)

@@ -7,6 +7,7 @@ import pytest
 from neural_cotraining.cli import main
 from neural_cotraining.pipeline import ForeignSchemaError, SchemaOutdatedError, activate, drop_plan, drop_schema
 from neural_cotraining.pipeline.schema_rules.marker import MARKER_TABLE
+from tests.tiny_experiment import regression, sgd, write_tiny_experiment
 
 pytestmark = pytest.mark.db
 
@@ -72,11 +73,8 @@ def test_a_colleagues_nnfabrik_schema_is_refused_before_anything_is_declared(ser
 
 def test_the_cli_refuses_to_add_to_or_drop_a_colleagues_nnfabrik_schema(capsys, server, nnfabrik_schema, tmp_path):
     before = definitions(server, nnfabrik_schema)
-    path = tmp_path / "experiment.yaml"
-    path.write_text(f"schema: {nnfabrik_schema}\nbuilder_modules: [tests]\nseeds: [1]\n"
-                    "datasets:\n  small: {fn: tests.pipeline.tiny_builders.random_regression, config: {n_samples: 8}}\n"
-                    "models:\n  linear: {fn: tests.pipeline.tiny_builders.linear_model, config: {hidden: 4}}\n"
-                    "trainers:\n  sgd: {fn: tests.pipeline.tiny_builders.sgd_trainer, config: {epochs: 1}}\n")
+    path = write_tiny_experiment(tmp_path, nnfabrik_schema, datasets={"small": regression(n_samples=8)},
+                                 trainers={"sgd": sgd(epochs=1)})
     for arguments in (["add", str(path)], ["drop", nnfabrik_schema, "--yes"]):
         assert main(arguments) == 1
         err = capsys.readouterr().err.strip().splitlines()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from neural_cotraining.registry import checks_config
+
 
 def random_regression(seed, n_samples=64, n_features=5, batch_size=16, noise=0.1):
     generator = torch.Generator().manual_seed(int(seed))
@@ -164,4 +166,22 @@ def process_killing_regression(seed, signal_name="SIGKILL", n_samples=16):
     import signal
 
     os.kill(os.getpid(), getattr(signal, signal_name))
+    return random_regression(seed, n_samples=n_samples)
+
+
+def _check_trained_source(config):
+    """At add, inside the pipeline: ``source`` must name a trained model (as MTL-Oracle's predictor must)."""
+    from neural_cotraining.dataset.trained_networks import load_trained_network, trained_networks_available
+
+    if trained_networks_available():
+        load_trained_network(config.get("source"), "source")
+
+
+@checks_config(_check_trained_source)
+def regression_after_a_trained_model(seed, source=None, n_samples=16):
+    """random_regression for a dataset that names a trained model, ``source: {trained_model: ...}``; the model is
+    loaded (a key that names none is refused) but not used."""
+    from neural_cotraining.dataset.trained_networks import load_trained_network
+
+    load_trained_network(source, "source")
     return random_regression(seed, n_samples=n_samples)

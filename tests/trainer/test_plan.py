@@ -51,3 +51,28 @@ def test_an_unknown_key_is_refused_by_the_plan_too():
         check_config(cotrainer, {"max_epoch": 3}, "trainer")
     with pytest.raises(TypeError, match=r"cotrainer does not accept config keys \['max_epoch'\]"):
         plan_of(max_epoch=3)
+
+
+def test_a_registered_optimizer_and_scheduler_are_names_a_config_may_use():
+    import torch
+
+    from neural_cotraining.trainer.optimization import (
+        OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler, register_optimizer, register_scheduler)
+
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'; choose one of"):
+        plan_of(optimizer="rmsprop")
+    register_optimizer("rmsprop", torch.optim.RMSprop)
+    register_scheduler("exponential", torch.optim.lr_scheduler.ExponentialLR)
+    try:
+        plan = plan_of(optimizer="rmsprop", lr_scheduler="exponential", lr_scheduler_options={"gamma": 0.5})
+        weights = [torch.nn.Parameter(torch.zeros(2))]
+        optimizer = build_optimizer(plan.optimizer, weights, [], lr=plan.lr, weight_decay=0.0)
+        scheduler = build_scheduler(plan.lr_scheduler, optimizer, plan.lr_scheduler_options, 3, "max")
+        assert type(optimizer) is torch.optim.RMSprop and type(scheduler) is torch.optim.lr_scheduler.ExponentialLR
+        with pytest.raises(ValueError, match="optimizer 'rmsprop' is already registered"):
+            register_optimizer("rmsprop", torch.optim.Adagrad)
+    finally:
+        OPTIMIZERS.unregister("rmsprop")
+        SCHEDULERS.unregister("exponential")
+    assert OPTIMIZERS.names() == ["adam", "adamw", "sgd"]
+    assert SCHEDULERS.names() == ["cosine", "multistep", "plateau", "step"]

@@ -150,3 +150,13 @@ def test_to_plain_copies_into_weights_only_types_and_names_what_it_cannot_store(
     assert torch.equal(plain["t"], torch.ones(2))  # a copy, unaffected by further training
     with pytest.raises(TypeError, match=r"state\['x'\]\[0\] holds a object"):
         to_plain({"x": [object()]})
+
+
+def test_to_plain_makes_numpy_subclasses_of_float_and_str_plain_so_weights_only_loads_them():
+    plain = to_plain({"loss": np.float64(0.25), "task": np.str_("neural"), np.int64(3): [np.int64(4)]})
+    assert [type(value) for value in (plain["loss"], plain["task"], list(plain)[2], plain[3][0])] == [
+        float, str, int, int]
+    buffer = io.BytesIO()
+    torch.save(plain, buffer)
+    buffer.seek(0)
+    assert torch.load(buffer, weights_only=True) == {"loss": 0.25, "task": "neural", 3: [4]}

@@ -19,8 +19,9 @@ import logging
 from torch.utils.data import DataLoader
 
 from ...common.names import IMAGE_CLASSIFICATION as IMAGE_TASK  # the default task name
+from ...common.value_checks import check_fraction
 from ...registry import checks_config, register_builder
-from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
+from .._config import as_pair, batch_sizes, make_generator, strict_builder
 from .augmentation import AugmentingCollate, BatchAugmentation, NoiseAugmentation
 from .corruptions import (
     CORRUPTIONS,
@@ -129,10 +130,9 @@ def image_classification_loaders(
         noise_levels, corruptions, severities: robustness sets from the test split; empty lists turn them off.
         channels_last, pixel_max: for ``"npz"``: the axis order of ambiguous 4-d arrays; the full-scale value.
     """
-    batch_size = check_positive_int(batch_size, "batch_size")
-    eval_batch_size = batch_size if eval_batch_size is None else check_positive_int(eval_batch_size, "eval_batch_size")
-    validation_fraction = check_fraction(validation_fraction, "validation_fraction")
-    test_fraction = check_fraction(test_fraction, "test_fraction")
+    batch_size, eval_batch_size = batch_sizes(batch_size, eval_batch_size)
+    validation_fraction = check_fraction("validation_fraction", validation_fraction)
+    test_fraction = check_fraction("test_fraction", test_fraction)
     if validation_fraction + test_fraction >= 1:
         total = validation_fraction + test_fraction
         raise ValueError(f"validation_fraction + test_fraction must be below 1, got {total}")

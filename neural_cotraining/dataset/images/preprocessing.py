@@ -11,6 +11,8 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
+from ...common.value_checks import check_int
+
 __all__ = ["to_grayscale", "crop_and_subsample", "resize", "channel_statistics", "normalize", "as_channel_values"]
 
 # ITU-R BT.601 luma weights, the ones Pillow's "L" conversion uses.
@@ -41,8 +43,7 @@ def crop_and_subsample(images: torch.Tensor, crop=0, subsample: int = 1) -> torc
         raise ValueError(f"crop must be an int or [[top, bottom], [left, right]], got {crop!r}") from error
     if min(top, bottom, left, right) < 0:
         raise ValueError(f"crop must not be negative, got {crop!r}")
-    if not isinstance(subsample, numbers.Integral) or subsample < 1:
-        raise ValueError(f"subsample must be a positive integer, got {subsample!r}")
+    subsample = check_int("subsample", subsample, minimum=1)
     height, width = images.shape[-2:]
     if top + bottom >= height or left + right >= width:
         raise ValueError(f"crop {crop!r} removes the whole {height}x{width} image")

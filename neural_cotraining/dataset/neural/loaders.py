@@ -32,8 +32,9 @@ from ...registry import checks_config, register_builder
 from ...common.names import NEURAL as NEURAL_TASK  # the default task name
 from ...common.names import SPLITS, TRAIN, VALIDATION
 from ...common.seeds import derive_data_seed
+from ...common.value_checks import check_fraction, check_int
 from ..neural_formats import register_neural_format
-from .._config import as_pair, check_fraction, check_positive_int, make_generator, strict_builder
+from .._config import as_pair, batch_sizes, make_generator, strict_builder
 from ..images.preprocessing import (
     as_channel_values,
     channel_statistics,
@@ -99,11 +100,10 @@ def build_neural_loaders(
     nnvision_image_count=None,
 ) -> dict:
     """DataLoaders for already-read sessions; the builders below read files and call this."""
-    batch_size = check_positive_int(batch_size, "batch_size")
-    eval_batch_size = batch_size if eval_batch_size is None else check_positive_int(eval_batch_size, "eval_batch_size")
-    test_images_per_batch = check_positive_int(test_images_per_batch, "test_images_per_batch")
+    batch_size, eval_batch_size = batch_sizes(batch_size, eval_batch_size)
+    test_images_per_batch = check_int("test_images_per_batch", test_images_per_batch, minimum=1)
     check_shuffle_option(shuffle_responses)
-    validation_fraction = check_fraction(validation_fraction, "validation_fraction")
+    validation_fraction = check_fraction("validation_fraction", validation_fraction)
     size = as_pair(image_size, "image_size")
     if not sessions:
         raise ValueError("no sessions to build loaders from")
@@ -194,9 +194,9 @@ LOADER_OPTIONS = tuple(
 )[2:]
 
 
-def _loader_options(arguments: dict) -> dict:
-    """The options of :func:`build_neural_loaders` among a builder's arguments."""
-    return {name: arguments[name] for name in LOADER_OPTIONS if name in arguments}
+def loader_options(arguments: dict, leave_out: tuple[str, ...] = ()) -> dict:
+    """The options of :func:`build_neural_loaders` among a builder's arguments, but those in ``leave_out``."""
+    return {name: arguments[name] for name in LOADER_OPTIONS if name in arguments and name not in leave_out}
 
 
 @register_builder("dataset")
@@ -237,7 +237,7 @@ def neural_loaders(
     if path is None:
         raise ValueError("neural_loaders needs path: the folder holding the session folders")
     sessions = read_sessions(path, data_keys)
-    return build_neural_loaders(sessions, seed, **_loader_options(locals()))
+    return build_neural_loaders(sessions, seed, **loader_options(locals()))
 
 
 @register_builder("dataset")
@@ -297,7 +297,7 @@ def monkey_static_loaders(
         read_monkey_static_session(f, images, time_bins_sum, average_time_bins, image_id_offset)
         for f in neuronal_data_files
     ]
-    options = _loader_options(locals())
+    options = loader_options(locals())
     if image_statistics == "folder" and normalize_images:
         options["image_mean"], options["image_std"] = folder_statistics(images, crop, subsample)
     image_count = len(images.files()) if split == "nnvision" else None
@@ -344,4 +344,4 @@ def filetree_static_loaders(
     if isinstance(paths, str):
         paths = [paths]
     sessions = [read_filetree_session(p, image_id_key, data_key_naming) for p in paths]
-    return build_neural_loaders(sessions, seed, **_loader_options(locals()))
+    return build_neural_loaders(sessions, seed, **loader_options(locals()))

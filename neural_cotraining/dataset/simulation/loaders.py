@@ -13,17 +13,19 @@ import numpy as np
 
 from ...registry import checks_config, register_builder
 from ...hashing import make_hash
+from ...common.config_keys import check_config_keys
 from ...common.seeds import derive_data_seed
 from ..neural_formats import register_neural_format
 from .._config import as_pair, strict_builder
-from ..neural.loaders import NEURAL_TASK, build_neural_loaders, check_neural_config
+from ..neural.loaders import NEURAL_TASK, build_neural_loaders, check_neural_config, loader_options
 from ..neural.own_format import read_sessions
 from .sessions import simulate_sessions, write_simulated_sessions
 from .stimuli import load_stimuli
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["simulated_neural_loaders", "simulated_sessions_folder", "simulated_populations"]
+__all__ = ["simulated_neural_loaders", "simulated_sessions_folder", "simulated_populations", "simulation_config",
+           "simulate", "simulated_loaders"]
 
 MANIFEST = "simulation.json"
 
@@ -33,13 +35,36 @@ def simulated_sessions_folder(path, simulation: dict) -> Path:
     return Path(path) / f"simulated-{make_hash(simulation)}"
 
 
-def _simulate(simulation: dict):
+def simulation_config(seed, options: dict, **population) -> dict:
+    """What fixes simulated sessions, from a builder's keywords ``options``: the stimuli, the sessions' shape and
+    noise, and the seed (``simulation_seed``, else ``seed``); ``population``: the population's own options, as
+    :func:`sessions.simulate_sessions` takes them (the Gabor neurons'; none for a teacher's)."""
+    simulation_seed = options.get("simulation_seed")
+    return dict(
+        images=str(options["images"]), image_size=options["image_size"], n_sessions=int(options["n_sessions"]),
+        n_neurons=int(options["n_neurons"]), n_train_images=int(options["n_train_images"]),
+        n_test_images=int(options["n_test_images"]), train_repeats=int(options["train_repeats"]),
+        test_repeats=int(options["test_repeats"]), noise=options["noise"], dispersion=float(options["dispersion"]),
+        **population, seed=int(seed if simulation_seed is None else simulation_seed),
+    )
+
+
+def simulate(simulation: dict, **make) -> list:
+    """The sessions (``sessions.SimulatedSession``) of ``simulation`` (a :func:`simulation_config`): its stimuli
+    loaded, its neurons simulated; ``make``: ``data_key_prefix`` and ``make_population`` of
+    :func:`sessions.simulate_sessions` (default: Gabor neurons named ``sim0``, ``sim1``, ...)."""
     size = as_pair(simulation["image_size"], "image_size")
     needed = simulation["n_train_images"] + simulation["n_test_images"]
     rng = np.random.default_rng(derive_data_seed(simulation["seed"], "simulation_stimuli"))
     stimuli = load_stimuli(simulation["images"], size, needed, rng).numpy()
     options = {k: v for k, v in simulation.items() if k not in ("images", "image_size", "seed")}
-    return simulate_sessions(stimuli, simulation["seed"], **options)
+    return simulate_sessions(stimuli, simulation["seed"], **options, **make)
+
+
+def simulated_loaders(sessions: list, seed, arguments: dict) -> dict:
+    """:func:`neural.loaders.build_neural_loaders` for simulated ``sessions``, with the loader options among a
+    builder's ``arguments`` (its ``image_size`` is the stimuli's size, already applied: not a resize)."""
+    return build_neural_loaders(sessions, seed, **loader_options(arguments, leave_out=("image_size",)))
 
 
 def _load_or_simulate(path, simulation: dict):
@@ -50,7 +75,7 @@ def _load_or_simulate(path, simulation: dict):
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".simulating-", dir=folder.parent))
     try:
-        write_simulated_sessions(_simulate(simulation), staging)
+        write_simulated_sessions(simulate(simulation), staging)
         (staging / MANIFEST).write_text(json.dumps(simulation, indent=2, sort_keys=True))
         try:
             staging.rename(folder)  # atomic: a concurrent worker sees a complete folder or none
@@ -63,17 +88,11 @@ def _load_or_simulate(path, simulation: dict):
     return read_sessions(folder)
 
 
-def _simulation_config(seed, options: dict) -> dict:
+def _gabor_simulation(seed, options: dict) -> dict:
     """What fixes the simulated neurons and stimuli, from :func:`simulated_neural_loaders`'s keywords."""
-    simulation_seed = options.get("simulation_seed")
-    return dict(
-        images=str(options["images"]), image_size=options["image_size"], n_sessions=int(options["n_sessions"]),
-        n_neurons=int(options["n_neurons"]), n_train_images=int(options["n_train_images"]),
-        n_test_images=int(options["n_test_images"]), train_repeats=int(options["train_repeats"]),
-        test_repeats=int(options["test_repeats"]), noise=options["noise"], dispersion=float(options["dispersion"]),
-        mean_rate=float(options["mean_rate"]), tuning_strength=float(options["tuning_strength"]),
+    return simulation_config(
+        seed, options, mean_rate=float(options["mean_rate"]), tuning_strength=float(options["tuning_strength"]),
         complex_fraction=float(options["complex_fraction"]), nonlinearity=options["nonlinearity"],
-        seed=int(seed if simulation_seed is None else simulation_seed),
     )
 
 
@@ -82,10 +101,8 @@ def simulated_populations(seed, **config) -> dict:
     population}``, each population's ``rates(images)`` the mean responses of its session's neurons."""
     defaults = {name: p.default for name, p in inspect.signature(simulated_neural_loaders).parameters.items()
                 if name != "seed"}
-    unknown = sorted(set(config) - set(defaults))
-    if unknown:
-        raise ValueError(f"simulated_populations: unknown option(s) {unknown}")
-    return {s.session.data_key: s.population for s in _simulate(_simulation_config(seed, {**defaults, **config}))}
+    check_config_keys("simulated_populations", config, defaults)
+    return {s.session.data_key: s.population for s in simulate(_gabor_simulation(seed, {**defaults, **config}))}
 
 
 @register_builder("dataset")
@@ -132,15 +149,10 @@ def simulated_neural_loaders(
     and read back from there on later calls. Each session's oracle correlations are in the cached
     ``session.json`` (``metadata.oracle``).
     """
-    simulation = _simulation_config(seed, locals())
+    arguments = locals()
+    simulation = _gabor_simulation(seed, arguments)
     if path is None:
-        sessions = [s.session for s in _simulate(simulation)]
+        sessions = [s.session for s in simulate(simulation)]
     else:
         sessions = _load_or_simulate(path, simulation)
-    return build_neural_loaders(
-        sessions, seed, batch_size=batch_size, eval_batch_size=eval_batch_size,
-        validation_fraction=validation_fraction, test_images_per_batch=test_images_per_batch,
-        normalize_images=normalize_images, image_mean=image_mean, image_std=image_std,
-        normalize_responses=normalize_responses, shuffle_responses=shuffle_responses, task=task,
-        num_workers=num_workers,
-    )
+    return simulated_loaders(sessions, seed, arguments)

@@ -23,19 +23,18 @@ from typing import Any
 
 import numpy as np
 
+from ...common.config_keys import check_config_keys
 from ...registry import checks_config, register_builder
-from ...common.seeds import derive_data_seed
-from .._config import as_pair, strict_builder
+from .._config import strict_builder
 from ..neural_formats import register_neural_format
-from ..neural.loaders import NEURAL_TASK, build_neural_loaders, check_neural_config
+from ..neural.loaders import NEURAL_TASK, check_neural_config
 from ..trained_networks import (
     TrainedNetwork,
     check_trained_model_reference,
     load_trained_network,
     trained_networks_available,
 )
-from .sessions import simulate_sessions
-from .stimuli import load_stimuli
+from .loaders import simulate, simulated_loaders, simulation_config
 
 logger = logging.getLogger(__name__)
 
@@ -106,23 +105,12 @@ def check_teacher_config(config: dict) -> None:
 def teacher_sessions(seed: int, **config) -> list:
     """The teacher's sessions (``sessions.SimulatedSession``: session, rates, population) for the builder's
     population keywords ``config`` (defaults as the builder's)."""
-    unknown = sorted(set(config) - set(TEACHER_DEFAULTS))
-    if unknown:
-        raise ValueError(f"teacher_sessions: unknown option(s) {unknown}")
+    check_config_keys("teacher_sessions", config, TEACHER_DEFAULTS)
     options = {**TEACHER_DEFAULTS, **config}
-    simulation_seed = int(seed if options["simulation_seed"] is None else options["simulation_seed"])
+    simulation = simulation_config(seed, options)
     network = load_trained_network(options["teacher"], "teacher")
-    size = as_pair(options["image_size"], "image_size")
-    needed = int(options["n_train_images"]) + int(options["n_test_images"])
-    rng = np.random.default_rng(derive_data_seed(simulation_seed, "simulation_stimuli"))
-    stimuli = load_stimuli(options["images"], size, needed, rng).numpy()
-    return simulate_sessions(
-        stimuli, simulation_seed, n_sessions=int(options["n_sessions"]), n_neurons=int(options["n_neurons"]),
-        n_train_images=int(options["n_train_images"]), n_test_images=int(options["n_test_images"]),
-        train_repeats=int(options["train_repeats"]), test_repeats=int(options["test_repeats"]),
-        noise=options["noise"], dispersion=float(options["dispersion"]), data_key_prefix=DATA_KEY_PREFIX,
-        make_population=teacher_population(network, options["layer"], float(options["mean_rate"])),
-    )
+    return simulate(simulation, data_key_prefix=DATA_KEY_PREFIX,
+                    make_population=teacher_population(network, options["layer"], float(options["mean_rate"])))
 
 
 TEACHER_DEFAULTS = dict(
@@ -169,15 +157,9 @@ def teacher_neural_loaders(
     ``"teacher1"``, ...; the other options and the structure are those of ``simulated_neural_loaders``
     (``shuffle_responses``: the shuffled control)."""
     _check_layer(layer)
-    config = {name: value for name, value in locals().items() if name in TEACHER_DEFAULTS}
-    sessions = teacher_sessions(seed, **config)
+    arguments = locals()
+    sessions = teacher_sessions(seed, **{name: value for name, value in arguments.items() if name in TEACHER_DEFAULTS})
     for simulated in sessions:
         logger.info("teacher session %s: units %s of layer %r", simulated.session.data_key,
                     simulated.population.units.tolist(), layer)
-    return build_neural_loaders(
-        [s.session for s in sessions], seed, batch_size=batch_size, eval_batch_size=eval_batch_size,
-        validation_fraction=validation_fraction, test_images_per_batch=test_images_per_batch,
-        normalize_images=normalize_images, image_mean=image_mean, image_std=image_std,
-        normalize_responses=normalize_responses, shuffle_responses=shuffle_responses, task=task,
-        num_workers=num_workers,
-    )
+    return simulated_loaders([s.session for s in sessions], seed, arguments)

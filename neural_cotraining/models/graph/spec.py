@@ -29,6 +29,7 @@ from typing import Any
 
 from torch import nn
 
+from ...common.value_checks import check_number
 from .layers import check_layer_spec
 
 __all__ = ["AUTO_WEIGHT", "INPUT", "NODE_KEYS", "REQUIRED_NODE_KEYS", "NodeSpec", "parse_nodes"]
@@ -90,9 +91,7 @@ def _parse_loss_init(where: str, weight: float | str | None, init: Any) -> float
             f"{where} sets loss_init={init!r}, which is the initial log-variance of loss_weight={AUTO_WEIGHT!r}; "
             f"its loss_weight is {weight!r}"
         )
-    if not _finite_number(init):
-        raise ValueError(f"loss_init of {where} must be a finite number, got {init!r}")
-    return float(init)
+    return check_number(f"loss_init of {where}", init)
 
 
 def _parse_anchor(where: str, anchor: Any) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 import torch
 
 from ...common.seeds import derive_training_seed
+from ...common.value_checks import check_int
 from ..splits import normalise_split
 
 __all__ = ["Cycler", "LoaderPool", "Slot"]
@@ -89,9 +90,8 @@ class Cycler(ABC):
     def rounds(self, round_size: int | None = None) -> Iterator[list[tuple[str, object, object]]]:
         """Yield lists of ``(task, data_key, batch)``: the cycler's own rounds, or groups of ``round_size`` batches."""
         plan = self.plan()
+        round_size = check_int("round_size", round_size, minimum=1, allow_none=True)
         if round_size is not None:
-            if not isinstance(round_size, int) or isinstance(round_size, bool) or round_size < 1:
-                raise ValueError(f"round_size must be a positive int or None, got {round_size!r}")
             flat = [slot for planned_round in plan for slot in planned_round]
             plan = [flat[start : start + round_size] for start in range(0, len(flat), round_size)]
         pool = LoaderPool(self.loaders)

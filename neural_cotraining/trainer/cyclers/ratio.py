@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 from ...common.names import IMAGE_CLASSIFICATION
+from ...common.value_checks import check_number
 from .base import Cycler, Slot
 from .registry import register_cycler
 
@@ -25,10 +26,8 @@ __all__ = ["RatioCycler", "parse_ratio_schedule"]
 
 
 def _as_fraction(value, where: str) -> Fraction:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{where} must be a finite number >= 0, got {value!r}")
     # exact arithmetic, so that e.g. k=0.1 gives exactly one auxiliary batch per 10 main batches
-    return Fraction(value).limit_denominator(10_000)
+    return Fraction(check_number(where, value, minimum=0.0)).limit_denominator(10_000)
 
 
 def parse_ratio_schedule(ratio) -> list[tuple[int, Fraction]]:

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from ...common.value_checks import check_number
 from .base import LossWeighting, weighted_sum
 from .registry import register_weighting
 
@@ -34,10 +35,7 @@ class DynamicWeightAverage(LossWeighting):
 
     def __init__(self, tasks: Sequence[str], temperature: float = 2.0):
         super().__init__(tasks)
-        number = isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
-        if not number or not math.isfinite(temperature) or temperature <= 0:
-            raise ValueError(f"dwa temperature must be a finite number > 0, got {temperature!r}")
-        self.temperature = float(temperature)
+        self.temperature = check_number("dwa temperature", temperature, minimum=0.0, strict=True)
         self._history: list[dict[str, float]] = []  # mean losses of the last two epochs, oldest first
         self._weights = {task: 1.0 for task in self.tasks}
 

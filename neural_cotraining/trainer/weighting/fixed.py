@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
+from ...common.value_checks import check_number
 from .base import LossWeighting, weighted_sum
 from .registry import register_weighting
 
@@ -21,11 +21,9 @@ class FixedWeighting(LossWeighting):
         unknown = set(weights) - set(self.tasks)
         if unknown:
             raise ValueError(f"loss weights given for unknown task(s) {sorted(unknown)}; tasks are {list(self.tasks)}")
-        for task, weight in weights.items():
-            number = isinstance(weight, (int, float)) and not isinstance(weight, bool)
-            if not number or not math.isfinite(weight) or weight < 0:
-                raise ValueError(f"the loss weight of task {task!r} must be a finite number >= 0, got {weight!r}")
-        self._weights = {task: float(weights.get(task, 1.0)) for task in self.tasks}
+        checked = {task: check_number(f"the loss weight of task {task!r}", weight, minimum=0.0)
+                   for task, weight in weights.items()}
+        self._weights = {task: checked.get(task, 1.0) for task in self.tasks}
 
     def combine(self, task_losses):
         return weighted_sum(self._weights, task_losses)

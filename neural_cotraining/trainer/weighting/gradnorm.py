@@ -27,12 +27,12 @@ Implementation notes:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
+from ...common.value_checks import check_number
 from .base import LossWeighting
 from .registry import register_weighting
 from .gradients import shared_among_tasks
@@ -45,15 +45,6 @@ MIN_WEIGHT = 1e-3
 GRADIENT_PARAMETERS = ("last", "all")
 
 
-def _check_positive(name: str, value, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not number or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"gradnorm {name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
 @register_weighting("gradnorm")
 class GradNormWeighting(LossWeighting):
     """Learned weights balancing gradient norms at the last shared layer; see the module docstring."""
@@ -64,15 +55,12 @@ class GradNormWeighting(LossWeighting):
         self, tasks: Sequence[str], alpha: float = 1.5, lr: float | None = None, gradient_parameters: str = "last"
     ):
         super().__init__(tasks)
-        number = isinstance(alpha, (int, float)) and not isinstance(alpha, bool)
-        if not number or not math.isfinite(alpha) or alpha < 0:
-            raise ValueError(f"gradnorm alpha must be a finite number >= 0, got {alpha!r}")
+        self.alpha = check_number("gradnorm alpha", alpha, minimum=0.0)
         if gradient_parameters not in GRADIENT_PARAMETERS:
             raise ValueError(
                 f"gradnorm gradient_parameters must be one of {GRADIENT_PARAMETERS}, got {gradient_parameters!r}"
             )
-        self.alpha = float(alpha)
-        self.parameter_lr = _check_positive("lr", lr, allow_none=True)
+        self.parameter_lr = check_number("gradnorm lr", lr, minimum=0.0, allow_none=True, strict=True)
         self.gradient_parameters = gradient_parameters
         self.task_weights = nn.Parameter(torch.ones(len(self.tasks)))
         self.register_buffer("initial_losses", torch.full((len(self.tasks),), float("nan")))

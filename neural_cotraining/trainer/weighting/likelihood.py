@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from ..keywords import check_number
+from ...common.value_checks import check_number
 from ..losses import LIKELIHOOD_FORMS
 from .base import LossWeighting
 from .registry import register_weighting
