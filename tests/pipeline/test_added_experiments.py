@@ -17,6 +17,7 @@ from neural_cotraining.cli import main
 from neural_cotraining.registry import BUILDER_MODULES_ENV, DisallowedBuilderError
 from tests.pipeline import tiny_builders
 from tests.pipeline.test_schema_ownership import definitions as all_definitions, server  # noqa: F401 (a fixture)
+from tests.tiny_experiment import entry, linear, regression, sgd, tiny_experiment_text
 
 pytestmark = pytest.mark.db
 
@@ -27,6 +28,7 @@ JOB_KEY = ("dataset_fn", "dataset_hash", "model_fn", "model_hash", "trainer_fn",
 LAB_BUILDERS = '''
 from tests.pipeline import tiny_builders
 from tests.pipeline.test_schema_ownership import definitions as all_definitions, server  # noqa: F401 (a fixture)
+from tests.tiny_experiment import entry, linear, regression, sgd, tiny_experiment_text
 
 
 def data(seed, n_samples=16):
@@ -54,23 +56,14 @@ def lab(tmp_path):
 
 def lab_experiment(path: Path, schema: str, lab_name: str) -> Path:
     """2 datasets x 1 model x 2 trainers, 2 of the 4 combinations asked for, one seed."""
-    path.write_text(f"""
-schema: {schema}
-name: sweep
-builder_modules: [{lab_name}]
-seeds: [1]
-datasets:
-  small: {{fn: {lab_name}.builders.data, config: {{n_samples: 16}}}}
-  large: {{fn: {lab_name}.builders.data, config: {{n_samples: 24}}}}
-models:
-  linear: {{fn: {lab_name}.builders.model}}
-trainers:
-  short: {{fn: {lab_name}.builders.trainer, config: {{epochs: 1}}}}
-  long: {{fn: {lab_name}.builders.trainer, config: {{epochs: 2}}}}
-combinations:
-  - {{dataset: small, model: linear, trainer: short}}
-  - {{dataset: large, model: linear, trainer: long}}
-""")
+    builders = f"{lab_name}.builders"
+    path.write_text(tiny_experiment_text(
+        schema, name="sweep", builder_modules=[lab_name],
+        datasets={"small": entry(f"{builders}.data", n_samples=16), "large": entry(f"{builders}.data", n_samples=24)},
+        models={"linear": entry(f"{builders}.model")},
+        trainers={"short": entry(f"{builders}.trainer", epochs=1), "long": entry(f"{builders}.trainer", epochs=2)},
+        combinations=[{"dataset": "small", "model": "linear", "trainer": "short"},
+                      {"dataset": "large", "model": "linear", "trainer": "long"}]))
     return path
 
 
@@ -188,21 +181,12 @@ def test_load_model_in_a_fresh_process_allows_the_modules_recorded_with_its_job(
     assert f"allowing builder modules {lab_name}, recorded with experiment(s) sweep" in loaded.stderr
 
 
-def experiment_file(path: Path, schema: str, seeds="[1]", combinations=("sgd",), modules="[tests]") -> Path:
-    listed = "".join(f"  - {{dataset: small, model: linear, trainer: {t}}}\n" for t in combinations)
-    path.write_text(f"""schema: {schema}
-name: sweep
-builder_modules: {modules}
-seeds: {seeds}
-datasets:
-  small: {{fn: tests.pipeline.tiny_builders.random_regression, config: {{n_samples: 8}}}}
-models:
-  linear: {{fn: tests.pipeline.tiny_builders.linear_model, config: {{hidden: 2}}}}
-trainers:
-  sgd: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 1}}}}
-  slow: {{fn: tests.pipeline.tiny_builders.sgd_trainer, config: {{epochs: 2}}, comment: two epochs}}
-combinations:
-{listed}""")
+def experiment_file(path: Path, schema: str, seeds=(1,), combinations=("sgd",), modules=("tests",)) -> Path:
+    """The tiny trio with a second trainer (``slow``), named ``sweep``, asking for the ``combinations`` given."""
+    path.write_text(tiny_experiment_text(
+        schema, name="sweep", builder_modules=list(modules), seeds=seeds, datasets={"small": regression(n_samples=8)},
+        models={"linear": linear(hidden=2)}, trainers={"sgd": sgd(epochs=1), "slow": sgd(epochs=2, comment="two epochs")},
+        combinations=[{"dataset": "small", "model": "linear", "trainer": trainer} for trainer in combinations]))
     return path
 
 
@@ -223,7 +207,7 @@ def test_adding_twice_changes_nothing_and_an_edited_file_updates_its_record(pipe
     assert records(pipeline) == first
 
     caplog.clear()
-    experiment_file(path, schema_name, seeds="[1, 2]", combinations=("sgd",), modules="[tests, tests.pipeline]")
+    experiment_file(path, schema_name, seeds=(1, 2), combinations=("sgd",), modules=("tests", "tests.pipeline"))
     assert main(["add", str(path)]) == 0
     experiments, jobs = records(pipeline)
     assert [row["builder_modules"] for row in experiments] == ["tests,tests.pipeline"]
@@ -251,7 +235,8 @@ def test_an_add_that_dies_inside_its_transaction_leaves_no_experiment_behind(pip
         deadline = time.monotonic() + 120
         with admin.cursor() as cursor:
             while waiting is None and time.monotonic() < deadline and add.poll() is None:
-                cursor.execute("SELECT id FROM information_schema.processlist WHERE info LIKE %s",
+                cursor.execute("SELECT id FROM information_schema.processlist WHERE info LIKE %s "
+                               "AND id <> CONNECTION_ID()",
                                (f"%INTO `{schema_name}`.`added_experiment`%",))
                 found = cursor.fetchall()
                 waiting = found[0][0] if found else None
@@ -299,7 +284,7 @@ def test_a_worker_refuses_os_recorded_as_a_builder_module_and_trains_nothing(pip
 
 def test_reports_without_a_file_count_the_recorded_jobs_and_every_trained_model(pipeline, schema_name, tmp_path,
                                                                               monkeypatch, capsys):
-    path = experiment_file(tmp_path / "experiment.yaml", schema_name, seeds="[1, 2]", combinations=("sgd",))
+    path = experiment_file(tmp_path / "experiment.yaml", schema_name, seeds=(1, 2), combinations=("sgd",))
     assert main(["add", str(path)]) == 0
     monkeypatch.setenv(BUILDER_MODULES_ENV, "tests")
     pipeline.Trainer().add_entry(tiny_builders.sgd_trainer, {"epochs": 3}, comment="three epochs")
@@ -389,7 +374,7 @@ schema, folder = sys.argv[1], Path(sys.argv[2])
 try:
     path = experiment_file(folder / "experiment.yaml", schema, combinations=("sgd", "slow"))
     assert main(["-q", "add", str(path)]) == 0
-    experiment_file(path, schema, seeds="[1, 2]", combinations=("sgd",), modules="[tests, tests.pipeline]")
+    experiment_file(path, schema, seeds=(1, 2), combinations=("sgd",), modules=("tests", "tests.pipeline"))
     assert main(["-q", "add", str(path)]) == 0
     tables = activate(schema)
     worked = main(["-q", "worker", "--schema", schema, "--idle-exit", "0"])
