@@ -40,8 +40,8 @@ def open_experiment(arguments: argparse.Namespace, adding: bool = False, reading
     """The command's experiment, opened once (``pipeline.opened.OpenedExperiment``: file, schema, tables, job keys);
     ``adding`` inserts the file's entries; ``reading`` (a read-only command) creates nothing and refuses a schema
     that does not exist. Without a file (a command whose file is optional), ``--schema`` alone, its jobs read from
-    the database (``pipeline.experiments.schema_jobs``). The file is checked first (:func:`checked_experiment`), so a bad file touches no
-    database."""
+    the database (``pipeline.experiments.schema_jobs``). The file is checked first (:func:`checked_experiment`), so
+    a bad file touches no database."""
     from ..pipeline.opened import open_experiment as open_once, open_schema
 
     if arguments.experiment is None:  # a command whose file is optional: the jobs read from --schema
@@ -64,7 +64,7 @@ def add_command(commands, name: str, handler, help_text: str, example: str,
 
 
 #: how a command whose experiment file is optional describes the jobs it takes without one
-WITHOUT_A_FILE = "none: the jobs recorded in --schema by `add` (and its other trained models)"
+WITHOUT_A_FILE = "none: the jobs `add` recorded in --schema, and its other trained models"
 
 
 def add_experiment_command(commands, name: str, handler, help_text: str, example: str | None = None,

@@ -71,6 +71,8 @@ def _worker_jobs(arguments: argparse.Namespace):
     if arguments.experiment is None:
         if not arguments.schema:
             raise CommandError("give an experiment file or --schema")
+        # read first: a schema nothing was added to is refused before anything is created in it
+        RecordedJobs(activate(arguments.schema, create=False), arguments.schema)()
         tables = activate(arguments.schema)
         return tables, None, RecordedJobs(tables, arguments.schema)
     opened = open_experiment(arguments)
