@@ -181,7 +181,7 @@ def _wait_for_server(connection) -> None:
             raise psycopg2.OperationalError(f"unexpected state {state} of the connection's poll")
         if not ready:
             what = "while connecting" if connecting else "to a statement"
-            raise psycopg2.OperationalError(f"lost connection: the server sent no answer {what} within {limit:g} s")
+            raise psycopg2.OperationalError(f"no answer from the server {what} within {limit:g} s; connection closed")
         if not connecting:  # the read timeout is a silence, not a length: a long answer that keeps coming is fine
             deadline = time.monotonic() + limit
 

@@ -58,8 +58,8 @@ def _probe(settings: DatabaseSettings) -> tuple[str, str]:
         # 1045: access denied; 1698: access denied (unix_socket plugin) -- the server is up
         if code in (1045, 1698):
             return "denied", detail
-        # 2013: connected, then no answer (or a timeout): not a stopped server, so nothing is started
-        return ("silent" if code == 2013 or "timed out" in detail else "down"), detail
+        # connected, then no answer within the timeouts: not a stopped server, so nothing is started
+        return ("silent" if code == 2013 and "timed out" in detail else "down"), detail
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT VERSION()")
