@@ -20,7 +20,7 @@ from tests.pipeline.worker_processes import StderrLines, command_environment, ru
 CONNECT, READ = 2, 3  # seconds: NEURAL_COTRAINING_DB_CONNECT_TIMEOUT and _READ_TIMEOUT in these tests
 SLACK = 6.0  # on top of each stated bound: the process's own exit (~2 s on a loaded machine) and scheduling
 PORTS = {"mysql": 3306, "postgresql": 5432}
-BACKENDS = ["mysql", pytest.param("postgresql", marks=pytest.mark.db)]
+BACKENDS = ["mysql", pytest.param("postgresql", marks=pytest.mark.db)]  # against a silent endpoint
 EXPERIMENT = """
 schema: {schema}
 builder_modules: [tests]
@@ -75,8 +75,9 @@ def test_a_command_against_a_server_that_never_answers_ends_with_one_line(backen
     assert_one_error_line(done, endpoint.port, says)
 
 
+@pytest.mark.db  # the path leads to a real server
 @pytest.mark.parametrize("command", ["db", "status"])
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", PORTS)
 def test_a_command_whose_path_freezes_mid_session_ends_with_one_line(backend, command, tmp_path):
     schema = fresh_schema_name()
     # a deterministic moment after the login: db's version query, status's first query naming the schema
