@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 __all__ = ["CONNECT_TIMEOUT_ENV", "READ_TIMEOUT_ENV", "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_READ_TIMEOUT", "Timeouts",
            "configured_timeouts", "current_timeouts", "short_timeouts", "one_reconnect_while", "guarded_connect",
-           "connect_mysql", "postgres_parameters", "install_postgres_waits"]
+           "connect_mysql", "postgres_parameters", "register_postgres_connection", "install_postgres_waits"]
 
 CONNECT_TIMEOUT_ENV, READ_TIMEOUT_ENV = "NEURAL_COTRAINING_DB_CONNECT_TIMEOUT", "NEURAL_COTRAINING_DB_READ_TIMEOUT"
 DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT = 10.0, 120.0
