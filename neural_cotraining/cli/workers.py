@@ -75,7 +75,9 @@ def _worker(arguments: argparse.Namespace) -> int:
     print(f"worker: {summary.trained} trained, {len(summary.failed)} failed, {len(summary.handed_back)} handed back"
           + (" (stopped by a signal)" if summary.stopped else ""))
     if summary.stopped:
-        print(handed_back_line([labels_of_key(keys, key) for key in summary.handed_back]), file=sys.stderr)
+        print(handed_back_line([labels_of_key(keys, key) for key in summary.handed_back],
+                               [labels_of_key(keys, key) for key in summary.stranded], worker.orphan_timeout),
+              file=sys.stderr)
         return STOPPED
     return 2 if summary.failed else 0
 
