@@ -294,6 +294,27 @@ def add_entries(tables, dataset_config: dict, model_config: dict, trainer_config
     return key
 
 
+def train_directly(dataset_config: dict, model_config: dict, trainer_config: dict, seed: int) -> tuple:
+    """The package's dataset, model and trainer builders called directly, without the pipeline (through their
+    modules, so that a :class:`Stopwatch` wrapped around them sees the calls): ``(score, output, model_state)``."""
+    from neural_cotraining.dataset import builders as dataset_builders
+    from neural_cotraining.models import builders as model_builders
+    from neural_cotraining.trainer import builders as trainer_builders
+
+    dataloaders = dataset_builders.cotraining_loaders(seed=seed, **dataset_config)
+    model = model_builders.multitask_model(dataloaders, seed=seed, **model_config)
+    return trainer_builders.cotrainer(model=model, dataloaders=dataloaders, seed=seed, uid=None, cb=None,
+                                      **trainer_config)
+
+
+def start_child(module: str, *arguments: str) -> subprocess.Popen:
+    """``python -m module arguments`` as a benchmark child process (:func:`child_env`, one thread; text pipes)."""
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", module, *arguments], cwd=REPO_ROOT, env=child_env(1),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def child_env(threads: int = 1) -> dict:
     """Environment of a benchmark child process: the repository importable, one BLAS/OpenMP thread."""
     env = dict(os.environ)

@@ -14,11 +14,13 @@ Figures: whether the stored weights, score and per-epoch history are bit-identic
 worker was killed in, the checkpoint epoch it resumed from, the epochs trained again, and the time lost (the killed
 run's time after its last checkpoint was saved), against the checkpoint interval.
 
-``python -m benchmarks.kill_resume [--quick] [--interval S] [--seed N]``; the throwaway schema is dropped at the end.
+``python -m benchmarks.kill_resume [--quick] [--interval S] [--seed N]`` (``--worker SCHEMA`` is a worker); the
+throwaway schema is dropped at the end.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -35,12 +37,12 @@ from benchmarks.common import (
     DEMO_COTRAIN_TRAINER,
     DEMO_MODEL,
     DEMO_NEURAL,
-    REPO_ROOT,
     LoadMonitor,
     add_entries,
-    child_env,
     parse_args,
+    start_child,
     throwaway_schema,
+    train_directly,
     write_result,
 )
 
@@ -89,37 +91,28 @@ def worker_main(schema: str, interval: float) -> None:
 
 
 def start_worker(schema: str, interval: float) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "benchmarks.kill_resume", "--worker", schema, str(interval)],
-                            cwd=REPO_ROOT, env=child_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return start_child("benchmarks.kill_resume", "--worker", schema, "--interval", str(interval))
 
 
 def direct_run(dataset_config: dict, model_config: dict, trainer_config: dict) -> tuple[float, dict, dict, float]:
     import torch
 
-    from neural_cotraining.dataset.builders import cotraining_loaders
-    from neural_cotraining.models.builders import multitask_model
-    from neural_cotraining.trainer.builders import cotrainer
-
     torch.set_num_threads(1)
     start = time.perf_counter()
-    dataloaders = cotraining_loaders(seed=SEED, **dataset_config)
-    model = multitask_model(dataloaders, seed=SEED, **model_config)
-    score, output, state = cotrainer(model=model, dataloaders=dataloaders, seed=SEED, uid=None, cb=None,
-                                     **trainer_config)
+    score, output, state = train_directly(dataset_config, model_config, trainer_config, SEED)
     return score, output, state, time.perf_counter() - start
 
 
 def main(argv=None) -> int:
-    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker_main(sys.argv[2], float(sys.argv[3]))
-        return 0
-
     def extra(parser):
+        parser.add_argument("--worker", metavar="SCHEMA", help=argparse.SUPPRESS)
         parser.add_argument("--interval", type=float, default=5.0, help="checkpoint interval in seconds")
         parser.add_argument("--seed", type=int, default=None, help="seed of the random kill epoch")
 
     arguments = parse_args(__doc__.splitlines()[0], argv, extra)
+    if arguments.worker:
+        worker_main(arguments.worker, arguments.interval)
+        return 0
     load = LoadMonitor()
     dataset_config, model_config, trainer_config = workload(arguments.quick)
     epochs = trainer_config["max_epochs"]

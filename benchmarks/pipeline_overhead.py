@@ -43,6 +43,7 @@ from benchmarks.common import (
     parse_args,
     summary,
     throwaway_schema,
+    train_directly,
     write_result,
 )
 
@@ -98,16 +99,9 @@ def instrument(tables) -> Stopwatch:
 
 
 def run_direct(dataset_config: dict, model_config: dict, trainer_config: dict, watch: Stopwatch) -> dict:
-    from neural_cotraining.dataset import builders as dataset_builders
-    from neural_cotraining.models import builders as model_builders
-    from neural_cotraining.trainer import builders as trainer_builders
-
     watch.reset()
     start = time.perf_counter()
-    dataloaders = dataset_builders.cotraining_loaders(seed=SEED, **dataset_config)
-    model = model_builders.multitask_model(dataloaders, seed=SEED, **model_config)
-    _, output, _ = trainer_builders.cotrainer(model=model, dataloaders=dataloaders, seed=SEED, uid=None, cb=None,
-                                              **trainer_config)
+    _, output, _ = train_directly(dataset_config, model_config, trainer_config, SEED)
     wall = time.perf_counter() - start
     return {"wall": wall, "epochs": output["epochs_run"], "parts": dict(watch.seconds), "calls": dict(watch.calls)}
 

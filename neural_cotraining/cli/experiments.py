@@ -46,12 +46,13 @@ def labels_of_key(jobs: list[dict] | None, key: dict) -> str:
 
 def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None,
                      threads: int | None = None, shared_stop=None, reports=None,
-                     opened=None) -> tuple[list, list, bool]:
+                     opened=None) -> tuple[list, list, list, bool]:
     """One worker, training the experiment's jobs with ``threads`` torch threads (None: torch's default) until they
     are done or a signal stops it (the running job checkpoints and is handed back); ``([(labels, message)] failed,
-    [labels] handed back, stopped)``. In the command's own process it uses the experiment the command ``opened``; as a
-    process of its own (``reports``, a queue, given) it opens it (its own connection), puts that triple into
-    ``reports`` and exits with :data:`STOPPED` when stopped, 2 when any job failed."""
+    [labels] handed back, [labels] left reserved (the database did not answer), stopped)``. In the command's own
+    process it uses the experiment the command ``opened``; as a process of its own (``reports``, a queue, given) it
+    opens it (its own connection), puts that tuple into ``reports`` and exits with :data:`STOPPED` when stopped, 2
+    when any job failed."""
     from ..pipeline.jobs.long_lived_worker import LongLivedWorker
     from ..pipeline.jobs.stopping import StopRequest
     from ..pipeline.opened import open_experiment as open_once
@@ -73,21 +74,37 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
     for labels, message in failed:
         logger.error("job %s failed: %s", labels, message)
     handed_back = [labels_of_key(jobs, key) for key in summary.handed_back]
+    stranded = [labels_of_key(jobs, key) for key in summary.stranded]
     if reports is None:
-        return failed, handed_back, summary.stopped
-    reports.put((failed, handed_back, summary.stopped))
+        return failed, handed_back, stranded, summary.stopped
+    reports.put((failed, handed_back, stranded, summary.stopped))
     sys.exit(STOPPED if summary.stopped else 2 if failed else 0)
 
 
-def handed_back_line(handed_back: list[str]) -> str:
-    if not handed_back:
-        return "interrupted: no job was running; nothing handed back"
-    jobs = "job" if len(handed_back) == 1 else "jobs"
-    return f"interrupted: {len(handed_back)} {jobs} handed back to the queue, to resume from the newest checkpoint: " \
-        + "; ".join(handed_back)
+def handed_back_line(handed_back: list[str], stranded: list[str] = (), orphan_timeout: float | None = None) -> str:
+    """The one line a stopped command ends with: the jobs handed back, and those the database did not answer for."""
+    def count(labels) -> str:
+        return f"{len(labels)} {'job' if len(labels) == 1 else 'jobs'}"
+
+    parts = []
+    if handed_back:
+        parts.append(f"{count(handed_back)} handed back to the queue, to resume from the newest checkpoint: "
+                     + "; ".join(handed_back))
+    if stranded:
+        from ..pipeline.connection_timeouts import configured_timeouts
+        from ..pipeline.jobs.reservations import ORPHAN_TIMEOUT
+
+        orphan = ORPHAN_TIMEOUT if orphan_timeout is None else orphan_timeout
+        parts.append(f"{count(stranded)} could not be handed back, the database did not answer a new connection "
+                     f"within {configured_timeouts().connect:g} s: " + "; ".join(stranded)
+                     + f"; the orphan rule releases {'it' if len(stranded) == 1 else 'them'} "
+                     f"{orphan:g} s after the last heartbeat (a worker on this host: at once, this process having "
+                     "ended)")
+    return "interrupted: " + (" | ".join(parts) if parts else "no job was running; nothing handed back")
 
 
-def _run_worker_processes(arguments: argparse.Namespace, schema: str, threads: int | None) -> tuple[list, list, bool]:
+def _run_worker_processes(arguments: argparse.Namespace, schema: str,
+                          threads: int | None) -> tuple[list, list, list, bool]:
     """``--workers N`` processes; a signal to this process (or to its process group, as Ctrl-C at a terminal
     sends) stops them all the same way. (failed, handed back, stopped)."""
     from ..pipeline.jobs.stopping import StopRequest, ignoring_signals
@@ -107,21 +124,22 @@ def _run_worker_processes(arguments: argparse.Namespace, schema: str, threads: i
     with ignoring_signals():
         for worker in workers:
             worker.start()
-    failed, handed_back, stopped = [], [], False
+    failed, handed_back, stranded, stopped = [], [], [], False
     stop = StopRequest(shared=shared_stop)
     with stop.handling():
         while any(worker.is_alive() for worker in workers) or not reports.empty():
             while not reports.empty():
-                worker_failed, worker_handed_back, worker_stopped = reports.get()
+                worker_failed, worker_handed_back, worker_stranded, worker_stopped = reports.get()
                 failed += worker_failed
                 handed_back += worker_handed_back
+                stranded += worker_stranded
                 stopped |= worker_stopped
             for worker in workers:
                 worker.join(timeout=0.1)
     lost = [worker for worker in workers if worker.exitcode not in (0, 2, STOPPED)]
     for worker in lost:
         failed.append((worker.name, f"the worker process ended with status {worker.exitcode}"))
-    return failed, handed_back, stopped or stop.requested
+    return failed, handed_back, stranded, stopped or stop.requested
 
 
 def populate_command(arguments: argparse.Namespace) -> int:
@@ -136,12 +154,12 @@ def populate_command(arguments: argparse.Namespace) -> int:
     if threads is None and arguments.workers > 1:  # the cores shared out, not every worker on all of them
         threads = max(1, (os.cpu_count() or 1) // arguments.workers)
     if arguments.workers == 1:
-        failed, handed_back, stopped = _populate_worker(schema, arguments.experiment, reserve,
+        failed, handed_back, stranded, stopped = _populate_worker(schema, arguments.experiment, reserve,
                                                         arguments.orphan_timeout, threads, opened=opened)
     else:
-        failed, handed_back, stopped = _run_worker_processes(arguments, schema, threads)
+        failed, handed_back, stranded, stopped = _run_worker_processes(arguments, schema, threads)
     if stopped:
-        print(handed_back_line(handed_back), file=sys.stderr)
+        print(handed_back_line(handed_back, stranded, arguments.orphan_timeout), file=sys.stderr)
         return STOPPED
     if not reserve:  # with reserve_jobs the jobs table keeps the errors and the status lists them
         for labels, message in failed:

@@ -42,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
         return arguments.handler(arguments)
     except USER_ERRORS as error:
         return report(error)
+    except Exception as error:  # a connection lost or timed out mid-command: one line, not a traceback
+        from ..pipeline.schema import lost_connection_message
+
+        message = lost_connection_message(error)
+        if message is None:
+            raise
+        return fail(message)
 
 
 if __name__ == "__main__":

@@ -106,7 +106,9 @@ def _worker(arguments: argparse.Namespace) -> int:
           + (" (stopped by a signal)" if summary.stopped else ""))
     keys = recorded.jobs if recorded is not None else keys
     if summary.stopped:
-        print(handed_back_line([labels_of_key(keys, key) for key in summary.handed_back]), file=sys.stderr)
+        print(handed_back_line([labels_of_key(keys, key) for key in summary.handed_back],
+                               [labels_of_key(keys, key) for key in summary.stranded], worker.orphan_timeout),
+              file=sys.stderr)
         return STOPPED
     return 2 if summary.failed else 0
 

@@ -22,13 +22,14 @@ Contract:
   checkpoints the epoch in progress and hands the job back to the queue (``jobs.stopping``).
 - ``ensure_server()`` (``server``) makes a local MariaDB or PostgreSQL answer (start / install / packet size).
 
-Layout: ``schema`` (connect, activate, drop); ``schema_rules/`` (what is ours: guard, marker, hash scheme, class
-binding); ``tables`` (every table, in dependency order); ``entries`` (add_entry & co.); ``experiments`` (an experiment
-file's entries and jobs, a schema's jobs without its file), ``added_experiments`` (what ``add`` records) and
-``opened`` (one experiment opened once); ``trained_model`` (the make) and ``templates``
-(the user's own trained-model and scoring tables); ``reports/`` (status, results, labelled frames, failures);
-``jobs/`` (reservations, long-lived workers, stopping, the trainer's callback, checkpoints, live progress, the epoch
-log line); ``server/`` (local database starters); ``_datajoint`` (every private DataJoint touch).
+Layout: ``schema`` (connect, activate, drop); ``connection_timeouts`` (every connection's connect and read
+timeouts); ``schema_rules/`` (what is ours: guard, marker, hash scheme, class binding); ``tables`` (every table, in
+dependency order); ``entries`` (add_entry & co.); ``experiments`` (an experiment file's entries and jobs, a schema's
+jobs without its file), ``added_experiments`` (what ``add`` records) and ``opened`` (one experiment opened once);
+``trained_model`` (the make) and ``templates`` (the user's own trained-model and scoring tables); ``reports/``
+(status, results, labelled frames, failures); ``jobs/`` (reservations, long-lived workers, stopping, the trainer's
+callback, checkpoints, live progress, the epoch log line); ``server/`` (local database starters); ``_datajoint``
+(every private DataJoint touch).
 """
 
 import warnings

@@ -4,25 +4,29 @@ The pipeline needs five things DataJoint 2.3 has but does not export: the single
 (``AutoPopulate._populate1``, for long-lived workers that take one job at a time), the jobs table's own key
 projection (``JobsTable._get_pk``), the configured default job priority, and the SQL ``WHERE`` clause of a key
 (``datajoint.condition.make_condition``, for one-statement UPDATEs that DataJoint's ``update1`` cannot express:
-server-side timestamps and a condition on the row's current status); and two more for the job machinery: the MySQL
-client module DataJoint's adapter connects through (``datajoint.adapters.mysql.client``, given connect and read
-timeouts) and a connection's settings (``Connection._config``, ``conn_info``: a second connection for the
-reservation keeper's thread, and ``jobs.keep_completed``). and which ``datajoint.json`` and secrets
+server-side timestamps and a condition on the row's current status); and, for the job machinery: the client
+modules DataJoint's adapters connect through (``datajoint.adapters.mysql.client``,
+``datajoint.adapters.postgres.client``: every connection gets connect and read timeouts, see
+:mod:`.connection_timeouts`), a connection's settings (``Connection._config``, ``conn_info``: a second connection
+for the reservation keeper's thread, and ``jobs.keep_completed``), and which ``datajoint.json`` and secrets
 directory DataJoint loaded (``dj.config._config_path`` / ``_secrets_dir``, to say where the server came from).
-:func:`check_private_api` says in one line
-what is missing when a DataJoint upgrade moves any of them; ``tests/pipeline/test_datajoint_private_api.py`` runs it.
+:func:`check_private_api` says in one line what is missing when a DataJoint upgrade moves any of them;
+``tests/pipeline/test_datajoint_private_api.py`` runs it.
 """
 
 from __future__ import annotations
 
-import os
-
 import datajoint as dj
 from datajoint.autopopulate import AutoPopulate
 
+from .connection_timeouts import (
+    configured_timeouts, connect_mysql, current_timeouts, guarded_connect, install_postgres_waits, postgres_parameters,
+    register_postgres_connection, short_timeouts,
+)
+
 __all__ = ["check_private_api", "populate_one", "has_single_job_step", "job_key", "job_row_condition",
-           "keeps_completed_jobs", "open_connection_like", "default_job_priority", "update_row",
-           "install_connection_timeouts", "is_lost_connection", "is_deadlock", "loaded_config_files"]
+           "keeps_completed_jobs", "open_connection_like", "open_client_connection_like", "default_job_priority",
+           "update_row", "install_connection_timeouts", "is_lost_connection", "is_deadlock", "loaded_config_files"]
 
 
 def _make_condition():
@@ -55,6 +59,12 @@ def check_private_api() -> None:
             raise ImportError
     except (ImportError, AttributeError):
         missing.append("datajoint.adapters.mysql.client (the MySQL client module, for connection timeouts)")
+    try:
+        from datajoint.adapters import postgres as _postgres_adapter
+
+        _postgres_adapter.client  # noqa: B018 (None when psycopg2 is not installed)
+    except (ImportError, AttributeError):
+        missing.append("datajoint.adapters.postgres.client (the PostgreSQL client module, for connection timeouts)")
     if not (hasattr(dj.config, "_config_path") and hasattr(dj.config, "_secrets_dir")):
         missing.append("dj.config._config_path / _secrets_dir (where the connection settings came from)")
     if missing:
@@ -96,28 +106,21 @@ def open_connection_like(connection) -> "dj.Connection":
                          config_override=connection._config)
 
 
-#: environment variables that set every connection's timeouts (seconds), and their defaults: no connection attempt
-#: waits longer than the first for the server (a host that drops packets, an endpoint that accepts but never greets),
-#: no query longer than the second for an answer (a frozen network path), so nothing blocks forever
-CONNECT_TIMEOUT_ENV, READ_TIMEOUT_ENV = "NEURAL_COTRAINING_DB_CONNECT_TIMEOUT", "NEURAL_COTRAINING_DB_READ_TIMEOUT"
-DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT = 10.0, 120.0
+def open_client_connection_like(connection):
+    """A new client connection (pymysql's or psycopg2's, autocommitting) to the server and user of ``connection``,
+    waiting at most the connect timeout for anything (:func:`.connection_timeouts.short_timeouts`): for one last
+    statement when ``connection`` itself stopped answering. The caller closes it."""
+    info = connection.conn_info
+    parameters = {"use_tls": info.get("ssl_input")}
+    if info.get("database_name"):
+        parameters["dbname"] = info["database_name"]
+    with short_timeouts():
+        return connection.adapter.connect(host=info["host"], port=info["port"], user=info["user"],
+                                          password=info["passwd"], **parameters)
 
 
-def _seconds_from_env(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not (seconds > 0 and seconds < float("inf")):
-        raise ValueError(f"{name} must be a positive number of seconds, not {text!r}")
-    return seconds
-
-
-class _ClientWithTimeouts:
-    """The MySQL client module as DataJoint's adapter uses it, with our timeouts added to every ``connect``."""
+class _MySQLClientWithTimeouts:
+    """The MySQL client module as DataJoint's adapter uses it, every ``connect`` given our timeouts."""
 
     def __init__(self, client):
         self._client = client
@@ -126,22 +129,42 @@ class _ClientWithTimeouts:
         return getattr(self._client, name)
 
     def connect(self, **parameters):
-        connect_timeout = _seconds_from_env(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT)
-        read_timeout = _seconds_from_env(READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT)
-        timeouts = {"connect_timeout": connect_timeout, "read_timeout": read_timeout, "write_timeout": read_timeout}
-        return self._client.connect(**{**timeouts, **parameters})
+        def refused(message):
+            return self._client.err.OperationalError(2013, message)
+
+        return guarded_connect(lambda: connect_mysql(self._client.connect, **parameters), refused)
+
+
+class _PostgresClientWithTimeouts:
+    """The PostgreSQL client module (psycopg2) as DataJoint's adapter uses it, every ``connect`` given our
+    timeouts; DataJoint's own 10 s ``connect_timeout`` gives way to the configured one."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def connect(self, **parameters):
+        timeouts = current_timeouts()
+        connection = guarded_connect(lambda: self._client.connect(**{**parameters, **postgres_parameters(timeouts)}),
+                                     self._client.OperationalError)
+        register_postgres_connection(connection, timeouts)
+        return connection
 
 
 def install_connection_timeouts() -> None:
-    """Give every MySQL/MariaDB connection DataJoint opens from now on (reconnects included) a connect timeout and
-    read/write timeouts (:data:`CONNECT_TIMEOUT_ENV`, :data:`READ_TIMEOUT_ENV`); checks the settings first.
-    PostgreSQL: DataJoint's adapter already passes a 10 s connect timeout."""
-    _seconds_from_env(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT)
-    _seconds_from_env(READ_TIMEOUT_ENV, DEFAULT_READ_TIMEOUT)
-    from datajoint.adapters import mysql
+    """Give every connection DataJoint opens from now on (reconnects included), MySQL/MariaDB and PostgreSQL, the
+    connect and read timeouts of :mod:`.connection_timeouts`; checks the settings first (ValueError in one line)."""
+    configured_timeouts()
+    from datajoint.adapters import mysql, postgres
 
-    if not isinstance(mysql.client, _ClientWithTimeouts):
-        mysql.client = _ClientWithTimeouts(mysql.client)
+    if not isinstance(mysql.client, _MySQLClientWithTimeouts):
+        mysql.client = _MySQLClientWithTimeouts(mysql.client)
+    if postgres.client is not None:  # psycopg2 installed
+        install_postgres_waits()
+        if not isinstance(postgres.client, _PostgresClientWithTimeouts):
+            postgres.client = _PostgresClientWithTimeouts(postgres.client)
 
 
 def is_lost_connection(error: BaseException) -> bool:

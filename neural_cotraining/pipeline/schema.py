@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import datajoint as dj
 
-from ._datajoint import check_private_api
+from ._datajoint import check_private_api, install_connection_timeouts, is_lost_connection
 from .schema_rules.hash_scheme import apply_hash_scheme, check_scheme_name
 from .schema_rules.guard import (
     ForeignSchemaError,
@@ -17,14 +17,13 @@ from .schema_rules.guard import (
     table_row_counts,
 )
 from .schema_rules.class_binding import PipelineSchema
-from ._datajoint import install_connection_timeouts
 from .schema_rules.marker import ownership, referencing_schemas, write_marker
 from .settings import database_settings
 from .tables import TABLE_NAMES, TABLE_NAMES_IN_DATABASE, declare_tables
 from .templates import declare_trained_model
 
 __all__ = ["DatabaseUnavailableError", "SchemaMissingError", "SchemaOutdatedError", "connect", "activate", "drop_plan",
-           "drop_schema"]
+           "drop_schema", "lost_connection_message"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +66,16 @@ def connect(reset: bool = False) -> "dj.Connection":
         reason = error.args[1] if len(error.args) > 1 else (error.args[0] if error.args else error)
         raise DatabaseUnavailableError(
             f"cannot use the database at {settings.describe()}: {reason} ({settings.origin()})") from None
+
+
+def lost_connection_message(error: BaseException) -> str | None:
+    """One line for ``error`` if it says the database connection was lost or timed out (a frozen path, a server gone
+    mid-command), naming the server; None for any other error."""
+    if not is_lost_connection(error):
+        return None
+    settings = database_settings()
+    reason = error.args[1] if len(error.args) > 1 else (error.args[0] if error.args else type(error).__name__)
+    return f"lost the connection to the database at {settings.describe()}: {reason} ({settings.origin()})"
 
 
 _announced: set[str] = set()

@@ -238,7 +238,8 @@ class TrainedModelMethods:
         store = self._checkpoint_store(key)
         live = self.live_progress(key)
         reservation = self.reservation
-        live_heartbeat = never_fatal(live.heartbeat, "the live heartbeat") if live is not None else None
+        stop = self.stop_request
+        live_heartbeat = never_fatal(live.heartbeat, "the live heartbeat", stop) if live is not None else None
 
         def heartbeat() -> None:
             # the worker's own thread renews the reservation; one it found released stops the job at once
@@ -249,10 +250,11 @@ class TrainedModelMethods:
 
         callback = TrainingCallback(
             on_heartbeat=heartbeat,
-            on_checkpoint=never_fatal(store.save, "a checkpoint") if store else None,
+            on_checkpoint=never_fatal(store.save, "a checkpoint", stop) if store else None,
             resume_from=store.latest() if store else None,
-            on_epoch=self._epoch_log(key, then=never_fatal(live.epoch, "live progress") if live is not None else None),
-            stop=self.stop_request,
+            on_epoch=self._epoch_log(key, then=never_fatal(live.epoch, "live progress", stop) if live is not None
+                                     else None),
+            stop=stop,
             on_call=self._pass_to_call_back,
             checkpoint_seconds=checkpoint_seconds if store else None,
         )

@@ -17,6 +17,7 @@ from neural_cotraining.cli import main
 from neural_cotraining.registry import BUILDER_MODULES_ENV, DisallowedBuilderError
 from tests.pipeline import tiny_builders
 from tests.pipeline.test_schema_ownership import definitions as all_definitions, server  # noqa: F401 (a fixture)
+from tests.pipeline.worker_processes import command_environment, run_command, start_command
 from tests.tiny_experiment import entry, linear, regression, sgd, tiny_experiment_text
 
 pytestmark = pytest.mark.db
@@ -27,8 +28,6 @@ JOB_KEY = ("dataset_fn", "dataset_hash", "model_fn", "model_hash", "trainer_fn",
 # a lab's builder package, written to a temporary folder: allowed only by the experiment file's builder_modules
 LAB_BUILDERS = '''
 from tests.pipeline import tiny_builders
-from tests.pipeline.test_schema_ownership import definitions as all_definitions, server  # noqa: F401 (a fixture)
-from tests.tiny_experiment import entry, linear, regression, sgd, tiny_experiment_text
 
 
 def data(seed, n_samples=16):
@@ -67,20 +66,21 @@ def lab_experiment(path: Path, schema: str, lab_name: str) -> Path:
     return path
 
 
-def run_command(arguments, folder: Path, timeout=180):
-    """``neural-cotraining ARGUMENTS`` in a process of its own, with ``folder`` on PYTHONPATH and no builder modules
-    allowed by the environment."""
-    env = {name: value for name, value in os.environ.items() if name != BUILDER_MODULES_ENV}
-    env.update(PYTHONPATH=f"{ROOT}{os.pathsep}{folder}", OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "neural_cotraining.cli", *arguments], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+def lab_environment(folder: Path) -> dict:
+    """A command's environment with ``folder`` on PYTHONPATH and no builder modules allowed by the environment."""
+    env = command_environment()
+    env["PYTHONPATH"] += f"{os.pathsep}{folder}"
+    del env[BUILDER_MODULES_ENV]
+    return env
+
+
+def run_lab_command(arguments, folder: Path):
+    return run_command(*arguments, env=lab_environment(folder))
 
 
 def run_python(code: str, folder: Path, *arguments, timeout=180):
-    env = {name: value for name, value in os.environ.items() if name != BUILDER_MODULES_ENV}
-    env.update(PYTHONPATH=f"{ROOT}{os.pathsep}{folder}", OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-c", code, *arguments], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-c", code, *arguments], cwd=ROOT, env=lab_environment(folder),
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def job_keys(table) -> set[tuple]:
@@ -102,13 +102,13 @@ def add_unasked_entries(pipeline, monkeypatch):
 def test_a_worker_without_the_file_trains_exactly_the_recorded_jobs(pipeline, schema_name, lab, monkeypatch,
                                                                     tmp_path):
     lab_name, folder = lab
-    added = run_command(["add", str(lab_experiment(tmp_path / "sweep.yaml", schema_name, lab_name))], folder)
+    added = run_lab_command(["add", str(lab_experiment(tmp_path / "sweep.yaml", schema_name, lab_name))], folder)
     assert added.returncode == 0, added.stderr
     asked = printed_keys(added.stdout)
     assert len(asked) == 2
     add_unasked_entries(pipeline, monkeypatch)
 
-    worker = run_command(["worker", "--schema", schema_name, "--idle-exit", "0", "--poll", "0.2"], folder)
+    worker = run_lab_command(["worker", "--schema", schema_name, "--idle-exit", "0", "--poll", "0.2"], folder)
     assert worker.returncode == 0, worker.stderr
     assert worker.stdout.strip() == "worker: 2 trained, 0 failed, 0 handed back"
     assert (f"allowing builder modules {lab_name}, recorded with experiment(s) sweep of schema {schema_name}"
@@ -164,7 +164,7 @@ print("asked:", type(model).__name__, model[0].out_features, len(dataloaders["tr
 def test_load_model_in_a_fresh_process_allows_the_modules_recorded_with_its_job(pipeline, schema_name, lab,
                                                                                 tmp_path):
     lab_name, folder = lab
-    added = run_command(["add", str(lab_experiment(tmp_path / "sweep.yaml", schema_name, lab_name))], folder)
+    added = run_lab_command(["add", str(lab_experiment(tmp_path / "sweep.yaml", schema_name, lab_name))], folder)
     assert added.returncode == 0, added.stderr
     asked = next(json.loads(line) for line in added.stdout.splitlines() if '"dataset": "large"' in line)
     asked = {a: asked[a] for a in JOB_KEY}
@@ -228,9 +228,7 @@ def test_an_add_that_dies_inside_its_transaction_leaves_no_experiment_behind(pip
             cursor.execute(f"INSERT INTO {schema_name}.fabrikant (fabrikant_name) VALUES ('holder')")
             cursor.execute(f"INSERT INTO {schema_name}.added_experiment (experiment_name, experiment_fabrikant) "
                            "VALUES ('sweep', 'holder')")
-        add = subprocess.Popen([sys.executable, "-m", "neural_cotraining.cli", "add", str(path)], cwd=ROOT,
-                               env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+        add = start_command("add", str(path))
         waiting = None
         deadline = time.monotonic() + 120
         with admin.cursor() as cursor:
@@ -274,7 +272,7 @@ def test_a_worker_refuses_os_recorded_as_a_builder_module_and_trains_nothing(pip
     assert main(["add", str(experiment_file(tmp_path / "experiment.yaml", schema_name))]) == 0
     with pymysql.connect(host="127.0.0.1", user="root", password="", autocommit=True) as connection:
         connection.cursor().execute(f"UPDATE {schema_name}.added_experiment SET builder_modules = 'os'")
-    worker = run_command(["worker", "--schema", schema_name, "--idle-exit", "0"], tmp_path)
+    worker = run_lab_command(["worker", "--schema", schema_name, "--idle-exit", "0"], tmp_path)
     assert worker.returncode == 1
     assert worker.stderr.strip().splitlines()[-1] == (
         f"error: schema {schema_name}, experiment 'sweep', builder_modules: 'os' is part of Python's standard "
@@ -391,6 +389,6 @@ finally:
 def test_the_record_and_a_worker_without_a_file_on_postgresql(tmp_path):
     from tests.pipeline.postgres_script import run_on_postgresql
 
-    report = run_on_postgresql(POSTGRES_SCRIPT.replace('sys.argv[2]', repr(str(tmp_path))))
+    report = run_on_postgresql(POSTGRES_SCRIPT, str(tmp_path))
     assert report == {"modules": {"sweep": ["tests", "tests.pipeline"]}, "jobs": [["sgd", 1], ["sgd", 2]],
                       "worker": 0, "trained": [1, 2]}

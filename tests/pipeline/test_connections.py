@@ -1,20 +1,19 @@
 """Connections: a progress write whose connection is killed inside its transaction is redone once (DataJoint
 reconnects), a failed one is logged, never fatal; every connection has connect and read timeouts, so an endpoint
-that accepts TCP and never answers (a frozen path) ends a command with one line instead of a hang."""
+that accepts TCP and never answers (a frozen path) ends a command with one line instead of a hang (more frozen paths,
+PostgreSQL's too, and stopping workers on them: test_frozen_paths.py)."""
 
 import logging
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pymysql
 import pytest
 
 from neural_cotraining.pipeline.jobs.live_progress import LiveProgress, never_fatal
+from tests.pipeline.frozen_proxy import SilentEndpoint
 from tests.pipeline.test_live_progress import job_key, live_values, rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,30 +65,6 @@ def test_a_progress_write_that_fails_twice_is_logged_not_raised(pipeline, caplog
     assert len(pipeline.LiveJob()) == 0
 
 
-class SilentEndpoint:
-    """A TCP endpoint on 127.0.0.1 that accepts connections and never sends a byte (a frozen path)."""
-
-    def __init__(self):
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(8)
-        self.port = self.server.getsockname()[1]
-        self.accepted = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                self.accepted.append(self.server.accept()[0])
-            except OSError:
-                return
-
-    def close(self):
-        self.server.close()
-        for connection in self.accepted:
-            connection.close()
-
-
 def test_a_command_against_a_frozen_endpoint_ends_with_one_line(tmp_path):
     endpoint = SilentEndpoint()
     try:
@@ -112,45 +87,3 @@ def test_a_bad_timeout_setting_is_refused_in_one_line():
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         "error: NEURAL_COTRAINING_DB_READ_TIMEOUT must be a positive number of seconds, not 'forever'")
-
-
-@pytest.mark.db
-def test_sigterm_ends_a_worker_blocked_on_a_frozen_path_and_its_job_is_taken_over(pipeline, schema_name):
-    import signal
-
-    from neural_cotraining.pipeline.jobs.reservations import release_dead_reservations
-    from neural_cotraining.trainer import cotrainer
-    from tests.pipeline import tiny_builders
-    from tests.pipeline.frozen_proxy import FreezableProxy
-
-    pipeline.Dataset().add_entry(tiny_builders.slow_regression, {"n_samples": 32, "delay": 0.02, "batch_size": 8})
-    pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 4})
-    pipeline.Trainer().add_entry(cotrainer, {"max_epochs": 40, "patience": None, "checkpoint_every": 0,
-                                             "loss_functions": {"regression": "mse"}, "verbose": False})
-    pipeline.Seed().insert1({"seed": 1})
-    pipeline.AddedExperiment().record("every job", pipeline.TrainedModel().key_source.to_dicts())
-    proxy = FreezableProxy(3306)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests", OMP_NUM_THREADS="1",
-               DJ_HOST="127.0.0.1", DJ_PORT=str(proxy.port), NEURAL_COTRAINING_DB_CONNECT_TIMEOUT="2",
-               NEURAL_COTRAINING_DB_READ_TIMEOUT="2")
-    worker = subprocess.Popen([sys.executable, "-m", "neural_cotraining.cli", "worker", "--schema", schema_name,
-                               "--idle-exit", "0", "--heartbeat", "0.5", "--orphan-timeout", "2"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not len(pipeline.LiveJob() & "epoch >= 1") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(pipeline.LiveJob() & "epoch >= 1"), "the job never started training"
-        proxy.freeze()
-        worker.send_signal(signal.SIGTERM)
-        # blocked in a query: each statement gives up after its read timeout, so the worker ends (a hang fails here)
-        stdout, stderr = worker.communicate(timeout=120)
-    finally:
-        proxy.close()
-        if worker.poll() is None:
-            worker.kill()
-    assert worker.returncode == 130 and "Traceback" not in stderr, stderr
-    trained = pipeline.TrainedModel()
-    assert len(trained) == 0 and len(trained.jobs.errors) == 0
-    # the frozen path kept it from handing the job back itself; the next worker's normal path releases it
-    assert release_dead_reservations(trained) == 1 and len(trained.jobs.pending) == 1

@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.pipeline.worker_processes import ROOT, start_command, wait_for
+
 EPOCHS = 300  # long enough that both jobs train at once on a loaded machine; every test stops them
 
 
@@ -35,24 +34,13 @@ trainers:
 
 
 def start(*arguments):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests", OMP_NUM_THREADS="1")
     # a process group of its own, as a shell gives a foreground job: Ctrl-C signals the whole group
-    return subprocess.Popen([sys.executable, "-m", "neural_cotraining.cli", *arguments], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def wait_for(condition, what, timeout=300):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
+    return start_command(*arguments, new_session=True)
 
 
 def running_jobs(pipeline, count):
-    return wait_for(lambda: len(pipeline.LiveJob() & "epoch >= 1") >= count, f"{count} jobs training")
+    return wait_for(lambda: len(pipeline.LiveJob() & "epoch >= 1") >= count, f"{count} jobs training", timeout=300,
+                    every=0.1)
 
 
 def assert_handed_back(pipeline, process, jobs, checkpoints):
@@ -101,7 +89,8 @@ def test_a_second_ctrl_c_hands_back_at_once_without_a_checkpoint(pipeline, schem
     running_jobs(pipeline, 1)
     os.killpg(populate.pid, signal.SIGINT)
     # a signal sent before the first is handled would merge with it: wait until the process has seen the first
-    wait_for(lambda: any("SIGINT received: stopping at the end" in line for line in lines), "the first Ctrl-C seen")
+    wait_for(lambda: any("SIGINT received: stopping at the end" in line for line in lines), "the first Ctrl-C seen",
+             timeout=300, every=0.1)
     os.killpg(populate.pid, signal.SIGINT)
     populate.wait(timeout=120)
     reader.join(timeout=30)

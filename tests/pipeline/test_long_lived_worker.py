@@ -1,12 +1,8 @@
 """Long-lived workers (``neural-cotraining worker``): SIGTERM hands a job over without changing its result; an idle
 worker waits for jobs and exits after ``--idle-exit`` seconds; live progress is visible while a job trains."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import datajoint as dj
 import pytest
@@ -15,8 +11,8 @@ import torch
 from neural_cotraining.cli import main
 from neural_cotraining.trainer import cotrainer
 from tests.pipeline import tiny_builders
+from tests.pipeline.worker_processes import start_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 TRAINER_CONFIG = {
     "max_epochs": 5,
     "patience": None,
@@ -26,24 +22,6 @@ TRAINER_CONFIG = {
     "verbose": False,
 }
 DATASET_CONFIG = {"n_samples": 32, "delay": 0.03, "batch_size": 8}  # ~1 s an epoch: time to signal it
-
-
-def start_worker(schema_name, *options):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests", OMP_NUM_THREADS="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "neural_cotraining.cli", "worker", "--schema", schema_name, "--poll", "0.2", *options],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def wait_for(condition, what, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 def add_job(pipeline):
@@ -63,7 +41,8 @@ def test_sigterm_hands_the_job_over_and_the_result_is_unchanged(pipeline, schema
     add_job(pipeline)
     first = start_worker(schema_name, "--idle-exit", "0")
     # live progress, read from this process while the worker trains
-    live = wait_for(lambda: [row for row in pipeline.LiveJob().to_dicts() if row["epoch"] >= 1], "epoch 1")[0]
+    live = wait_for(lambda: [row for row in pipeline.LiveJob().to_dicts() if row["epoch"] >= 1], "epoch 1",
+                    timeout=90)[0]
     assert live["worker"].endswith(f":{first.pid}")
     assert len(pipeline.LiveEpochMetric() & {"epoch": 1}) > 0 and len(pipeline.TrainedModel()) == 0
     first.send_signal(signal.SIGTERM)
@@ -114,7 +93,7 @@ def test_live_progress_while_training_and_in_status(pipeline, schema_name, capsy
     add_job(pipeline)
     worker = start_worker(schema_name, "--idle-exit", "0")
     try:
-        wait_for(lambda: len(pipeline.LiveEpochMetric() & "epoch >= 2"), "epoch 2")
+        wait_for(lambda: len(pipeline.LiveEpochMetric() & "epoch >= 2"), "epoch 2", timeout=90)
         live_epoch_1 = {(r["split"], r["task"], r["metric"]): r["value"]
                         for r in (pipeline.LiveEpochMetric() & {"epoch": 1}).to_dicts()}
         job = pipeline.LiveJob().to_dicts()[0]

@@ -3,42 +3,22 @@ than the orphan timeout is never taken by a second worker; a worker whose reserv
 at once and writes nothing more for it; ``--orphan-timeout`` refuses values that would release live jobs."""
 
 import datetime
-import os
 import platform
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from neural_cotraining.cli import main
 from neural_cotraining.trainer import cotrainer
 from tests.pipeline import tiny_builders
+from tests.pipeline.worker_processes import start_worker as start_any_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 TRAINER_CONFIG = {"max_epochs": 30, "patience": None, "checkpoint_every": 1, "loss_functions": {"regression": "mse"},
                   "lr": 0.02, "verbose": False}
 
 
 def start_worker(schema_name, *options):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests", OMP_NUM_THREADS="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "neural_cotraining.cli", "worker", "--schema", schema_name, "--poll", "0.2",
-         "--heartbeat", "0.5", "--orphan-timeout", "2", *options],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-
-
-def wait_for(condition, what, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
+    return start_any_worker(schema_name, "--heartbeat", "0.5", "--orphan-timeout", "2", *options)
 
 
 def add_job(pipeline, dataset_config, trainer_config=TRAINER_CONFIG):

@@ -3,22 +3,18 @@
 Runs in a subprocess, since a process holds one DataJoint connection and the other tests use MySQL/MariaDB.
 """
 
-import json
-import os
 import shutil
 import socket
 import subprocess
 import tempfile
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from neural_cotraining.pipeline import database_settings, ensure_server
 from neural_cotraining.pipeline.server.data_dir import stop_postgres
+from tests.pipeline.postgres_script import fresh_schema_name, query, run_on_postgresql
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import json, sys
 import torch
@@ -56,16 +52,9 @@ def _unused_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.db
 def test_pipeline_runs_on_postgresql():
-    environment = dict(os.environ, DJ_BACKEND="postgresql", DJ_HOST="127.0.0.1", DJ_PORT="5432", DJ_USER="postgres",
-                       DJ_PASS="", PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests",
-                       OMP_NUM_THREADS="1")
-    ensure_server(database_settings(environment))
-    schema = f"nct_pg_{uuid.uuid4().hex[:10]}"
-    completed = subprocess.run([sys.executable, "-c", SCRIPT, schema], cwd=ROOT, env=environment,
-                               capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = run_on_postgresql(SCRIPT)
     assert report["result"] == {"success_count": 1, "error_list": []}
     assert report["backend"] == "PostgreSQLAdapter"
     assert report["epochs"] == [1, 2, 3]
@@ -74,14 +63,7 @@ def test_pipeline_runs_on_postgresql():
 
 
 def _postmaster_start_of_the_shared_server():
-    import psycopg2
-
-    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_postmaster_start_time()")
-        started = cursor.fetchone()[0]
-    connection.close()
-    return started
+    return query("SELECT pg_postmaster_start_time()")[0][0]
 
 
 @pytest.mark.db
@@ -162,16 +144,9 @@ print(json.dumps(report))
 def test_add_is_checked_and_one_transaction_and_drop_all_or_nothing_on_postgresql():
     from tests.pipeline.test_add_limits import experiment_text
 
-    environment = dict(os.environ, DJ_BACKEND="postgresql", DJ_HOST="127.0.0.1", DJ_PORT="5432", DJ_USER="postgres",
-                       DJ_PASS="", PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests",
-                       OMP_NUM_THREADS="1")
-    ensure_server(database_settings(environment))
-    schema = f"nct_pg_{uuid.uuid4().hex[:10]}"
-    arguments = [schema, schema + "_lab", experiment_text(schema), experiment_text(schema, trainer_comment="c" * 300)]
-    completed = subprocess.run([sys.executable, "-c", FAULTS_SCRIPT, *arguments], cwd=ROOT, env=environment,
-                               capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    schema = fresh_schema_name()
+    arguments = [schema + "_lab", experiment_text(schema), experiment_text(schema, trainer_comment="c" * 300)]
+    report = run_on_postgresql(FAULTS_SCRIPT, *arguments, schema=schema)
     assert report["marker"] == [["neural_cotraining"]]
     assert report["too_long"] == "trainers.sgd.comment is 300 characters long; the database column holds at most 256"
     assert report["refused"] and report["rows_after_refusal"] == [0, 0, 0, 0, 0]

@@ -1,16 +1,10 @@
 """The nnfabrik hash scheme and a search on PostgreSQL (DJ_BACKEND=postgresql), in a subprocess: a process holds one
 DataJoint connection and the other tests use MariaDB."""
 
-import json
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.pipeline.postgres_script import run_on_postgresql
+
 BUILDERS = "tests.pipeline.tiny_builders"
 SCRIPT = f"""
 import json, sys
@@ -38,14 +32,7 @@ finally:
 
 @pytest.mark.db
 def test_nnfabrik_hash_and_a_search_on_postgresql():
-    environment = dict(os.environ, DJ_BACKEND="postgresql", DJ_HOST="127.0.0.1", DJ_PORT="5432", DJ_USER="postgres",
-                       DJ_PASS="", PYTHONPATH=str(ROOT), NEURAL_COTRAINING_BUILDER_MODULES="tests",
-                       OMP_NUM_THREADS="1")
-    schema = f"nct_pg_{uuid.uuid4().hex[:10]}"
-    completed = subprocess.run([sys.executable, "-c", SCRIPT, schema], cwd=ROOT, env=environment,
-                               capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = run_on_postgresql(SCRIPT)
     assert report["backend"] == "PostgreSQLAdapter"
     assert report["hash"] == "9aee736870714f8b7c3cc084087ce886" and report["scheme"] == "nnfabrik"
     assert report["states"] == ["complete"] * 4 and report["trained"] == len(set(report["scores"]))

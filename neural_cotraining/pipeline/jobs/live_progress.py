@@ -18,7 +18,7 @@ import time
 from typing import Any, Callable
 
 from .._datajoint import is_deadlock, is_lost_connection, update_row
-from .stopping import TrainingStopped
+from .stopping import StoppedWithoutConnection, TrainingStopped
 
 __all__ = ["LiveProgress", "never_fatal"]
 
@@ -29,10 +29,13 @@ def _set(table, key: dict, values: dict, now: tuple[str, ...] = ()) -> None:
     update_row(table, {name: key[name] for name in table.primary_key}, values, now=now)
 
 
-def never_fatal(write: Callable, what: str) -> Callable:
+def never_fatal(write: Callable, what: str, stop=None) -> Callable:
     """``write`` (a progress or checkpoint write) that survives a dropped connection or a deadlock with another
-    worker's write: DataJoint reconnects (or the server rolled back), the write is tried once more, and a second failure (of any kind) is logged, never raised, since training can go on
-    without it. A lost reservation (TrainingStopped) is not a failed write: it stops the job."""
+    worker's write: DataJoint reconnects (or the server rolled back), the write is tried once more, and a second
+    failure (of any kind) is logged, never raised, since training can go on without it. A lost reservation
+    (TrainingStopped) is not a failed write: it stops the job. Once ``stop`` (a StopRequest) is requested, a lost
+    connection stops the job at once (StoppedWithoutConnection): a stopping worker does not wait for a frozen path
+    twice, and hands the job back over a new connection."""
 
     def tolerant(*arguments: Any) -> None:
         for attempt in (1, 2):
@@ -42,6 +45,9 @@ def never_fatal(write: Callable, what: str) -> Callable:
             except TrainingStopped:
                 raise
             except Exception as error:
+                if stop is not None and stop.requested and is_lost_connection(error):
+                    raise StoppedWithoutConnection(f"stopped on request; {what} lost the database connection "
+                                                   f"({error})") from error
                 if attempt == 1 and is_lost_connection(error):
                     logger.warning("%s: the connection was lost (%s); trying once more", what, error)
                     continue

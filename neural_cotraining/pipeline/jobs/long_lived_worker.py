@@ -3,7 +3,10 @@
 For cluster workers started before their jobs exist (a SLURM array, ``docker compose --scale worker=N``): the
 worker polls the queue (adding the jobs of new entries) and exits after ``idle_exit`` idle seconds (None: never).
 On SIGTERM or SIGINT it finishes the epoch in progress, saves a checkpoint, puts the job back into the queue as
-pending and returns, so another worker resumes the job from there (see :mod:`.stopping`).
+pending and returns, so another worker resumes the job from there (see :mod:`.stopping`). When the job's database
+connection fails while it stops (a frozen path), the worker does not wait on that path again: after one failed
+reconnect it hands the job back over a new connection that waits at most the connect timeout, or, if none answers,
+leaves the job reserved for the orphan rule and says so (:attr:`WorkerSummary.stranded`).
 
 Each job is reserved here (:class:`.reservations.Reservation`, kept fresh by a thread), made through DataJoint's
 own single-job step without its jobs table (``_populate1``: the tripartite make in its transaction), and then
@@ -22,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .._datajoint import has_single_job_step, is_lost_connection, populate_one
+from ..connection_timeouts import one_reconnect_while
 from .reservations import (
     HEARTBEAT_INTERVAL, ORPHAN_TIMEOUT, Reservation, ReservationKeeper, ReservationLost, check_orphan_timeout,
     release_dead_reservations,
 )
-from .stopping import StopRequest, TrainingStopped, quiet_stopped_jobs
+from .stopping import StopRequest, StoppedWithoutConnection, TrainingStopped, quiet_stopped_jobs
 
 __all__ = ["LongLivedWorker", "WorkerSummary"]
 
@@ -44,6 +48,7 @@ class WorkerSummary:
     failed: list = field(default_factory=list)  # (key, error message)
     errors: list = field(default_factory=list)  # the exceptions of the failed jobs, in the same order
     handed_back: list = field(default_factory=list)  # keys stopped on request and returned to the queue
+    stranded: list = field(default_factory=list)  # keys it could not hand back: the database did not answer
     missed: int = 0  # jobs another worker reserved first (each costs a refill of the candidate list)
     stopped: bool = False  # by a signal (else: idle for idle_exit seconds)
 
@@ -149,15 +154,16 @@ class LongLivedWorker:
         if self.reserve_jobs and not self.trained.jobs.is_declared:
             self.trained.jobs.declare()
         self._keeper = ReservationKeeper(self.heartbeat_interval) if self.reserve_jobs else None
-        with self.stop.handling(), quiet_stopped_jobs():
+        # once stopping, a failed reconnect is not repeated: a frozen path costs one connect timeout, not many
+        with self.stop.handling(), quiet_stopped_jobs(), one_reconnect_while(lambda: self.stop.requested):
             try:
                 self._loop(summary)
             finally:
                 if self._keeper is not None:
                     self._keeper.close()
         summary.stopped = self.stop.requested
-        logger.info("worker done: %d trained, %d failed, %d handed back", summary.trained, len(summary.failed),
-                    len(summary.handed_back))
+        logger.info("worker done: %d trained, %d failed, %d handed back%s", summary.trained, len(summary.failed),
+                    len(summary.handed_back), f", {len(summary.stranded)} left reserved" if summary.stranded else "")
         return summary
 
     def _loop(self, summary: WorkerSummary) -> None:
@@ -208,9 +214,23 @@ class LongLivedWorker:
         except Exception as error:
             if not is_lost_connection(error):
                 raise
+            if reservation is not None and isinstance(result, tuple) and (
+                    isinstance(result[1], TrainingStopped) or is_lost_connection(result[1])):
+                self._hand_back_over_new_connection(key, reservation, summary)
+                return
             # the job row keeps this worker's reservation; it is released once its heartbeat is older than the
             # orphan timeout (or at once, from this host, after this process ends)
             logger.error("job %s: the database could not be reached to record its end (%s)", key, error)
+
+    def _hand_back_over_new_connection(self, key: dict, reservation: Reservation, summary: WorkerSummary) -> None:
+        handed = reservation.hand_back_over_new_connection()
+        if handed:
+            summary.handed_back.append(key)
+            logger.info("job %s handed back to the queue over a new connection", key)
+        elif handed is None:
+            summary.stranded.append(key)
+            logger.error("job %s could not be handed back: the database did not answer; it stays reserved until the "
+                         "orphan rule releases it", key)
 
     def _settle(self, key: dict, reservation: Reservation | None, result, summary: WorkerSummary) -> None:
         """Complete, hand back or fail the job ``result`` says, while its reservation is still this worker's."""
@@ -225,7 +245,11 @@ class LongLivedWorker:
         elif isinstance(error, TrainingStopped) or is_lost_connection(error):
             if not isinstance(error, TrainingStopped):  # not the job's fault: another worker (or this) resumes it
                 logger.warning("job %s lost its database connection (%s): handing it back", key, error)
-            if reservation is None or reservation.hand_back():
+            if reservation is not None and self.stop.requested and (
+                    isinstance(error, StoppedWithoutConnection) or is_lost_connection(error)):
+                # the job's connection failed while stopping: not waited for again, a new one gets a short try
+                self._hand_back_over_new_connection(key, reservation, summary)
+            elif reservation is None or reservation.hand_back():
                 summary.handed_back.append(key)
                 logger.info("job %s handed back to the queue: %s", key, error)
         else:

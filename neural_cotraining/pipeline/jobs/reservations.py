@@ -30,7 +30,9 @@ import threading
 import traceback
 
 from .stopping import TrainingStopped
-from .._datajoint import job_key, job_row_condition, keeps_completed_jobs, open_connection_like
+from .._datajoint import (
+    job_key, job_row_condition, keeps_completed_jobs, open_client_connection_like, open_connection_like,
+)
 
 __all__ = [
     "HEARTBEAT_INTERVAL", "ORPHAN_TIMEOUT", "MIN_BEATS", "MAX_WORKER_DEATHS", "Reservation", "ReservationKeeper", "ReservationLost",
@@ -124,14 +126,22 @@ class Reservation:
             self.lost.set()
             raise ReservationLost(f"the reservation of {self.key} was released: another worker may train it")
 
-    def _update_if_ours(self, assignments: str, values: list, clock: tuple[str, ...] = ()) -> bool:
+    def _update_if_ours(self, assignments: str, values: list, clock: tuple[str, ...] = (),
+                        client_connection=None) -> bool:
+        """One conditional UPDATE of the job's row, only while it is this worker's reservation (through the jobs
+        table's connection, or ``client_connection``: a client connection of the database module's own)."""
         where, args = self._ours()
         quote = self.jobs.adapter.quote_identifier
         sets = ", ".join([assignments, *(f"{quote(name)}=CURRENT_TIMESTAMP(3)" for name in clock)])
-        cursor = self.jobs.connection.query(
-            f"UPDATE {self.jobs.full_table_name} SET {sets} WHERE {self._condition} AND {where}",
-            args=[*values, *args])
-        return cursor.rowcount == 1
+        statement = f"UPDATE {self.jobs.full_table_name} SET {sets} WHERE {self._condition} AND {where}"
+        if client_connection is None:
+            return self.jobs.connection.query(statement, args=[*values, *args]).rowcount == 1
+        cursor = client_connection.cursor()
+        try:
+            cursor.execute(statement, [*values, *args])
+            return cursor.rowcount == 1
+        finally:
+            cursor.close()
 
     def complete(self) -> None:
         """The job is stored: its row goes (DataJoint's default; kept as 'success' with ``keep_completed``)."""
@@ -148,6 +158,28 @@ class Reservation:
         """Pending again (stopped on request): another worker resumes it from its newest checkpoint."""
         quote = self.jobs.adapter.quote_identifier
         return self._update_if_ours(f"{quote('status')}=%s", ["pending"])
+
+    def hand_back_over_new_connection(self) -> bool | None:
+        """:meth:`hand_back` over a connection of its own that waits at most the connect timeout for anything (the
+        job's connection stopped answering; a path frozen for one connection, e.g. a lost NAT entry, may let a new
+        one through). True: pending again; False: not this worker's any more; None: the database did not answer
+        (the job stays reserved until the orphan rule releases it)."""
+        try:
+            connection = open_client_connection_like(self.jobs.connection)
+        except Exception as error:  # anything: the job then waits for the orphan rule, as it would have anyway
+            logger.warning("could not hand back %s over a new connection: %s", self.key, error)
+            return None
+        try:
+            quote = self.jobs.adapter.quote_identifier
+            return self._update_if_ours(f"{quote('status')}=%s", ["pending"], client_connection=connection)
+        except Exception as error:
+            logger.warning("could not hand back %s over a new connection: %s", self.key, error)
+            return None
+        finally:
+            try:
+                connection.close()
+            except Exception:  # already closed by the failure
+                pass
 
     def fail(self, error: BaseException) -> bool:
         """Record ``error`` for the job, only while it is still this worker's."""

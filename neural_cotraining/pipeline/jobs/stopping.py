@@ -5,6 +5,10 @@ epoch in progress, saves a checkpoint and raises :class:`TrainingStopped`, so th
 queue (another worker resumes it from that checkpoint). With ``at_once`` (or on a second signal) the callback raises
 at the next optimiser step instead; the epoch in progress is then redone by whoever resumes, from the newest
 checkpoint (every epoch is reseeded from (seed, epoch), so the result is the same either way).
+
+A stopping job whose database write finds the connection lost (a frozen path) ends at once with
+:class:`StoppedWithoutConnection`: it writes nothing more over that connection, and the worker hands the job back
+over a new one (see ``long_lived_worker``).
 """
 
 from __future__ import annotations
@@ -14,13 +18,18 @@ import logging
 import signal
 import threading
 
-__all__ = ["StopRequest", "TrainingStopped", "ignoring_signals", "quiet_stopped_jobs"]
+__all__ = ["StopRequest", "TrainingStopped", "StoppedWithoutConnection", "ignoring_signals", "quiet_stopped_jobs"]
 
 logger = logging.getLogger(__name__)
 
 
 class TrainingStopped(Exception):
     """Raised out of a trainer when its worker was asked to stop; the job goes back to the queue, not to errors."""
+
+
+class StoppedWithoutConnection(TrainingStopped):
+    """A job asked to stop lost its database connection: no checkpoint or progress of it is written any more; the
+    worker hands it back over a new connection, or leaves it to the orphan rule when none answers."""
 
 
 class StopRequest:

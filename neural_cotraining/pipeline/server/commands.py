@@ -11,7 +11,7 @@ import time
 
 from ..settings import DatabaseSettings
 
-__all__ = ["ServerError", "run_command", "install_debian_package", "wait_until_up"]
+__all__ = ["ServerError", "run_command", "install_debian_package", "wait_until_up", "refuse_silent"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +48,15 @@ def wait_until_up(probe, settings: DatabaseSettings, timeout: float) -> tuple[st
         time.sleep(0.5)
         state, detail = probe(settings)
     return state, detail
+
+
+def refuse_silent(state: str, detail: str, settings: DatabaseSettings) -> None:
+    """A probe that connected but got no answer in time ("silent"): something holds the address and does not answer
+    (a frozen path, another program on the port); starting or installing a server would not help, so nothing is."""
+    if state == "silent":
+        from ..connection_timeouts import current_timeouts
+
+        timeouts = current_timeouts()
+        raise ServerError(f"the database at {settings.describe()} accepts connections but does not answer within the "
+                          f"timeouts ({timeouts.connect:g} s to connect, {timeouts.read:g} s to answer): {detail}; "
+                          f"nothing was started ({settings.origin()})")

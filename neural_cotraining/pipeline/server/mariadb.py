@@ -22,7 +22,8 @@ import shutil
 from pathlib import Path
 
 from .postgres import ensure_postgres
-from .commands import ServerError, install_debian_package, run_command, wait_until_up
+from .commands import ServerError, install_debian_package, refuse_silent, run_command, wait_until_up
+from ..connection_timeouts import connect_mysql
 from .data_dir import mariadb_socket, start_mariadb
 from ..settings import DatabaseSettings, database_settings
 
@@ -37,34 +38,34 @@ _CONFIG_DIRS = ("/etc/mysql/mariadb.conf.d", "/etc/mysql/conf.d")
 _CONFIG_FILE_NAME = "99-neural-cotraining.cnf"
 
 
-def _connect(settings: DatabaseSettings, timeout: float = 5.0):
+def _connect(settings: DatabaseSettings):
     import pymysql
 
-    return pymysql.connect(
-        host=settings.host,
-        port=settings.port,
-        user=settings.user,
-        password=settings.password,
-        connect_timeout=timeout,
-    )
+    return connect_mysql(pymysql.connect, host=settings.host, port=settings.port, user=settings.user,
+                         password=settings.password)
 
 
 def _probe(settings: DatabaseSettings) -> tuple[str, str]:
-    """("ok", version), ("denied", message) or ("down", message)."""
+    """("ok", version), ("denied", message), ("silent", message): something accepts connections there but does
+    not answer within the timeouts, or ("down", message)."""
     import pymysql
 
     try:
         connection = _connect(settings)
     except pymysql.err.OperationalError as error:
         code = error.args[0] if error.args else None
+        detail = str(error.args[1] if len(error.args) > 1 else error)
         # 1045: access denied; 1698: access denied (unix_socket plugin) -- the server is up
         if code in (1045, 1698):
-            return "denied", str(error.args[1] if len(error.args) > 1 else error)
-        return "down", str(error.args[1] if len(error.args) > 1 else error)
+            return "denied", detail
+        # connected, then no answer within the timeouts: not a stopped server, so nothing is started
+        return ("silent" if code == 2013 and "timed out" in detail else "down"), detail
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT VERSION()")
             return "ok", cursor.fetchone()[0]
+    except pymysql.err.OperationalError as error:
+        return "silent", str(error.args[1] if len(error.args) > 1 else error)
     finally:
         connection.close()
 
@@ -149,6 +150,7 @@ def ensure_server(settings: DatabaseSettings | None = None, start_timeout: float
     if settings.backend == "postgresql":
         return ensure_postgres(settings, start_timeout, data_dir)
     state, detail = _probe(settings)
+    refuse_silent(state, detail, settings)
     if state == "down":
         if not settings.is_local:
             raise ServerError(f"the database at {settings.describe()} does not answer ({detail}); start it there "

@@ -11,7 +11,8 @@ import glob
 import logging
 from pathlib import Path
 
-from .commands import ServerError, install_debian_package, run_command, wait_until_up
+from .commands import ServerError, install_debian_package, refuse_silent, run_command, wait_until_up
+from ..connection_timeouts import current_timeouts, install_postgres_waits, postgres_parameters
 from .data_dir import start_postgres
 from ..settings import DatabaseSettings
 
@@ -21,20 +22,27 @@ logger = logging.getLogger(__name__)
 
 
 def _probe(settings: DatabaseSettings) -> tuple[str, str]:
+    """As the MySQL probe: ("ok" | "denied" | "silent" | "down", detail), with the configured timeouts."""
     try:
         import psycopg2
     except ImportError as error:
         raise ServerError("the postgresql backend needs psycopg2: pip install 'neural_cotraining[postgres]'") from error
+    install_postgres_waits()
+    timeouts = current_timeouts()
     try:
         connection = psycopg2.connect(host=settings.host, port=settings.port, user=settings.user,
-                                      password=settings.password, dbname="postgres", connect_timeout=5)
+                                      password=settings.password, dbname="postgres", **postgres_parameters(timeouts))
     except psycopg2.OperationalError as error:
         text = str(error).strip()
+        if "no answer" in text or "timeout" in text:  # connected, then silence: not a stopped server
+            return "silent", text
         return ("denied" if "authentication" in text or "password" in text else "down"), text
     try:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             return "ok", "PostgreSQL " + cursor.fetchone()[0]
+    except psycopg2.OperationalError as error:
+        return "silent", str(error).strip()
     finally:
         connection.close()
 
@@ -54,6 +62,7 @@ def _trust_local_tcp(version: str) -> None:
 def ensure_postgres(settings: DatabaseSettings, start_timeout: float = 60.0, data_dir: Path | None = None) -> str:
     """Make the server answer; with ``data_dir`` a stopped one is started there, never the system's clusters."""
     state, detail = _probe(settings)
+    refuse_silent(state, detail, settings)
     if state == "ok":
         return detail
     if data_dir is not None and state == "down":
