@@ -392,3 +392,24 @@ def test_the_record_and_a_worker_without_a_file_on_postgresql(tmp_path):
     report = run_on_postgresql(POSTGRES_SCRIPT, str(tmp_path))
     assert report == {"modules": {"sweep": ["tests", "tests.pipeline"]}, "jobs": [["sgd", 1], ["sgd", 2]],
                       "worker": 0, "trained": [1, 2]}
+
+
+def test_errors_and_retry_without_the_file(pipeline, schema_name, tmp_path, capsys):
+    from tests.tiny_experiment import broken
+
+    path = tmp_path / "experiment.yaml"
+    path.write_text(tiny_experiment_text(schema_name, seeds=(1, 2), trainers={"sgd": sgd(epochs=1),
+                                                                             "broken": broken()}))
+    assert main(["-q", "populate", str(path), "--add", "--reserve-jobs"]) == 2
+    capsys.readouterr()
+    assert main(["errors", "--schema", schema_name]) == 2
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out[:-1]] == ["small / linear / broken / seed 1",
+                                                          "small / linear / broken / seed 2"]
+    assert out[-1] == (f"2 of 4 jobs failed; `neural-cotraining retry --schema {schema_name} --all` clears them for "
+                       "the next populate or worker")
+    assert main(["retry", "--schema", schema_name, "broken", "seed=2"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["retry small / linear / broken / seed 2",
+                                                    "cleared 1 failed job(s); the next populate or worker trains them "
+                                                    "again"]
+    assert len(pipeline.TrainedModel().jobs.errors) == 1
