@@ -94,6 +94,14 @@ def job_row_condition(jobs, key: dict) -> str:
     return _make_condition()(jobs, job_key(jobs, key), set())
 
 
+def queue_exists(table) -> bool:
+    """Whether ``table``'s jobs table exists, found without declaring it: DataJoint declares ``~~<name>`` on the first
+    access to ``table.jobs``, which a command that only reads must not do."""
+    name = "~~" + table.table_name.lstrip("_")  # DataJoint's naming of a jobs table (datajoint.jobs.Job)
+    rows = table.connection.query(table.connection.adapter.list_tables_sql(table.database)).fetchall()
+    return any(row[0] == name for row in rows)
+
+
 def keeps_completed_jobs(jobs) -> bool:
     return bool(jobs.connection._config.jobs.keep_completed)
 

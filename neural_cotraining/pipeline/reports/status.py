@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from .._datajoint import queue_exists
 from .progress import live_progress
 from .rows import rows_per_job
 
@@ -55,8 +56,10 @@ _QUEUE_STATES = {"reserved": "running", "pending": "waiting to resume", "error":
 
 def _queue_rows(tables: SimpleNamespace, keys: list[dict]) -> dict:
     """{id(job): its row in the jobs table} for the jobs among ``keys`` that have a queue entry."""
-    jobs = tables.TrainedModel().jobs
-    return {id(job): rows[0] for job, rows in rows_per_job(jobs, keys) if rows} if jobs.is_declared else {}
+    trained = tables.TrainedModel()
+    if not queue_exists(trained):  # nothing was ever queued (and reading must not declare the jobs table)
+        return {}
+    return {id(job): rows[0] for job, rows in rows_per_job(trained.jobs, keys) if rows}
 
 
 def live_table(tables: SimpleNamespace, keys: list[dict]) -> list[dict]:
