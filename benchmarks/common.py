@@ -202,9 +202,27 @@ class Stopwatch:
         setattr(owner, attribute, staticmethod(timed) if static else timed)
         self._patched.append((owner, attribute, raw if had_own else None, had_own))
 
+    def wrap_item(self, mapping: dict, key: str, label: str) -> None:
+        """Time ``mapping[key]`` (a function held in a dict, e.g. a registry's) in place, restored by ``restore()``."""
+        original = mapping[key]
+        watch = self
+
+        @functools.wraps(original)
+        def timed(*args, **kwargs):
+            start, cpu_start = time.perf_counter(), time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                watch.add(label, time.perf_counter() - start, time.process_time() - cpu_start)
+
+        mapping[key] = timed
+        self._patched.append((mapping, key, original, None))
+
     def restore(self) -> None:
         for owner, attribute, raw, had_own in reversed(self._patched):
-            if had_own:
+            if had_own is None:  # a mapping's item
+                owner[attribute] = raw
+            elif had_own:
                 setattr(owner, attribute, raw)
             else:
                 delattr(owner, attribute)
