@@ -46,10 +46,10 @@ def wait_for(condition, what, timeout=90):
     raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
-def add_job(pipeline):
+def add_job(pipeline, trainer_config=TRAINER_CONFIG):
     pipeline.Dataset().add_entry(tiny_builders.slow_regression, DATASET_CONFIG)
     pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 6})
-    pipeline.Trainer().add_entry(cotrainer, TRAINER_CONFIG)
+    pipeline.Trainer().add_entry(cotrainer, trainer_config)
     pipeline.Seed().insert1({"seed": 3})
 
 
@@ -103,7 +103,8 @@ def test_an_idle_worker_waits_for_new_jobs_then_exits(pipeline, schema_name):
 
 
 def test_live_progress_while_training_and_in_status(pipeline, schema_name, capsys):
-    add_job(pipeline)
+    # epochs after the first are written at most every 5 s (TrainedModel.live_write_interval): ~12 s of training
+    add_job(pipeline, {**TRAINER_CONFIG, "max_epochs": 12})
     worker = start_worker(schema_name, "--idle-exit", "0")
     try:
         wait_for(lambda: len(pipeline.LiveEpochMetric() & "epoch >= 2"), "epoch 2")
