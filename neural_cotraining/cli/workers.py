@@ -11,6 +11,7 @@ import time
 
 from .common import add_command, open_experiment
 from .experiments import STOPPED, handed_back_line, labels_of_key
+from .job_lines import job_lines
 from .output import best_of, epoch_of, print_table
 
 # the defaults of pipeline.jobs.reservations, spelled out here so that building the parser imports no datajoint
@@ -59,11 +60,15 @@ def _worker(arguments: argparse.Namespace) -> int:
 
     if arguments.orphan_timeout is not None:
         check_orphan_timeout(arguments.orphan_timeout, arguments.heartbeat)
+    from ..pipeline.jobs.epoch_log import labels_by_job
     from ..pipeline.jobs.stopping import StopRequest
 
     tables, keys = _tables_and_keys(arguments)
+    trained = tables.TrainedModel()
+    if keys is not None:  # progress lines labelled as the file labels the jobs
+        trained.job_labels = labels_by_job(keys)
     worker = LongLivedWorker(
-        tables.TrainedModel(),
+        trained,
         restriction=None if keys is None else [job["key"] for job in keys],
         idle_exit=arguments.idle_exit,
         poll_interval=arguments.poll,
@@ -71,7 +76,8 @@ def _worker(arguments: argparse.Namespace) -> int:
         heartbeat_interval=arguments.heartbeat,
         stop=StopRequest(at_once=arguments.stop_at_once),
     )
-    summary = worker.run()
+    with job_lines():
+        summary = worker.run()
     print(f"worker: {summary.trained} trained, {len(summary.failed)} failed, {len(summary.handed_back)} handed back"
           + (" (stopped by a signal)" if summary.stopped else ""))
     if summary.stopped:

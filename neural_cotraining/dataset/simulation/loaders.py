@@ -45,7 +45,7 @@ def _simulate(simulation: dict):
 def _load_or_simulate(path, simulation: dict):
     folder = simulated_sessions_folder(path, simulation)
     if (folder / MANIFEST).is_file():
-        logger.info("loading simulated sessions from the cache %s", folder)
+        logger.debug("loading simulated sessions from the cache %s", folder)
         return read_sessions(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".simulating-", dir=folder.parent))
@@ -57,7 +57,7 @@ def _load_or_simulate(path, simulation: dict):
         except OSError:
             if not (folder / MANIFEST).is_file():
                 raise
-            logger.info("another process cached %s first; using its copy", folder)
+            logger.debug("another process cached %s first; using its copy", folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return read_sessions(folder)

@@ -172,8 +172,8 @@ def teacher_neural_loaders(
     config = {name: value for name, value in locals().items() if name in TEACHER_DEFAULTS}
     sessions = teacher_sessions(seed, **config)
     for simulated in sessions:
-        logger.info("teacher session %s: units %s of layer %r", simulated.session.data_key,
-                    simulated.population.units.tolist(), layer)
+        logger.debug("teacher session %s: units %s of layer %r", simulated.session.data_key,
+                     simulated.population.units.tolist(), layer)
     return build_neural_loaders(
         [s.session for s in sessions], seed, batch_size=batch_size, eval_batch_size=eval_batch_size,
         validation_fraction=validation_fraction, test_images_per_batch=test_images_per_batch,
