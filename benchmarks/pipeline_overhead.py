@@ -124,7 +124,8 @@ def run_direct(dataset_config: dict, model_config: dict, trainer_config: dict, w
     _, output, _ = trainer_builders.cotrainer(model=model, dataloaders=dataloaders, seed=SEED, uid=None, cb=None,
                                               **trainer_config)
     wall = time.perf_counter() - start
-    return {"wall": wall, "epochs": output["epochs_run"], "parts": dict(watch.seconds), "calls": dict(watch.calls)}
+    return {"wall": wall, "epochs": output["epochs_run"], "parts": dict(watch.seconds), "calls": dict(watch.calls),
+            "train_cpu": watch.cpu_seconds["train"]}
 
 
 def run_populate(tables, key: dict, watch: Stopwatch) -> dict:
@@ -149,7 +150,7 @@ def run_populate(tables, key: dict, watch: Stopwatch) -> dict:
     epochs = int((tables.TrainedModel() & key).to_dicts()[0]["output"]["epochs_run"])
     rows = len(tables.TrainedModel.EpochMetric() & key)
     return {"wall": wall, "epochs": epochs, "epoch_metric_rows": rows, "overhead_seconds": overhead,
-            "cpu": cpu, "cpu_work": cpu_work, "cpu_overhead_seconds": cpu_overhead,
+            "cpu": cpu, "cpu_work": cpu_work, "cpu_overhead_seconds": cpu_overhead, "train_cpu": cpu_parts["train"],
             "database_seconds_without_checkpoints": database, "parts": parts, "calls": calls}
 
 
@@ -227,6 +228,10 @@ def main(argv=None) -> int:
         "repeats": repeats,
         "epochs": epochs,
         "wall_seconds": {variant: summary([run["wall"] for run in values], 3) for variant, values in runs.items()},
+        # the trainer's CPU seconds (cb's included) in each variant: the same work, so a pipeline that slowed the
+        # training itself down (threads, locks) would show here, outside the accounted overhead
+        "train_cpu_seconds": {variant: summary([run["train_cpu"] for run in values], 3)
+                              for variant, values in runs.items()},
     }
     for variant in ("populate", "populate_checkpoints"):
         values = runs[variant]

@@ -69,6 +69,9 @@ def test_sigterm_hands_the_job_over_and_the_result_is_unchanged(pipeline, schema
     assert len(trained.jobs.pending) == 1 and len(trained.jobs.errors) == 0  # back in the queue, not failed
     stopped_at = pipeline.Checkpoint().to_arrays("epoch").tolist()
     assert len(stopped_at) == 1 and 1 <= stopped_at[0] < TRAINER_CONFIG["max_epochs"], stopped_at
+    # the stopped job wrote the epochs it held for live progress: every one up to its checkpoint
+    assert pipeline.LiveJob().to_dicts()[0]["epoch"] == stopped_at[0]
+    assert sorted(set(pipeline.LiveEpochMetric().to_arrays("epoch").tolist())) == list(range(1, stopped_at[0] + 1))
 
     second = start_worker(schema_name, "--idle-exit", "0")
     stdout, stderr = second.communicate(timeout=180)
