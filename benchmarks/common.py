@@ -179,6 +179,20 @@ class Stopwatch:
         finally:
             self.add(label, time.perf_counter() - start, time.process_time() - cpu_start)
 
+    def timed(self, function, label: str):
+        """``function``, adding its time to ``label`` at every call."""
+        watch = self
+
+        @functools.wraps(function)
+        def timed(*args, **kwargs):
+            start, cpu_start = time.perf_counter(), time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                watch.add(label, time.perf_counter() - start, time.process_time() - cpu_start)
+
+        return timed
+
     def wrap(self, owner, attribute: str, label: str | None = None) -> None:
         label = label or attribute
         had_own = attribute in vars(owner)
@@ -188,23 +202,21 @@ class Stopwatch:
         static = isinstance(raw, staticmethod)
         if isinstance(raw, classmethod):
             raise TypeError(f"cannot time the classmethod {attribute!r}")
-        original = raw.__func__ if static else raw
-        watch = self
-
-        @functools.wraps(original)
-        def timed(*args, **kwargs):
-            start, cpu_start = time.perf_counter(), time.process_time()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                watch.add(label, time.perf_counter() - start, time.process_time() - cpu_start)
-
+        timed = self.timed(raw.__func__ if static else raw, label)
         setattr(owner, attribute, staticmethod(timed) if static else timed)
         self._patched.append((owner, attribute, raw if had_own else None, had_own))
 
+    def wrap_item(self, mapping: dict, key: str, label: str) -> None:
+        """Time ``mapping[key]`` (a function held in a dict, e.g. a registry's) in place, restored by ``restore()``."""
+        original = mapping[key]
+        mapping[key] = self.timed(original, label)
+        self._patched.append((mapping, key, original, None))
+
     def restore(self) -> None:
         for owner, attribute, raw, had_own in reversed(self._patched):
-            if had_own:
+            if had_own is None:  # a mapping's item
+                owner[attribute] = raw
+            elif had_own:
                 setattr(owner, attribute, raw)
             else:
                 delattr(owner, attribute)

@@ -1,7 +1,9 @@
-"""What a user reads on stderr: one short, labelled line per epoch of a job (not the key dict and every metric),
-DataJoint's connection line and its known warnings replaced by one line naming the server; ``-q`` errors only."""
+"""What a user reads on stderr when it is not a terminal: one short, labelled line per epoch of a job with the time
+left (not the key dict and every metric) and one when it ends, DataJoint's connection line and its known warnings
+replaced by one line naming the server; ``-q`` errors only."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,10 +27,14 @@ def test_populate_prints_one_labelled_line_per_epoch_and_quiet_prints_nothing(tm
                                  env=environment, timeout=300)
         assert trained.returncode == 0, trained.stderr[-3000:]
         lines = trained.stderr.splitlines()
-        epochs = [line.split(": ", 1)[1] for line in lines if "neural_cotraining.progress" in line]
+        *epochs, final = [line.split(": ", 1)[1] for line in lines if "neural_cotraining.progress" in line]
         assert [line.split("  ")[:2] for line in epochs] == [
             ["small / linear / cotrain / seed 1", f"epoch {epoch}/3"] for epoch in (1, 2, 3)]
         assert all("regression mse " in line and "  best " in line for line in epochs)
+        assert [bool(re.search(r"  best \S+  ~\d+ s left$", line)) for line in epochs] == [True, True, False]
+        final_line = r"small / linear / cotrain / seed 1  epoch 3/3  regression mse \S+  best \S+  done in \d+ s"
+        assert re.fullmatch(final_line, final), final
+        assert "\r" not in trained.stderr and "\x1b" not in trained.stderr  # not a terminal: plain lines only
         assert sum("database mysql://root@127.0.0.1:3306 (" in line for line in lines) == 1
         assert "dataset_hash" not in trained.stderr  # no key dicts
         assert "connected" not in trained.stderr and "not officially supported" not in trained.stderr

@@ -27,7 +27,7 @@ def live_job(tmp_path, schema_name, monkeypatch, capsys):
     jobs = tables.TrainedModel().jobs
     jobs.refresh()
     assert jobs.reserve(key)
-    live = LiveProgress(tables.LiveJob, tables.LiveEpochMetric, key)
+    live = LiveProgress(tables.LiveJob, tables.LiveEpochMetric, key, write_interval=0.0)  # each epoch at once
     live.start()
     # the trainer's best so far moves with its monitor; the validation accuracy peaks at epoch 2
     for epoch, accuracy in ((1, 0.5), (2, 0.7778), (3, 0.7444), (4, 0.7)):

@@ -11,8 +11,9 @@ import sys
 
 from .common import add_experiment_command, checked_experiment, open_experiment
 from .errors import one_line
-from .verbosity import configure_output
+from .job_lines import job_lines
 from .output import labels_of, progress_line
+from .verbosity import configure_output
 
 __all__ = ["add_commands", "populate_command", "status_command"]
 
@@ -36,6 +37,7 @@ def _add(arguments: argparse.Namespace) -> int:
 
 #: a worker process's exit status when a signal stopped it (its jobs were handed back), as a shell reports SIGINT
 STOPPED = 130
+WORKER_FORMAT = "%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s"
 
 
 def labels_of_key(jobs: list[dict] | None, key: dict) -> str:
@@ -46,18 +48,21 @@ def labels_of_key(jobs: list[dict] | None, key: dict) -> str:
 
 def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orphan_timeout: float | None,
                      threads: int | None = None, shared_stop=None, reports=None,
-                     opened=None) -> tuple[list, list, list, bool]:
+                     opened=None, log_queue=None) -> tuple[list, list, list, bool]:
     """One worker, training the experiment's jobs with ``threads`` torch threads (None: torch's default) until they
     are done or a signal stops it (the running job checkpoints and is handed back); ``([(labels, message)] failed,
     [labels] handed back, [labels] left reserved (the database did not answer), stopped)``. In the command's own
     process it uses the experiment the command ``opened``; as a process of its own (``reports``, a queue, given) it
     opens it (its own connection), puts that tuple into ``reports`` and exits with :data:`STOPPED` when stopped, 2
-    when any job failed."""
+    when any job failed; its log records go to ``log_queue`` where the command draws them on a terminal
+    (:mod:`.job_lines`)."""
+    from ..pipeline.jobs.epoch_log import labels_by_job
     from ..pipeline.jobs.long_lived_worker import LongLivedWorker
     from ..pipeline.jobs.stopping import StopRequest
     from ..pipeline.opened import open_experiment as open_once
 
-    configure_output(format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s")
+    if reports is not None:  # a process of its own
+        configure_output(format=WORKER_FORMAT, parent_queue=log_queue)
     if threads is not None:
         import torch
 
@@ -66,13 +71,13 @@ def _populate_worker(schema: str, experiment_path: str, reserve_jobs: bool, orph
     tables, jobs = opened.tables, opened.keys()
     # a worker process follows its parent's stop count and does not announce the signals it gets itself
     stop = StopRequest(shared=shared_stop, announce=shared_stop is None)
+    trained = tables.TrainedModel()
+    trained.job_labels = labels_by_job(jobs)  # progress lines labelled as the file labels the jobs
     summary = LongLivedWorker(
-        tables.TrainedModel(), restriction=[job["key"] for job in jobs], idle_exit=0, stop=stop,
+        trained, restriction=[job["key"] for job in jobs], idle_exit=0, stop=stop,
         orphan_timeout=orphan_timeout if reserve_jobs else None, reserve_jobs=reserve_jobs,
     ).run()
-    failed = [(labels_of_key(jobs, key), one_line(message)) for key, message in summary.failed]
-    for labels, message in failed:
-        logger.error("job %s failed: %s", labels, message)
+    failed = [(labels_of_key(jobs, key), one_line(message)) for key, message in summary.failed]  # logged already
     handed_back = [labels_of_key(jobs, key) for key in summary.handed_back]
     stranded = [labels_of_key(jobs, key) for key in summary.stranded]
     if reports is None:
@@ -103,18 +108,21 @@ def handed_back_line(handed_back: list[str], stranded: list[str] = (), orphan_ti
     return "interrupted: " + (" | ".join(parts) if parts else "no job was running; nothing handed back")
 
 
-def _run_worker_processes(arguments: argparse.Namespace, schema: str,
-                          threads: int | None) -> tuple[list, list, list, bool]:
+def _run_worker_processes(arguments: argparse.Namespace, schema: str, threads: int | None,
+                          display=None) -> tuple[list, list, list, bool]:
     """``--workers N`` processes; a signal to this process (or to its process group, as Ctrl-C at a terminal
-    sends) stops them all the same way. (failed, handed back, stopped)."""
+    sends) stops them all the same way; on a terminal (``display``) they send their log records here to be drawn.
+    (failed, handed back, left reserved, stopped)."""
     from ..pipeline.jobs.stopping import StopRequest, ignoring_signals
 
     context = multiprocessing.get_context("spawn")
     shared_stop, reports = context.Value("i", 0), context.SimpleQueue()
+    log_queue = display.queue_for_workers(context) if display is not None else None
     workers = [
         context.Process(
             target=_populate_worker,
-            args=(schema, arguments.experiment, True, arguments.orphan_timeout, threads, shared_stop, reports),
+            args=(schema, arguments.experiment, True, arguments.orphan_timeout, threads, shared_stop, reports, None,
+                  log_queue),
             name=f"worker-{index}",
         )
         for index in range(arguments.workers)
@@ -153,11 +161,12 @@ def populate_command(arguments: argparse.Namespace) -> int:
     threads = arguments.threads
     if threads is None and arguments.workers > 1:  # the cores shared out, not every worker on all of them
         threads = max(1, (os.cpu_count() or 1) // arguments.workers)
-    if arguments.workers == 1:
-        failed, handed_back, stranded, stopped = _populate_worker(schema, arguments.experiment, reserve,
-                                                        arguments.orphan_timeout, threads, opened=opened)
-    else:
-        failed, handed_back, stranded, stopped = _run_worker_processes(arguments, schema, threads)
+    with job_lines() as display:
+        if arguments.workers == 1:
+            failed, handed_back, stranded, stopped = _populate_worker(schema, arguments.experiment, reserve,
+                                                                      arguments.orphan_timeout, threads, opened=opened)
+        else:
+            failed, handed_back, stranded, stopped = _run_worker_processes(arguments, schema, threads, display)
     if stopped:
         print(handed_back_line(handed_back, stranded, arguments.orphan_timeout), file=sys.stderr)
         return STOPPED

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 
+from ..common.progress_text import duration, job_label, main_metrics
+
 __all__ = ["labels_of", "print_table", "progress_line", "epoch_of", "best_of", "metrics_of"]
 
-
-def labels_of(job: dict) -> str:
-    """``dataset / model / trainer / seed n`` of a labelled job."""
-    return f"{job['dataset']} / {job['model']} / {job['trainer']} / seed {job['seed']}"
+labels_of = job_label  # ``dataset / model / trainer / seed n`` of a labelled job
 
 
 def _format_value(value) -> str:
@@ -24,18 +23,6 @@ def print_table(rows: list[dict], columns: list[str], stream=None) -> None:
     print("  ".join(c.ljust(widths[c]) for c in columns), file=stream)
     for row in rows:
         print("  ".join(_format_value(row.get(c)).ljust(widths[c]) for c in columns), file=stream)
-
-
-_SHORT_METRICS = {"accuracy": "acc", "correlation": "r"}
-_SHOWN_METRICS = ("accuracy", "correlation", "mse", "loss")  # per task, the first of these it reports
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def epoch_of(job: dict) -> str:
@@ -53,12 +40,7 @@ def best_of(job: dict) -> str:
 def metrics_of(job: dict) -> str:
     """``img_classification acc 0.981  neural r 0.702``: each task's main validation metric, latest epoch."""
     latest = job.get("validation") or {}
-    shown = []
-    for task in dict.fromkeys(name.split("/")[0] for name in latest):
-        metric = next((m for m in _SHOWN_METRICS if latest.get(f"{task}/{m}") is not None), None)
-        if metric is not None:
-            shown.append(f"{task} {_SHORT_METRICS.get(metric, metric)} {latest[f'{task}/{metric}']:.3g}")
-    return "  ".join(shown)
+    return main_metrics({tuple(name.split("/", 1)): value for name, value in latest.items() if "/" in name})
 
 
 def progress_line(job: dict) -> str:
@@ -67,5 +49,5 @@ def progress_line(job: dict) -> str:
     if job.get("seconds_per_epoch") is not None:
         parts.append(f"{job['seconds_per_epoch']:.1f} s/epoch")
     if job.get("seconds_left") is not None:
-        parts.append(f"~{_duration(job['seconds_left'])} left")
+        parts.append(f"~{duration(job['seconds_left'])} left")
     return "  ".join(part for part in parts if part)

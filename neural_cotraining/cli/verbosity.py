@@ -10,10 +10,12 @@ nothing a user can act on and are dropped unless ``-v``.
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
 import warnings
 
 from .errors import logs_to_stderr
+from .job_lines import send_to_parent
 
 __all__ = ["QUIET", "NORMAL", "VERBOSE", "configure_output", "current_verbosity"]
 
@@ -42,9 +44,11 @@ def current_verbosity() -> str:
     return value if value in _LEVELS else NORMAL
 
 
-def configure_output(verbosity: str | None = None, format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-                     ) -> str:
-    """Set this process's logging for ``verbosity`` (None: the one its parent command chose); returns it."""
+def configure_output(verbosity: str | None = None, format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s",
+                     parent_queue=None) -> str:
+    """Set this process's logging for ``verbosity`` (None: the one its parent command chose); returns it.
+    ``parent_queue``: a worker process's records and stderr text go there, for its parent to draw
+    (:mod:`.job_lines`)."""
     verbosity = verbosity or current_verbosity()
     os.environ[_ENVIRONMENT] = verbosity
     logs_to_stderr()
@@ -56,8 +60,11 @@ def configure_output(verbosity: str | None = None, format: str = "%(asctime)s %(
     os.environ["DJ_LOG_LEVEL"] = datajoint_level
     datajoint = logging.getLogger("datajoint")
     datajoint.setLevel(datajoint_level.upper())
+    if parent_queue is not None:
+        send_to_parent(parent_queue)
     for handler in logging.getLogger().handlers:  # ours (basicConfig's), not a test harness's subclasses
-        if type(handler) is logging.StreamHandler and not any(isinstance(f, _NotDataJoints) for f in handler.filters):
+        if type(handler) in (logging.StreamHandler, logging.handlers.QueueHandler) and not any(
+                isinstance(f, _NotDataJoints) for f in handler.filters):
             handler.addFilter(_NotDataJoints())
     if verbosity == VERBOSE:
         return verbosity

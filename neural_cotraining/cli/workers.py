@@ -15,6 +15,7 @@ import time
 from .common import WITHOUT_A_FILE, add_command, open_experiment
 from .errors import CommandError
 from .experiments import STOPPED, handed_back_line, labels_of_key
+from .job_lines import job_lines
 from .output import best_of, epoch_of, print_table
 
 # the defaults of pipeline.jobs.reservations, spelled out here so that building the parser imports no datajoint
@@ -44,10 +45,12 @@ def _check_seconds(name: str, value: float | None, strict: bool = False) -> None
 class RecordedJobs:
     """A worker's jobs without a file: those the schema's added experiments recorded, read again whenever the worker
     looks for new jobs (experiments added meanwhile count), their recorded builder modules checked and allowed
-    first. ``jobs``: the labelled jobs of the last reading."""
+    first. ``jobs``: the labelled jobs of the last reading; ``trained`` (a TrainedModel, if set) gets their labels
+    for its progress lines."""
 
     def __init__(self, tables, schema: str):
         self.tables, self.schema, self.jobs = tables, schema, []
+        self.trained = None
 
     def __call__(self) -> list[dict]:
         from ..pipeline.experiments import recorded_jobs
@@ -61,6 +64,10 @@ class RecordedJobs:
                      "first")
         self.tables.AddedExperiment().allow_recorded_modules()
         self.jobs = jobs
+        if self.trained is not None:
+            from ..pipeline.jobs.epoch_log import labels_by_job
+
+            self.trained.job_labels = labels_by_job(jobs)
         return [job["key"] for job in jobs]
 
 
@@ -88,11 +95,17 @@ def _worker(arguments: argparse.Namespace) -> int:
 
     if arguments.orphan_timeout is not None:
         check_orphan_timeout(arguments.orphan_timeout, arguments.heartbeat)
+    from ..pipeline.jobs.epoch_log import labels_by_job
     from ..pipeline.jobs.stopping import StopRequest
 
     tables, keys, recorded = _worker_jobs(arguments)
+    trained = tables.TrainedModel()
+    if keys is not None:  # progress lines labelled as the file labels the jobs
+        trained.job_labels = labels_by_job(keys)
+    else:  # as the adds recorded them, read again with the jobs
+        recorded.trained = trained
     worker = LongLivedWorker(
-        tables.TrainedModel(),
+        trained,
         restriction=None if keys is None else [job["key"] for job in keys],
         read_restriction=recorded,
         idle_exit=arguments.idle_exit,
@@ -101,7 +114,8 @@ def _worker(arguments: argparse.Namespace) -> int:
         heartbeat_interval=arguments.heartbeat,
         stop=StopRequest(at_once=arguments.stop_at_once),
     )
-    summary = worker.run()
+    with job_lines():
+        summary = worker.run()
     print(f"worker: {summary.trained} trained, {len(summary.failed)} failed, {len(summary.handed_back)} handed back"
           + (" (stopped by a signal)" if summary.stopped else ""))
     keys = recorded.jobs if recorded is not None else keys

@@ -7,7 +7,9 @@
 - :mod:`.torch_bytes`: the torch serialiser for weights and checkpoints stored as bytes;
 - :mod:`.names`: the shipped task names and the split names;
 - :mod:`.name_registry`: :class:`Registry`, behind every ``@register_...`` decorator;
-- :mod:`.figures`: matplotlib on the Agg backend.
+- :mod:`.figures`: matplotlib on the Agg backend;
+- :mod:`.progress_text`: how a job's progress reads (labels, main metrics, durations), for the worker's progress
+  lines and the ``status``/``watch`` commands alike.
 """
 
 from .config_keys import ConfigKeyError, check_config_keys, keyword_names, strict_keywords

@@ -140,7 +140,7 @@ def cotraining_loaders(
     for part in (image_loaders, neural_loaders_):
         for split, tasks in part.items():
             bundle.setdefault(split, {}).update(tasks)
-    logger.info("co-training bundle: splits %s", {split: sorted(tasks) for split, tasks in bundle.items()})
+    logger.debug("co-training bundle: splits %s", {split: sorted(tasks) for split, tasks in bundle.items()})
     return bundle
 
 

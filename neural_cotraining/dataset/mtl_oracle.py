@@ -118,6 +118,6 @@ def oracle_training_loaders(bundle: dict, image_task: str, neural_task: str, out
             dataset, batch_size=loader.batch_size, shuffle=True,
             generator=make_generator(seed, neural_task, data_key, "oracle_train"), num_workers=loader.num_workers,
         )
-        logger.info("session %s: %d MTL-Oracle training targets (the predictor's responses to the %s training "
-                    "images)%s", data_key, len(ids), image_task, ", shuffled (control)" if shuffle_targets else "")
+        logger.debug("session %s: %d MTL-Oracle training targets (the predictor's responses to the %s training "
+                     "images)%s", data_key, len(ids), image_task, ", shuffled (control)" if shuffle_targets else "")
     return bundle

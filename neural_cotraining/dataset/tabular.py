@@ -290,7 +290,7 @@ def tabular_loaders(
                 generator=make_generator(seed, source, task, name) if shuffle else None,
                 num_workers=num_workers,
             )
-    logger.info(
+    logger.debug(
         "%s: tasks %s, %d features, %d train / %d validation / %d test rows", source, kinds, inputs.shape[1],
         len(split["train"]), len(split["validation"]), len(split["test"]),
     )

@@ -215,7 +215,7 @@ def multitask_model(
         heads = {s.name: _make_head(s, core, readout_layer, readout, head_hidden_features, head_dropout) for s in specs}
     layers = {s.name: readout_layer for s in specs if s.type == "neural"}
     model = MultiTaskModel(core, heads, core_layers=layers)
-    logger.info(
+    logger.debug(
         "built %s with tasks %s (%d parameters)",
         type(model).__name__,
         model.task_types,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from types import SimpleNamespace
 
 import datajoint as dj
@@ -85,7 +86,9 @@ def _announce(settings) -> None:
     described = settings.describe_with_origin()
     if described not in _announced:
         _announced.add(described)
-        logger.info("database %s", described)
+        # a worker process (``populate --workers N``): the command that started it named the server already
+        level = logging.DEBUG if multiprocessing.parent_process() is not None else logging.INFO
+        logger.log(level, "database %s", described)
 
 
 def activate(schema_name: str, *, allow_other_tables: bool = False, upgrade: bool = False,

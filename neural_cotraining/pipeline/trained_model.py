@@ -22,11 +22,12 @@ from ..dataset.trained_networks import trained_networks_from
 from ..nnfabrik_compat import get_all_parts
 from .jobs.callback import TrainingCallback
 from .jobs.checkpoints import CheckpointStore
-from .jobs.epoch_log import EpochLog
+from .jobs.epoch_log import EpochLog, job_id
 from .jobs.live_progress import LiveProgress, never_fatal
+from .jobs.reservations import ReservationLost
+from .row_writes import insert_rows
 from .trained_networks import network_loader
 from .unit_results import unit_rows
-from .jobs.reservations import ReservationLost
 
 __all__ = ["TrainedModelMethods", "BrokenResultError", "serialize_state", "deserialize_state"]
 
@@ -36,6 +37,7 @@ _KINDS = ("dataset", "model", "trainer")
 _COMMENT_ORDER = ("trainer", "model", "dataset")  # nnfabrik's order
 _COMMENT_LENGTH = 768
 _ORDERS = ("original", "reverse", "random")  # DataJoint 0.x's populate(order=...)
+_LABEL_LENGTH = 24  # an entry's comment in a progress line, where no experiment file labels the job
 
 
 class BrokenResultError(ValueError):
@@ -67,6 +69,12 @@ def _check_result(score: Any, model_state: Any) -> float:
     return score
 
 
+def _shortened(comment: str | None) -> str:
+    if not comment or len(comment) <= _LABEL_LENGTH:
+        return comment or ""
+    return comment[: _LABEL_LENGTH - 3].rstrip() + "..."
+
+
 class TrainedModelMethods:
     """What a trained-model table does: the make, the training callback, reading results back (nnfabrik's
     ``TrainedModelBase`` methods under its names). The tables it reads come from properties (``dataset_table``,
@@ -81,6 +89,10 @@ class TrainedModelMethods:
     #: crashed job loses at most about this much (unless its trainer config says ``checkpoint_every: 0``)
     checkpoint_seconds = 60.0
     heartbeat_interval = 30.0  # seconds between renewals of a running job's live heartbeat (``LiveJob``)
+    live_write_interval = 5.0  # at most this many seconds between writes of a running job's epochs (live progress)
+    #: ``{job_id(key): "dataset / model / trainer"}``: the labels an experiment file gives the jobs (set by the
+    #: command that opened it: ``jobs.epoch_log.labels_by_job``); other jobs are labelled by their entries' comments
+    job_labels: dict | None = None
     comment_delimitter = "."  # nnfabrik's name: joins the trainer, model and dataset comments into ``comment``
 
     def _config_table(self, kind: str):
@@ -163,26 +175,35 @@ class TrainedModelMethods:
         # one query for the three configs (make_fetch runs twice per job: before training and in the transaction)
         row = (self._configs() & key).to_dicts()[0]
         names_and_configs = tuple((row[f"{kind}_fn"], row[f"{kind}_config"]) for kind in _KINDS)
-        comment = self.comment_delimitter.join(row[f"{kind}_comment"] for kind in _COMMENT_ORDER)[:_COMMENT_LENGTH]
-        return (names_and_configs, int(key["seed"]), comment)
+        comments = tuple(row[f"{kind}_comment"] for kind in _KINDS)
+        return (names_and_configs, int(key["seed"]), comments)
 
-    def make_compute(self, key: dict, names_and_configs: tuple, seed: int, comment: str) -> tuple:
+    def make_compute(self, key: dict, names_and_configs: tuple, seed: int, comments: tuple) -> tuple:
         (dataset_fn, dataset_config), (model_fn, model_config), (trainer_fn, trainer_config) = names_and_configs
         # checkpoints by time unless the config turns them off (``checkpoint_every: 0``); by epochs as it says
         timed = None if trainer_config.get("checkpoint_every") == 0 else self.checkpoint_seconds
-        callback = self.training_callback(key, checkpoint_seconds=timed)
+        max_epochs = trainer_config.get("max_epochs")
+        callback = self.training_callback(key, checkpoint_seconds=timed, label=self.job_label(key, comments),
+                                          max_epochs=max_epochs if isinstance(max_epochs, int) else None)
         with self.trained_networks():
             dataloaders, model, trainer = get_all_parts(
                 dataset_fn, dataset_config, model_fn, model_config, seed=seed, trainer_fn=trainer_fn
             )
         logger.debug("training %s", key)
-        # nnfabrik hands the trainer the job's key as uid
-        score, output, model_state = trainer(
-            model=model, dataloaders=dataloaders, seed=seed, uid=dict(key), cb=callback, **trainer_config
-        )
-        score = _check_result(score, model_state)
-        unit_rows(output)  # refuse malformed per-neuron results here, before the transaction
-        return score, output, serialize_state(model_state), callback.epoch_rows, comment
+        callback.start()
+        try:
+            # nnfabrik hands the trainer the job's key as uid
+            score, output, model_state = trainer(
+                model=model, dataloaders=dataloaders, seed=seed, uid=dict(key), cb=callback, **trainer_config
+            )
+            score = _check_result(score, model_state)
+            unit_rows(output)  # refuse malformed per-neuron results here, before the transaction
+        except BaseException as error:
+            callback.finish(error)
+            raise
+        callback.finish()
+        comment = self.comment_delimitter.join(comments[_KINDS.index(kind)] for kind in _COMMENT_ORDER)
+        return score, output, serialize_state(model_state), callback.epoch_rows, comment[:_COMMENT_LENGTH]
 
     def make_insert(
         self, key: dict, score: float, output: Any, state_bytes: bytes, epoch_rows: list, comment: str
@@ -192,7 +213,7 @@ class TrainedModelMethods:
         fabrikant = self._fabrikant()
         self.insert1({**key, "comment": comment, "score": score, "output": output, "fabrikant_name": fabrikant})
         self.ModelState.insert1({**key, "model_state": state_bytes})
-        self.EpochMetric.insert([{**key, **row} for row in epoch_rows])
+        insert_rows(self.EpochMetric(), [{**key, **row} for row in epoch_rows])
         self.UnitResult.insert([{**key, **row} for row in unit_rows(output)])
         store = self._checkpoint_store(key)
         if store is not None:
@@ -218,28 +239,76 @@ class TrainedModelMethods:
         if self.reservation is not None:
             self.reservation.check_held()
 
-    def checkpoints(self, key: dict) -> CheckpointStore:
-        return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept, guard=self._still_ours)
+    def checkpoints(self, key: dict, label: str | None = None) -> CheckpointStore:
+        return CheckpointStore(self.checkpoint_table, key, keep=self.checkpoints_kept, guard=self._still_ours,
+                               label=label)
 
-    def _checkpoint_store(self, key: dict) -> CheckpointStore | None:
+    def _checkpoint_store(self, key: dict, label: str | None = None) -> CheckpointStore | None:
         """The pipeline's own checkpoints of the job (None: none kept; nnfabrik's checkpoint template keeps its own)."""
-        return self.checkpoints(key) if self.checkpoint_table is not None else None
+        return self.checkpoints(key, label) if self.checkpoint_table is not None else None
 
     def live_progress(self, key: dict) -> LiveProgress | None:
         tables = self.live_tables
         if not tables:
             return None
-        return LiveProgress(*tables, key, heartbeat_interval=self.heartbeat_interval, guard=self._still_ours)
+        return LiveProgress(*tables, key, heartbeat_interval=self.heartbeat_interval, guard=self._still_ours,
+                            write_interval=self.live_write_interval)
 
-    def training_callback(self, key: dict, checkpoint_seconds: float | None = None) -> TrainingCallback:
+    def job_label(self, key: dict, comments: tuple | None = None, read: bool = True) -> str | None:
+        """``dataset / model / trainer / seed n`` as the experiment file labels the job (:attr:`job_labels`), else
+        by its entries' ``comments`` (dataset, model, trainer; read from the database when not given, unless
+        ``read`` is False: then None), shortened, or their hashes."""
+        labels = (self.job_labels or {}).get(job_id(key))
+        if labels is None:
+            if comments is None and not read:
+                return None
+            if comments is None:
+                row = (self._configs() & key).to_dicts()[0]
+                comments = tuple(row[f"{kind}_comment"] for kind in _KINDS)
+            labels = " / ".join(
+                _shortened(comment) or str(key[f"{kind}_hash"])[:8] for kind, comment in zip(_KINDS, comments))
+        return f"{labels} / seed {int(key['seed'])}"
+
+    def _call_back_hook(self):
+        """:meth:`call_back` taking only the keywords it accepts, or None where this class keeps the default (which
+        does nothing): the trainer calls ``cb()`` after every optimiser step, so the signature is read once."""
+        call_back = self.call_back
+        if getattr(call_back, "__func__", None) is TrainedModelMethods.call_back:
+            return None
+        parameters = inspect.signature(call_back).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            return call_back
+
+        def accepted(**reported: Any) -> None:
+            call_back(**{name: value for name, value in reported.items() if name in parameters})
+
+        return accepted
+
+    def training_callback(self, key: dict, checkpoint_seconds: float | None = None, label: str | None = None,
+                          max_epochs: int | None = None) -> TrainingCallback:
         """The ``cb`` handed to the trainer: renews the job's reservation and live heartbeat, writes live progress,
-        saves checkpoints, offers the latest, stops on the worker's request, and passes what the trainer reports on
-        to :meth:`call_back`."""
-        store = self._checkpoint_store(key)
+        logs the job's progress lines (``label``: :meth:`job_label`'s; ``max_epochs``: the trainer's, for epoch n/N
+        and time left), saves checkpoints, offers the latest, stops on the worker's request, and passes what the
+        trainer reports on to :meth:`call_back`."""
+        label = label or self.job_label(key)
+        store = self._checkpoint_store(key, label)
         live = self.live_progress(key)
         reservation = self.reservation
         stop = self.stop_request
         live_heartbeat = never_fatal(live.heartbeat, "the live heartbeat", stop) if live is not None else None
+        progress = EpochLog(label, max_epochs, job_id(key),
+                            then=never_fatal(live.epoch, "live progress", stop) if live is not None else None)
+
+        def start(resumed_epoch: int | None) -> None:
+            progress.start(resumed_epoch)
+            if live is not None:
+                live.start(resumed_epoch=resumed_epoch)
+
+        def finish(error: BaseException | None) -> None:
+            # a job that stops or fails shows the epochs it trained; one whose reservation is lost writes nothing
+            if live is not None and error is not None and not isinstance(error, ReservationLost):
+                never_fatal(live.flush, "live progress", stop)()
+            progress.finished(error)
 
         def heartbeat() -> None:
             # the worker's own thread renews the reservation; one it found released stops the job at once
@@ -252,33 +321,18 @@ class TrainedModelMethods:
             on_heartbeat=heartbeat,
             on_checkpoint=never_fatal(store.save, "a checkpoint", stop) if store else None,
             resume_from=store.latest() if store else None,
-            on_epoch=self._epoch_log(key, then=never_fatal(live.epoch, "live progress", stop) if live is not None
-                                     else None),
+            on_epoch=progress,
             stop=stop,
-            on_call=self._pass_to_call_back,
+            on_call=self._call_back_hook(),
             checkpoint_seconds=checkpoint_seconds if store else None,
+            on_start=start,
+            on_finish=finish,
         )
-        if live is not None:
-            live.start(resumed_epoch=max((row["epoch"] for row in callback.epoch_rows), default=None))
+        start(callback.resumed_epoch)  # (again when training starts: the clock then excludes loading the data)
         return callback
-
-    def _epoch_log(self, key: dict, then) -> EpochLog:
-        """The job's per-epoch progress line, labelled by its entries' comments (one query)."""
-        row = (self._configs() & key).to_dicts()[0]
-        labels = " / ".join(row[f"{kind}_comment"] or row[f"{kind}_hash"][:8] for kind in _KINDS)
-        config = row["trainer_config"] if isinstance(row["trainer_config"], dict) else {}
-        max_epochs = config.get("max_epochs")
-        return EpochLog(f"{labels} / seed {int(key['seed'])}", max_epochs if isinstance(max_epochs, int) else None,
-                        then=then)
 
     def call_back(self, uid=None, epoch=None, model=None, info=None) -> None:
         """nnfabrik's hook, called with what the trainer passes to ``cb(...)``; override it to act during training."""
-
-    def _pass_to_call_back(self, **reported: Any) -> None:
-        parameters = inspect.signature(self.call_back).parameters
-        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-            reported = {name: value for name, value in reported.items() if name in parameters}
-        self.call_back(**reported)
 
     # ---- reading results back ----
     def _single_key(self, key: dict | None) -> dict:

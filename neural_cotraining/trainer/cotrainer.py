@@ -255,7 +255,7 @@ class CoTrainer:
         resume = self.callback.resume_state()
         if resume is not None:
             self.load_state_dict(resume)
-            logger.info("resuming after epoch %d", self.epoch)
+            logger.debug("resuming after epoch %d", self.epoch)
         while self.epoch < self.max_epochs and not self.early_stopping.should_stop:
             epoch = self.epoch + 1
             self._seed_for(epoch)
@@ -310,7 +310,7 @@ class CoTrainer:
             "loss_weights": loss_weights,
             "per_neuron": per_neuron,
         }
-        logger.info("best epoch %s of %d: %s = %.4g", best_epoch, self.epoch, self.score_metric, score)
+        logger.debug("best epoch %s of %d: %s = %.4g", best_epoch, self.epoch, self.score_metric, score)
         return float(score), output, cpu_state_dict(self.model)
 
     # ------------------------------------------------------------------------------------------------ state

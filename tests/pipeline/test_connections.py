@@ -39,7 +39,8 @@ def test_a_progress_write_killed_inside_its_transaction_is_redone(pipeline, capl
             killed.append(connection.query("SELECT CONNECTION_ID()").fetchone()[0])
             kill(killed[0])
 
-    live = LiveProgress(pipeline.LiveJob, pipeline.LiveEpochMetric, key, guard=kill_once_inside_the_transaction)
+    live = LiveProgress(pipeline.LiveJob, pipeline.LiveEpochMetric, key, guard=kill_once_inside_the_transaction,
+                        write_interval=0.0)  # every epoch written at once
     live.start()
     write = never_fatal(live.epoch, "live progress")
     with caplog.at_level(logging.WARNING):

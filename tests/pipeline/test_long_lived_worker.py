@@ -24,10 +24,10 @@ TRAINER_CONFIG = {
 DATASET_CONFIG = {"n_samples": 32, "delay": 0.03, "batch_size": 8}  # ~1 s an epoch: time to signal it
 
 
-def add_job(pipeline):
+def add_job(pipeline, trainer_config=TRAINER_CONFIG):
     pipeline.Dataset().add_entry(tiny_builders.slow_regression, DATASET_CONFIG)
     pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 6})
-    pipeline.Trainer().add_entry(cotrainer, TRAINER_CONFIG)
+    pipeline.Trainer().add_entry(cotrainer, trainer_config)
     pipeline.Seed().insert1({"seed": 3})
     record_every_job(pipeline)
 
@@ -54,6 +54,9 @@ def test_sigterm_hands_the_job_over_and_the_result_is_unchanged(pipeline, schema
     assert len(trained.jobs.pending) == 1 and len(trained.jobs.errors) == 0  # back in the queue, not failed
     stopped_at = pipeline.Checkpoint().to_arrays("epoch").tolist()
     assert len(stopped_at) == 1 and 1 <= stopped_at[0] < TRAINER_CONFIG["max_epochs"], stopped_at
+    # the stopped job wrote the epochs it held for live progress: every one up to its checkpoint
+    assert pipeline.LiveJob().to_dicts()[0]["epoch"] == stopped_at[0]
+    assert sorted(set(pipeline.LiveEpochMetric().to_arrays("epoch").tolist())) == list(range(1, stopped_at[0] + 1))
 
     second = start_worker(schema_name, "--idle-exit", "0")
     stdout, stderr = second.communicate(timeout=180)
@@ -90,7 +93,8 @@ def test_an_idle_worker_waits_for_new_jobs_then_exits(pipeline, schema_name):
 
 
 def test_live_progress_while_training_and_in_status(pipeline, schema_name, capsys):
-    add_job(pipeline)
+    # epochs after the first are written at most every 5 s (TrainedModel.live_write_interval): ~12 s of training
+    add_job(pipeline, {**TRAINER_CONFIG, "max_epochs": 12})
     worker = start_worker(schema_name, "--idle-exit", "0")
     try:
         wait_for(lambda: len(pipeline.LiveEpochMetric() & "epoch >= 2"), "epoch 2", timeout=90)

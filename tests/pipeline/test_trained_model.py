@@ -101,3 +101,26 @@ def test_callback_flattens_metrics_and_keeps_the_latest_report_of_an_epoch():
     assert callback.epoch_rows == [{"epoch": 0, "split": "train", "task": "a", "metric": "loss", "value": 1.5}]
     callback(epoch=1, metrics={"validation": {"a": {"acc": float("inf")}}})
     assert callback.epoch_rows[-1]["value"] is None
+
+
+def test_progress_without_an_experiment_file_is_labelled_by_the_entries_comments_shortened(pipeline, caplog):
+    import logging
+
+    from neural_cotraining.trainer import cotrainer
+
+    pipeline.Dataset().add_entry(tiny_builders.random_regression, {"n_samples": 16},
+                                 comment="random regression data, sixteen samples per split")
+    model = pipeline.Model().add_entry(tiny_builders.linear_model, {"hidden": 4}, comment="")
+    pipeline.Trainer().add_entry(cotrainer, {"max_epochs": 2, "loss_functions": {"regression": "mse"},
+                                             "verbose": False}, comment="two epochs")
+    pipeline.Seed().insert1({"seed": 1})
+    with caplog.at_level(logging.INFO, logger="neural_cotraining.progress"):
+        assert pipeline.TrainedModel().populate(reserve_jobs=True)["success_count"] == 1
+    records = [record for record in caplog.records if record.name == "neural_cotraining.progress"]
+    label = f"random regression dat... / {model['model_hash'][:8]} / two epochs / seed 1"
+    assert [record.getMessage().split("  ")[:2] for record in records] == [
+        [label, "epoch 1/2"], [label, "epoch 2/2"], [label, "epoch 2/2"]]
+    assert records[-1].getMessage().endswith(" s") and "  done in " in records[-1].getMessage()
+    job = records[0].progress["job"]
+    assert [record.progress for record in records] == [
+        {"job": job, "final": False}, {"job": job, "final": False}, {"job": job, "final": True}]

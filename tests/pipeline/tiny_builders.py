@@ -99,6 +99,35 @@ def slow_regression(seed, n_samples=32, delay=0.0, batch_size=8):
     return loaders
 
 
+class _ChattyDataset(_SlowDataset):
+    """A slow dataset that, once ``after`` items are loaded, logs a warning and writes a line to stderr (as a
+    library might, in mid-training)."""
+
+    def __init__(self, dataset, delay, after):
+        super().__init__(dataset, delay)
+        self.after, self.loaded = after, 0
+
+    def __getitem__(self, index):
+        self.loaded += 1
+        if self.loaded == self.after:
+            import logging
+            import sys
+
+            logging.getLogger("tests.chatty").warning("a warning in mid-training")
+            print("some text on stderr", file=sys.stderr)
+        return super().__getitem__(index)
+
+
+def chatty_regression(seed, n_samples=16, delay=0.0, batch_size=8, chat_after=20):
+    """slow_regression whose training data logs a warning and writes to stderr after ``chat_after`` items."""
+    loaders = random_regression(seed, n_samples=n_samples, batch_size=batch_size)
+    train = loaders["train"]["regression"]
+    loaders["train"]["regression"] = DataLoader(
+        _ChattyDataset(train.dataset, delay, chat_after), batch_size=batch_size, shuffle=True, generator=train.generator
+    )
+    return loaders
+
+
 class _ConnectionKillingCallback:
     """Passes everything on to the pipeline's cb, and kills the worker's database connection after one epoch."""
 

@@ -183,7 +183,7 @@ def image_classification_loaders(
             robustness[key] = _loader(dataset(corrupted, split["test"], key), eval_batch_size, num_workers)
     if robustness:
         loaders[ROBUSTNESS_SPLIT] = {task: robustness}
-    logger.info(
+    logger.debug(
         "%s: %d train / %d validation / %d test images of shape %s, %d classes, %d robustness sets",
         where, len(split["train"]), len(split["validation"]), len(split["test"]), tuple(images.shape[1:]),
         data.n_classes, len(robustness),

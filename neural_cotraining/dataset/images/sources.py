@@ -153,7 +153,7 @@ def load_image_folder(path: str | Path, grayscale: bool | None = None) -> Labell
         raise ValueError(f"image folder {root}: images have different sizes {sizes[:5]}; they must all be equal")
     stacked = np.stack(arrays)
     tensor = to_unit_range(to_nchw(stacked, str(root), channels_last=not grayscale), str(root), 255.0)
-    logger.info("read %d images in %d classes from %s", len(files), len(class_dirs), root)
+    logger.debug("read %d images in %d classes from %s", len(files), len(class_dirs), root)
     return LabelledImages(tensor, torch.tensor(labels, dtype=torch.int64), [d.name for d in class_dirs])
 
 

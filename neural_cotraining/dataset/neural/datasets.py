@@ -155,8 +155,8 @@ def split_trials_by_image_id(
             raise ValueError("split 'nnvision' needs the image folder's file count (monkey_static_loaders only)")
         # round: 1 - 0.2 must be nnvision's train_frac 0.8 to the last bit, so that int(n * 0.8) agrees
         train_ids, validation_ids = nnvision_validation_split(nnvision_image_count, round(1 - validation_fraction, 12))
-        logger.info("split 'nnvision': ids 1..%d permuted with seed %d (the builder's seed %d is not used)",
-                    nnvision_image_count, NNVISION_SEED, seed)
+        logger.debug("split 'nnvision': ids 1..%d permuted with seed %d (the builder's seed %d is not used)",
+                     nnvision_image_count, NNVISION_SEED, seed)
     splits = []
     for session in sessions:
         test = session.trials_in("test")

@@ -134,7 +134,7 @@ def read_filetree_session(
     kept = np.flatnonzero(np.isin(tiers, TIERS))
     if len(kept) < len(tiers):
         dropped = sorted(set(tiers.tolist()) - set(TIERS))
-        logger.info("%s: dropping %d trial(s) of tier(s) %s", root, len(tiers) - len(kept), dropped)
+        logger.debug("%s: dropping %d trial(s) of tier(s) %s", root, len(tiers) - len(kept), dropped)
     if len(kept) == 0:
         raise ValueError(f"{trials_dir / 'tiers.npy'}: no trial is in a tier among {list(TIERS)}")
     responses = [_load_npy(response_dir / f"{trial}.npy").reshape(-1) for trial in kept]

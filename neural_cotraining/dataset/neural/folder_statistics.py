@@ -45,5 +45,5 @@ def folder_statistics(images: ImageFolder, crop=0, subsample: int = 1) -> tuple[
     std = float(np.sqrt(max(squares - count * mean * mean, 0.0) / (count - 1)))
     scale = 255.0 if largest > 1.0 else 1.0
     mean, std = float(mean) / scale, std / scale
-    logger.info("image statistics over the %d images in %s: mean %.6g, std %.6g", len(files), images.path, mean, std)
+    logger.debug("image statistics over the %d images in %s: mean %.6g, std %.6g", len(files), images.path, mean, std)
     return mean, std

@@ -159,7 +159,7 @@ def build_neural_loaders(
             batch_sampler=RepeatGroupBatchSampler(dataset["test"].trial_image_ids, test_images_per_batch),
             num_workers=num_workers,
         )
-        logger.info(
+        logger.debug(
             "session %s: %d neurons, %d/%d/%d train/validation/test trials, images %s",
             key, session.n_neurons, *(len(parts[n]) for n in SPLITS), tuple(pixels.shape[1:]),
         )
@@ -185,7 +185,7 @@ def _shuffled(responses: np.ndarray, session: NeuralSession, parts: dict, seed: 
         shuffle_seed = derive_data_seed(seed, "shuffle_responses", session.data_key, name)
         image_ids = session.trial_image_ids[trials]
         responses[trials] = shuffle_responses_across_images(responses[trials], image_ids, shuffle_seed)
-    logger.info("session %s: training and validation responses shuffled across images (control)", session.data_key)
+    logger.debug("session %s: training and validation responses shuffled across images (control)", session.data_key)
     return responses
 
 

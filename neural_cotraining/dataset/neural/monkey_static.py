@@ -54,8 +54,8 @@ def image_folder_path(image_cache_path: str | Path) -> Path:
     ``monkey_static_loader`` cuts the path at "individual" because of a legacy folder structure)."""
     path = Path(image_cache_path)
     if path.name == LEGACY_SUBFOLDER:
-        logger.info("image_cache_path %s ends in %r: reading images from %s, as nnvision does",
-                    path, LEGACY_SUBFOLDER, path.parent)
+        logger.debug("image_cache_path %s ends in %r: reading images from %s, as nnvision does",
+                     path, LEGACY_SUBFOLDER, path.parent)
         return path.parent
     return path
 

@@ -174,7 +174,7 @@ def session_folders(root: str | Path, data_keys=None) -> list[Path]:
 def read_sessions(root: str | Path, data_keys=None) -> list[NeuralSession]:
     """Every session under ``root`` (or those named by ``data_keys``), in sorted order."""
     sessions = [read_session(folder) for folder in session_folders(root, data_keys)]
-    logger.info("read %d session(s) from %s", len(sessions), root)
+    logger.debug("read %d session(s) from %s", len(sessions), root)
     return sessions
 
 

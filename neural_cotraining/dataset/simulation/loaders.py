@@ -70,7 +70,7 @@ def simulated_loaders(sessions: list, seed, arguments: dict) -> dict:
 def _load_or_simulate(path, simulation: dict):
     folder = simulated_sessions_folder(path, simulation)
     if (folder / MANIFEST).is_file():
-        logger.info("loading simulated sessions from the cache %s", folder)
+        logger.debug("loading simulated sessions from the cache %s", folder)
         return read_sessions(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".simulating-", dir=folder.parent))
@@ -82,7 +82,7 @@ def _load_or_simulate(path, simulation: dict):
         except OSError:
             if not (folder / MANIFEST).is_file():
                 raise
-            logger.info("another process cached %s first; using its copy", folder)
+            logger.debug("another process cached %s first; using its copy", folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return read_sessions(folder)

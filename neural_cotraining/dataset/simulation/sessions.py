@@ -112,7 +112,7 @@ def simulate_sessions(
         )
         simulated = SimulatedSession(session, rates, population)
         session.metadata["oracle"] = simulated.oracles()
-        logger.info("simulated %s: %d neurons, oracles %s", data_key, n_neurons, session.metadata["oracle"])
+        logger.debug("simulated %s: %d neurons, oracles %s", data_key, n_neurons, session.metadata["oracle"])
         sessions.append(simulated)
     return sessions
 

@@ -160,6 +160,6 @@ def teacher_neural_loaders(
     arguments = locals()
     sessions = teacher_sessions(seed, **{name: value for name, value in arguments.items() if name in TEACHER_DEFAULTS})
     for simulated in sessions:
-        logger.info("teacher session %s: units %s of layer %r", simulated.session.data_key,
-                    simulated.population.units.tolist(), layer)
+        logger.debug("teacher session %s: units %s of layer %r", simulated.session.data_key,
+                     simulated.population.units.tolist(), layer)
     return simulated_loaders([s.session for s in sessions], seed, arguments)

@@ -3,7 +3,8 @@
 ``cb()`` with no arguments works, as nnfabrik trainers call it. Trainers that know the richer protocol call
 ``cb(epoch=e, metrics={split: {task: {metric: value}}})`` after each epoch and may pass ``state=...`` at a
 checkpoint interval; ``cb.resume_state()`` hands back a state to resume from (None: start fresh).
-``on_epoch(epoch, rows, score)`` sees each epoch's rows as they come (live progress). Given a
+``on_epoch(epoch, rows, score)`` sees each epoch's rows as they come (live progress); the pipeline calls
+:meth:`TrainingCallback.start` when training starts and :meth:`TrainingCallback.finish` when it ends. Given a
 :class:`~.stopping.StopRequest`, a requested stop saves a checkpoint at the end of the epoch in progress (the
 callback asks the trainer for its state through ``wants_state``) and raises :class:`~.stopping.TrainingStopped`.
 """
@@ -55,8 +56,12 @@ class TrainingCallback:
         stop: StopRequest | None = None,
         on_call: Callable[..., None] | None = None,
         checkpoint_seconds: float | None = None,
+        on_start: Callable[[int | None], None] | None = None,
+        on_finish: Callable[[BaseException | None], None] | None = None,
     ):
         self.epoch_rows: list[dict] = []
+        self._on_start = on_start
+        self._on_finish = on_finish
         self._on_heartbeat = on_heartbeat
         self._on_checkpoint = on_checkpoint
         self._on_epoch = on_epoch
@@ -99,6 +104,21 @@ class TrainingCallback:
         if stop is not None and stop.requested and epoch is not None:
             saved = "a checkpoint saved" if state is not None and self._on_checkpoint is not None else "no checkpoint"
             raise TrainingStopped(f"stopped on request after epoch {int(epoch)} ({saved})")
+
+    @property
+    def resumed_epoch(self) -> int | None:
+        """The last epoch of the state training resumes from (None: from scratch)."""
+        return max((row["epoch"] for row in self.epoch_rows), default=None)
+
+    def start(self) -> None:
+        """Training starts (its data and model are built): ``on_start(resumed_epoch)``."""
+        if self._on_start is not None:
+            self._on_start(self.resumed_epoch)
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Training ended, with ``error`` or (None) a result: ``on_finish(error)``."""
+        if self._on_finish is not None:
+            self._on_finish(error)
 
     def wants_state(self) -> bool:
         """True when a stop is pending or ``checkpoint_seconds`` have passed since the last checkpoint: the trainer

@@ -20,13 +20,14 @@ logger = logging.getLogger(__name__)
 class CheckpointStore:
     """Checkpoints of one job (``key``) in the ``Checkpoint`` table."""
 
-    def __init__(self, table: type, key: dict, keep: int = 2, guard=None):
+    def __init__(self, table: type, key: dict, keep: int = 2, guard=None, label: str | None = None):
         if keep < 1:
             raise ValueError(f"keep must be at least 1, not {keep}")
         self._table = table
         self._key = dict(key)
         self._keep = keep
         self._guard = guard  # called first inside each write's transaction: raises if the job is not ours any more
+        self._label = label or str(self._key)  # the job in log lines
 
     def save(self, epoch: int, state: dict) -> None:
         data = to_torch_bytes(state)
@@ -40,14 +41,14 @@ class CheckpointStore:
             epochs = sorted((table & self._key).to_arrays("epoch").tolist())
             for old in epochs[: -self._keep]:
                 (table & self._key & {"epoch": old}).delete_quick()
-        logger.info("checkpoint of %s at epoch %d (%.1f MiB)", self._key, epoch, len(data) / 2**20)
+        logger.debug("checkpoint of %s at epoch %d (%.1f MiB)", self._label, epoch, len(data) / 2**20)
 
     def latest(self) -> dict | None:
         """The newest checkpoint's state, or None."""
         rows = (self._table() & self._key).to_dicts(order_by="epoch DESC", limit=1)
         if not rows:
             return None
-        logger.info("resuming %s from the checkpoint of epoch %d", self._key, rows[0]["epoch"])
+        logger.info("resuming %s from the checkpoint of epoch %d", self._label, rows[0]["epoch"])
         return from_torch_bytes(rows[0]["state"])
 
     def clear(self) -> None:

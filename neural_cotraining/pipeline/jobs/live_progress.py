@@ -1,10 +1,13 @@
 """Live progress of running jobs: per-epoch metrics readable while a job trains.
 
 ``TrainedModel`` stores a job's per-epoch metrics in one transaction at the end (nothing half-written). A job that
-trains for hours is visible meanwhile through two tables written outside that transaction, after every epoch:
-``LiveJob`` (one row per job: last epoch, best score so far, worker, last heartbeat) and ``LiveEpochMetric`` (the
-epoch rows so far). The final transaction that stores the trained model deletes the job's live rows, so a finished
-job appears only in ``TrainedModel``. An interrupted job keeps its rows until it is resumed and finishes.
+trains for hours is visible meanwhile through two tables written outside that transaction: ``LiveJob`` (one row per
+job: last epoch, best score so far, worker, last heartbeat) and ``LiveEpochMetric`` (the epoch rows so far). The
+first epoch is written at once; later ones at most every ``write_interval`` seconds (default 5), the epochs
+reported meanwhile together in one commit: each commit waits for the server's disk, and a commit per sub-second
+epoch cost more than the rest of the pipeline together. A job stopped or failed writes what it holds
+(:meth:`LiveProgress.flush`). The final transaction that stores the trained model deletes the job's live rows, so a
+finished job appears only in ``TrainedModel``. An interrupted job keeps its rows until it is resumed and finishes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from typing import Any, Callable
 
 from .._datajoint import is_deadlock, is_lost_connection, update_row
+from ..row_writes import insert_rows
 from .stopping import StoppedWithoutConnection, TrainingStopped
 
 __all__ = ["LiveProgress", "never_fatal"]
@@ -61,29 +65,34 @@ def never_fatal(write: Callable, what: str, stop=None) -> Callable:
 
 
 class LiveProgress:
-    """Writes one job's live rows, outside ``TrainedModel``'s transaction; each epoch's rows and the job's row go
-    in one short transaction of their own (one commit per epoch).
+    """Writes one job's live rows, outside ``TrainedModel``'s transaction; each write (the epochs reported since the
+    last one and the job's row) is one short transaction of its own.
 
     The job's row is written with its first epoch (or first heartbeat), not when the job starts: until then the
     queue's reservation (host, pid, time) shows the job as running, and a short job costs one commit less.
     """
 
     def __init__(self, job_table: type, epoch_table: type, key: dict, heartbeat_interval: float = 30.0,
-                 guard=None):
+                 guard=None, write_interval: float = 5.0):
         self._jobs = job_table
         self._epochs = epoch_table
         self._key = dict(key)
         self._interval = heartbeat_interval
+        self._write_interval = write_interval
         self._guard = guard  # called first inside each write's transaction: raises if the job is not ours any more
         self._last_beat = time.monotonic()
         self._resumed_epoch: int | None = None  # set by start(); the job's row is written on the first report
         self._started = False
         self._reported: set[int] = set()
+        self._pending: dict[int, list[dict]] = {}  # epoch -> its rows, reported and not written yet
+        self._values: dict = {}  # the job row's epoch and best score, as of the newest report
 
     def start(self, resumed_epoch: int | None = None) -> None:
         """The job starts (again) in this process, after ``resumed_epoch`` (None: from scratch)."""
         self._resumed_epoch = None if resumed_epoch is None else int(resumed_epoch)
         self._started = False
+        self._pending.clear()
+        self._values = {}
         self._last_beat = time.monotonic()
 
     def _write_start(self, values: dict) -> None:
@@ -101,43 +110,61 @@ class LiveProgress:
             jobs.insert1({**self._key, **values})
 
     def epoch(self, epoch: int, rows: list[dict], score: float | None) -> None:
-        """Store one epoch's metric rows and move the job's epoch, best score and heartbeat on (one commit)."""
+        """One epoch's metric rows, the job's epoch and best score: written now if this is the first report or
+        ``write_interval`` seconds have passed since the last write, else with a later one."""
         epoch = int(epoch)
-        values = {"epoch": epoch}
+        self._pending[epoch] = rows  # an epoch reported twice in one run: the newer rows count
+        self._values["epoch"] = epoch
         if score is not None:
-            values["best_score"] = score if math.isfinite(score) else None
+            self._values["best_score"] = score if math.isfinite(score) else None
+        if not self._started or time.monotonic() - self._last_beat >= self._write_interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the epochs reported since the last write and move the job's epoch, best score and heartbeat on
+        (one commit; nothing to write: nothing done)."""
+        if not self._pending:
+            return
+        epochs = sorted(self._pending)
         with self._jobs().connection.transaction:
             if self._guard is not None:
                 self._guard()
             first = not self._started
             if first:
-                self._write_start(values)
-            epochs = self._epochs()
-            again = epoch in self._reported or (self._resumed_epoch is not None and epoch <= self._resumed_epoch)
+                self._write_start(self._values)
+            resumed = self._resumed_epoch
+            again = [e for e in epochs if e in self._reported or (resumed is not None and e <= resumed)]
             if again:  # reported before (in this run, or by the run it resumes): the newer values count
-                (epochs & self._key & {"epoch": epoch}).delete_quick()
-            self._reported.add(epoch)
-            epochs.insert([{**self._key, **row} for row in rows])
+                (self._epochs() & self._key & [{"epoch": e} for e in again]).delete_quick()
+            insert_rows(self._epochs(), [{**self._key, **row} for e in epochs for row in self._pending[e]])
             if not first:
-                _set(self._jobs(), self._key, values, now=("heartbeat_ts",))
-        self._started = True  # only once committed: a write lost with its connection is redone whole
+                _set(self._jobs(), self._key, self._values, now=("heartbeat_ts",))
+        # only once committed: a write lost with its connection is redone whole
+        self._reported.update(epochs)
+        self._pending.clear()
+        self._started = True
         self._last_beat = time.monotonic()
 
     def heartbeat(self) -> None:
-        """Renew the heartbeat at most every ``heartbeat_interval`` seconds."""
+        """Renew the heartbeat at most every ``heartbeat_interval`` seconds (writing any epochs held meanwhile)."""
         now = time.monotonic()
-        if now - self._last_beat >= self._interval:
-            self._last_beat = now
-            with self._jobs().connection.transaction:
-                if self._guard is not None:
-                    self._guard()
-                if self._started:
-                    _set(self._jobs(), self._key, {}, now=("heartbeat_ts",))
-                else:  # a long first epoch: show the job before its first report
-                    self._write_start({"epoch": self._resumed_epoch or 0})
-            self._started = True
+        if now - self._last_beat < self._interval:
+            return
+        if self._pending:
+            self.flush()
+            return
+        self._last_beat = now
+        with self._jobs().connection.transaction:
+            if self._guard is not None:
+                self._guard()
+            if self._started:
+                _set(self._jobs(), self._key, {}, now=("heartbeat_ts",))
+            else:  # a long first epoch: show the job before its first report
+                self._write_start({"epoch": self._resumed_epoch or 0})
+        self._started = True
 
     def clear(self) -> None:
         """Delete the job's live rows (inside the transaction that stores the trained model)."""
+        self._pending.clear()
         (self._epochs() & self._key).delete_quick()
         (self._jobs() & self._key).delete_quick()

@@ -95,6 +95,7 @@ class LongLivedWorker:
         self._candidates: list[dict] = []
         self._missed_in_a_row = 0
         self._random = random.Random()  # each worker its own order: workers rarely race for the same job
+        self._refreshed = False  # whether this worker has added the jobs of new entries to the queue yet
 
     # ---- the queue ----
     def _pending(self):
@@ -109,8 +110,12 @@ class LongLivedWorker:
             return
         jobs = self.trained.jobs
         if refresh:
-            restrictions = (self.restriction,) if self.restriction is not None else ()
-            jobs.refresh(*restrictions, delay=-1)  # adds the jobs of entries inserted since
+            # adds the jobs of entries inserted since; a populate (idle_exit 0) takes the jobs there are when it
+            # starts, as DataJoint's own does: one look at the key source, not a second one after its last job
+            if not (self.idle_exit == 0 and self._refreshed):
+                restrictions = (self.restriction,) if self.restriction is not None else ()
+                jobs.refresh(*restrictions, delay=-1)
+                self._refreshed = True
             release_dead_reservations(self.trained, orphan_timeout=self.orphan_timeout)
         # the keys and priority only: the rest of a job row (user, host, ...) costs time to read and is not needed
         rows = self._pending().proj("priority", "scheduled_time").to_dicts(
@@ -146,6 +151,11 @@ class LongLivedWorker:
         while not self.stop.requested and time.monotonic() < deadline:
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
+    def _label(self, key: dict) -> str:
+        """The job as the experiment file labels it, for log lines; its key where no file does (no query: the
+        database may be what failed)."""
+        return self.trained.job_label(key, read=False) or str(key)
+
     # ---- the loop ----
     def run(self) -> WorkerSummary:
         """Work until a signal (SIGTERM/SIGINT) or ``idle_exit`` idle seconds; returns what was done."""
@@ -153,17 +163,15 @@ class LongLivedWorker:
         self.trained.stop_request = self.stop
         if self.reserve_jobs and not self.trained.jobs.is_declared:
             self.trained.jobs.declare()
-        self._keeper = ReservationKeeper(self.heartbeat_interval) if self.reserve_jobs else None
+        self._keeper = (ReservationKeeper.shared(self.trained.jobs.connection, self.heartbeat_interval)
+                        if self.reserve_jobs else None)
         # once stopping, a failed reconnect is not repeated: a frozen path costs one connect timeout, not many
         with self.stop.handling(), quiet_stopped_jobs(), one_reconnect_while(lambda: self.stop.requested):
-            try:
-                self._loop(summary)
-            finally:
-                if self._keeper is not None:
-                    self._keeper.close()
+            self._loop(summary)
         summary.stopped = self.stop.requested
-        logger.info("worker done: %d trained, %d failed, %d handed back%s", summary.trained, len(summary.failed),
-                    len(summary.handed_back), f", {len(summary.stranded)} left reserved" if summary.stranded else "")
+        # the callers report the summary themselves (populate's status line, the worker command's own line)
+        logger.debug("worker done: %d trained, %d failed, %d handed back%s", summary.trained, len(summary.failed),
+                     len(summary.handed_back), f", {len(summary.stranded)} left reserved" if summary.stranded else "")
         return summary
 
     def _loop(self, summary: WorkerSummary) -> None:
@@ -176,7 +184,8 @@ class LongLivedWorker:
                 now = time.monotonic()
                 idle_since = now if idle_since is None else idle_since
                 if self.idle_exit is not None and now - idle_since >= self.idle_exit:
-                    logger.info("no jobs for %.0f s: worker exits", now - idle_since)
+                    logger.log(logging.INFO if self.idle_exit else logging.DEBUG,  # populate: no news
+                               "no jobs for %.0f s: worker exits", now - idle_since)
                     break
                 left = self.poll_interval if self.idle_exit is None else self.idle_exit - (now - idle_since)
                 self._wait(min(self.poll_interval, left))
@@ -220,17 +229,17 @@ class LongLivedWorker:
                 return
             # the job row keeps this worker's reservation; it is released once its heartbeat is older than the
             # orphan timeout (or at once, from this host, after this process ends)
-            logger.error("job %s: the database could not be reached to record its end (%s)", key, error)
+            logger.error("job %s: the database could not be reached to record its end (%s)", self._label(key), error)
 
     def _hand_back_over_new_connection(self, key: dict, reservation: Reservation, summary: WorkerSummary) -> None:
         handed = reservation.hand_back_over_new_connection()
         if handed:
             summary.handed_back.append(key)
-            logger.info("job %s handed back to the queue over a new connection", key)
+            logger.info("job %s handed back to the queue over a new connection", self._label(key))
         elif handed is None:
             summary.stranded.append(key)
             logger.error("job %s could not be handed back: the database did not answer; it stays reserved until the "
-                         "orphan rule releases it", key)
+                         "orphan rule releases it", self._label(key))
 
     def _settle(self, key: dict, reservation: Reservation | None, result, summary: WorkerSummary) -> None:
         """Complete, hand back or fail the job ``result`` says, while its reservation is still this worker's."""
@@ -240,20 +249,21 @@ class LongLivedWorker:
                 reservation.complete()
             return
         _, error = result
+        label = self._label(key)
         if isinstance(error, ReservationLost):
-            logger.error("job %s stopped: %s; nothing of it was stored by this worker", key, error)
+            logger.error("job %s stopped: %s; nothing of it was stored by this worker", label, error)
         elif isinstance(error, TrainingStopped) or is_lost_connection(error):
             if not isinstance(error, TrainingStopped):  # not the job's fault: another worker (or this) resumes it
-                logger.warning("job %s lost its database connection (%s): handing it back", key, error)
+                logger.warning("job %s lost its database connection (%s): handing it back", label, error)
             if reservation is not None and self.stop.requested and (
                     isinstance(error, StoppedWithoutConnection) or is_lost_connection(error)):
                 # the job's connection failed while stopping: not waited for again, a new one gets a short try
                 self._hand_back_over_new_connection(key, reservation, summary)
             elif reservation is None or reservation.hand_back():
                 summary.handed_back.append(key)
-                logger.info("job %s handed back to the queue: %s", key, error)
+                logger.info("job %s handed back to the queue: %s", label, error)
         else:
             if reservation is None or reservation.fail(error):
                 summary.failed.append((key, f"{type(error).__name__}: {error}"))
                 summary.errors.append(error)
-                logger.error("job %s failed: %s", key, error)
+                logger.error("job %s failed: %s: %s", label, type(error).__name__, " ".join(str(error).split()))

@@ -196,7 +196,9 @@ class Reservation:
 class ReservationKeeper:
     """A thread that renews this worker's held reservations every ``interval`` seconds through a connection of its
     own (made at the first renewal, so jobs shorter than one interval cost no connection), independently of the
-    trainer; a renewal that finds a reservation gone marks it lost."""
+    trainer; a renewal that finds a reservation gone marks it lost. :meth:`shared` gives one per process."""
+
+    _shared: dict = {}  # (process id, id of the jobs' connection, interval) -> this process's keeper
 
     def __init__(self, interval: float = HEARTBEAT_INTERVAL):
         if not interval > 0:
@@ -207,6 +209,19 @@ class ReservationKeeper:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._connection = None
+
+    @classmethod
+    def shared(cls, connection, interval: float = HEARTBEAT_INTERVAL) -> "ReservationKeeper":
+        """This process's keeper of the reservations made through ``connection``, renewing every ``interval``
+        seconds, started once: every worker and ``populate`` call of the process shares its thread and connection,
+        so a ``populate`` per job (``keys=``, a loop over keys) does not start a thread and open a connection per
+        job. (Keyed by process id too, so that a forked child starts its own.)"""
+        key = (os.getpid(), id(connection), float(interval))
+        keeper = cls._shared.get(key)
+        if keeper is None:
+            keeper = cls._shared[key] = cls(interval)
+            keeper._source = connection  # held, so that its id is not reused by another connection
+        return keeper
 
     def hold(self, reservation: Reservation) -> None:
         with self._lock:

@@ -134,7 +134,7 @@ class TrainedModelChkptBase(TrainedModelBase):
     checkpoint_table = None  # the table my_checkpoint(...) returns
     checkpoint_safe_globals: tuple = ()  # types a checkpoint may hold beyond torch's weights_only allow-list
 
-    def _checkpoint_store(self, key: dict):
+    def _checkpoint_store(self, key: dict, label: str | None = None):
         return None  # this table's trainers checkpoint through call_back, not through the pipeline's own store
 
     def _job(self, uid: dict) -> dict:
