@@ -73,3 +73,17 @@ def test_a_checkpoint_is_asked_for_once_its_time_has_come():
     never = TrainingCallback(on_checkpoint=lambda epoch, state: None, checkpoint_seconds=None)
     time.sleep(0.35)
     assert not never.wants_state()
+
+
+def test_the_state_is_taken_an_epoch_early_rather_than_risk_more_than_the_interval():
+    """The next chance to save is one epoch later: where that is past the interval, the state is asked for now, so a
+    job killed at any moment loses at most one interval of (steady-length) epochs."""
+    import time
+
+    cb = TrainingCallback(on_checkpoint=lambda epoch, state: None, checkpoint_seconds=1.0)
+    cb.start()
+    time.sleep(0.4)  # epoch 1 ends at 0.4 s; the next end, ~0.8 s, is within the interval
+    assert not cb.wants_state()
+    cb(epoch=1, metrics=METRICS)
+    time.sleep(0.4)  # epoch 2 ends at 0.8 s; waiting for epoch 3 (~1.2 s) would risk more than 1 s
+    assert cb.wants_state()

@@ -72,6 +72,7 @@ class TrainingCallback:
         # time-based checkpoints: the state is asked for at the end of the first epoch this long after the last one
         self._checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = time.monotonic()
+        self._epoch_ended: float | None = None  # when the last epoch was reported (or training started)
         # a resumed run reports only the epochs after its checkpoint; the earlier ones are in the state's history
         for entry in (resume_from or {}).get("history", []) if isinstance(resume_from, dict) else []:
             if isinstance(entry, dict) and "epoch" in entry and "metrics" in entry:
@@ -90,6 +91,7 @@ class TrainingCallback:
             self._on_call(**{name: value for name, value in given.items() if value is not None}, **other)
         if epoch is not None:
             self._reports_epochs = True
+            self._epoch_ended = time.monotonic()
         if epoch is not None and metrics:
             rows = metric_rows(epoch, metrics)
             # a resumed run reports epochs again that an earlier attempt reported: keep the latest
@@ -112,6 +114,7 @@ class TrainingCallback:
 
     def start(self) -> None:
         """Training starts (its data and model are built): ``on_start(resumed_epoch)``."""
+        self._epoch_ended = time.monotonic()
         if self._on_start is not None:
             self._on_start(self.resumed_epoch)
 
@@ -121,14 +124,21 @@ class TrainingCallback:
             self._on_finish(error)
 
     def wants_state(self) -> bool:
-        """True when a stop is pending or ``checkpoint_seconds`` have passed since the last checkpoint: the trainer
-        then hands over its state at the end of this epoch."""
+        """True when a stop is pending, or when by the end of the next epoch (as long as this one) ``checkpoint_seconds``
+        will have passed since the last checkpoint: the trainer then hands over its state at the end of this
+        epoch."""
         if self._on_checkpoint is None:
             return False
         if self._stop is not None and self._stop.requested:
             return True
         seconds = self._checkpoint_seconds
-        return seconds is not None and time.monotonic() - self._last_checkpoint >= seconds
+        if seconds is None:
+            return False
+        now = time.monotonic()
+        # the next chance is the next epoch's end, about one epoch away (this one's length): take the state now if
+        # waiting for it would put more than ``seconds`` of training at risk, so a kill loses at most ``seconds``
+        this_epoch = now - self._epoch_ended if self._epoch_ended is not None else 0.0
+        return now - self._last_checkpoint + this_epoch >= seconds
 
     def resume_state(self) -> dict | None:
         return self._resume_from
