@@ -70,11 +70,12 @@ def worker_main(schema: str, interval: float) -> None:
     torch.set_num_threads(1)
     trained = activate(schema).TrainedModel()
     trained.checkpoint_seconds = interval
+    trained.live_write_interval = 0  # every epoch in LiveJob at once: the killer watches it for the drawn epoch
     saved = []  # wall-clock times of the checkpoints, printed as they happen (the killer reads them)
     original = trained.checkpoints
 
-    def checkpoints(key):
-        store = original(key)
+    def checkpoints(key, *arguments):
+        store = original(key, *arguments)
         save = store.save
 
         def timed_save(epoch, state):
